@@ -1,0 +1,104 @@
+"""One exception tree for the whole package.
+
+Foreign exceptions (httpx, feedparser, sqlite3, yaml) are translated into these at the module
+that owns the library; nothing else escapes. Every error carries a short machine-readable
+``reason`` (stored in the database) and a one-line human message (printed by the CLI).
+
+    AggregatorError
+     ├── ConfigError              feeds.yaml is unreadable or invalid (CLI exit code 2)
+     ├── FetchError               an HTTP fetch did not give a usable body
+     │    ├── Blocked             refused before sending: scheme, private address (SSRF guard)
+     │    ├── Timeout             connect/read/total time limit
+     │    ├── NetworkError        DNS, refused or reset connection, TLS, protocol errors
+     │    ├── TooManyRedirects    more redirects than allowed, or a loop
+     │    ├── HTTPStatusError     a 4xx/5xx answer (``status``, ``retry_after``)
+     │    └── TooLarge            the decompressed body passed the size cap
+     ├── FeedError                the body is not a feed (HTML page, challenge, empty, garbage)
+     ├── ExtractError             the page holds no archivable article (``reason`` says why)
+     └── StoreError               the database or the archive folder failed
+"""
+
+from __future__ import annotations
+
+
+class AggregatorError(Exception):
+    """Base class: ``reason`` is a stable short code, ``str(err)`` a one-line message."""
+
+    reason: str = "error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(" ".join(message.split()))
+        if reason is not None:
+            self.reason = reason
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class ConfigError(AggregatorError):
+    reason = "config"
+
+
+class FetchError(AggregatorError):
+    """A fetch failed; ``url`` is the URL being fetched when it failed."""
+
+    reason = "fetch"
+    #: Whether retrying the same request later may succeed.
+    transient: bool = False
+
+    def __init__(self, message: str, *, url: str = "", reason: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.url = url
+
+
+class Blocked(FetchError):
+    reason = "blocked"
+
+
+class Timeout(FetchError):
+    reason = "timeout"
+    transient = True
+
+
+class NetworkError(FetchError):
+    reason = "network"
+    transient = True
+
+
+class TooManyRedirects(FetchError):
+    reason = "redirects"
+
+
+class HTTPStatusError(FetchError):
+    reason = "http_status"
+
+    def __init__(
+        self, message: str, *, url: str = "", status: int, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, url=url, reason=f"http_{status}")
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:  # type: ignore[override]
+        return self.status in (408, 425, 429) or self.status >= 500
+
+
+class TooLarge(FetchError):
+    reason = "too_large"
+
+
+class FeedError(AggregatorError):
+    reason = "not_a_feed"
+
+
+class ExtractError(AggregatorError):
+    """No archivable article: reasons include ``no_body``, ``not_article``, ``challenge``,
+    ``consent``, ``too_short``, ``no_title``, ``not_html``."""
+
+    reason = "no_body"
+
+
+class StoreError(AggregatorError):
+    reason = "store"

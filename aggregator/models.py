@@ -1,0 +1,136 @@
+"""Plain frozen records that travel between the stages (standard library only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed from feeds.yaml."""
+
+    id: str
+    url: str
+    source: str
+    timezone: str | None = None
+    profile: str | None = None
+    interval: int = 900  # seconds between polls
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The ``settings:`` block of feeds.yaml, paths already resolved."""
+
+    database: Path = Path("archive/archive.db")
+    archive_dir: Path = Path("archive")
+    write_text: bool = True
+    user_agent: str = "aggregator/0.1 (+news feed archiver)"
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_feed_bytes: int = 10 * 1024 * 1024
+    max_page_bytes: int = 5 * 1024 * 1024
+    max_redirects: int = 5
+    concurrency: int = 8
+    per_host_concurrency: int = 2
+    retries: int = 2
+    retry_backoff: float = 1.0
+    max_retry_after: float = 30.0
+    proxy: str | None = None
+    allow_private_networks: bool = False
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    settings: Settings
+    feeds: tuple[FeedSpec, ...]
+
+    def feed(self, feed_id: str) -> FeedSpec | None:
+        return next((f for f in self.feeds if f.id == feed_id), None)
+
+
+@dataclass(frozen=True)
+class Response:
+    """A fetched HTTP answer. ``status`` is 200 (``content`` holds the decoded-transfer body,
+    i.e. decompressed) or 304 (``content`` is empty)."""
+
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int
+    headers: dict[str, str]  # lower-cased names
+    content: bytes = b""
+    #: target of the last permanent (301/308) redirect followed, if any
+    permanent_redirect: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a feed, as the feed describes it."""
+
+    guid: str | None
+    link: str | None  # absolute URL, as written in the feed
+    title: str | None = None
+    published: datetime | None = None  # timezone-aware
+    summary: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The entry's identity within its feed: the guid, else the link."""
+        return self.guid or self.link or ""
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str | None
+    entries: tuple[Entry, ...]
+    ttl_minutes: int | None = None
+    #: set when the document was malformed but still yielded entries
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """What extraction found on a page (pure data, before dating and rendering)."""
+
+    title: str
+    paragraphs: tuple[str, ...]
+    url: str  # canonical URL
+    extractor: str  # profile name and version, e.g. "tass@2019"
+    published: datetime | None = None  # timezone-aware, from the page
+    published_via: str | None = None  # where on the page the time came from
+    signals: dict[str, float | int | str] = field(default_factory=dict)
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    """The outcome of one poll of one feed, as printed by ``aggregator fetch``."""
+
+    feed_id: str
+    outcome: str  # ok | not_modified | error
+    entries: int = 0  # entries in the feed document
+    new_entries: int = 0  # entries never seen before in this feed
+    archived: int = 0  # new articles stored
+    duplicates: int = 0  # entries merged into an article archived before
+    failed: int = 0  # pages that failed this run (kept for a retry)
+    abandoned: int = 0  # pages that failed for the last time
+    http_status: int | None = None
+    error_reason: str | None = None
+    error: str | None = None
+    warning: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "error"

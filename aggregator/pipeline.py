@@ -1,0 +1,229 @@
+"""A refresh is one readable flow:
+conditional GET -> parse -> record entries, skipping known ones -> fetch each new page ->
+extract -> date -> render -> store (one transaction) -> write the text file.
+
+Per-item failures are data: a feed or page that fails is recorded with its reason and tried
+again on a later run; nothing here raises for one bad feed or entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from .charset import decode_html
+from .dates import choose_published
+from .errors import AggregatorError, ExtractError, FeedError, FetchError, StoreError
+from .extract import extract_article
+from .feeds import parse_feed
+from .fetch import Fetcher
+from .models import Article, Entry, FeedResult, FeedSpec, Response, Settings
+from .render import document_relpath, render_document, source_slug
+from .store import EntryWork, NewArticle, Store, iso, utc_now
+from .textfiles import write_document
+from .urls import canonical_url, is_http_url, url_hash16
+
+log = logging.getLogger("aggregator")
+
+HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+FEED_ACCEPT = "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.5"
+_HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/xml", "text/xml")
+
+
+class Progress(Protocol):
+    """What a progress display is told: more work was found, one piece of work was done."""
+
+    def add(self, count: int) -> None: ...
+
+    def advance(self, count: int = 1) -> None: ...
+
+
+class _NoProgress:
+    def add(self, count: int) -> None:
+        pass
+
+    def advance(self, count: int = 1) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class _Poll:
+    """A poll's result and the validators to remember (kept only when the poll succeeded)."""
+
+    result: FeedResult
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class PageResult:
+    status: str  # archived | duplicate | failed | abandoned
+    reason: str | None = None
+
+
+def fetched_document(response: Response, *, url: str, profile: str | None) -> Article:
+    """Decode and extract a fetched page (pure: no I/O)."""
+    content_type = response.headers.get("content-type", "")
+    if content_type and not content_type.lower().startswith(_HTML_TYPES):
+        raise ExtractError(f"{url}: not an HTML page ({content_type.split(';')[0]})", reason="not_html")
+    html = decode_html(response.content, content_type or None)
+    return extract_article(html, response.final_url, profile=profile)
+
+
+def render_article(article: Article, *, source: str, timezone: str | None,
+                   feed_published: datetime | None, first_seen: datetime) -> tuple[str, datetime, str]:
+    """Date and render an extracted article: (document, published, where the date came from)."""
+    published, via = choose_published(article.published, article.published_via, feed_published,
+                                      first_seen, timezone)
+    document = render_document(title=article.title, published=published, source=source,
+                               paragraphs=article.paragraphs, url=article.url)
+    return document, published, via
+
+
+class Archiver:
+    """Runs refreshes against one store and one fetcher (both owned by the caller)."""
+
+    def __init__(self, settings: Settings, store: Store, fetcher: Fetcher,
+                 progress: Progress | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.fetcher = fetcher
+        self.progress: Progress = progress or _NoProgress()
+        self._pages = asyncio.Semaphore(max(1, settings.concurrency) * 2)
+
+    async def fetch_all(self, feeds: Sequence[FeedSpec]) -> list[FeedResult]:
+        """Poll the given feeds once, concurrently; one result per feed, in order."""
+        self.store.sync_feeds(feeds)
+        self.finish_text_files()
+        self.progress.add(len(feeds))
+        return list(await asyncio.gather(*(self.refresh_feed(feed) for feed in feeds)))
+
+    def finish_text_files(self) -> int:
+        """Write the text files an interrupted run committed but did not write."""
+        if not self.settings.write_text:
+            return 0
+        written = 0
+        for article_id, path, document in self.store.articles_without_text():
+            if self._write_text(article_id, path, document):
+                written += 1
+        return written
+
+    async def refresh_feed(self, feed: FeedSpec) -> FeedResult:
+        started = utc_now()
+        poll = await self._poll(feed)
+        pages = await self._archive_pages(feed)
+        counts = Counter(page.status for page in pages)
+        result = replace(
+            poll.result, archived=counts["archived"], duplicates=poll.result.duplicates + counts["duplicate"],
+            failed=counts["failed"] + counts["abandoned"], abandoned=counts["abandoned"],
+        )
+        self.store.record_poll(result, started_at=started, etag=poll.etag, last_modified=poll.last_modified)
+        log.info(
+            "poll feed=%s outcome=%s status=%s entries=%d new=%d duplicates=%d failed=%d%s",
+            feed.id, result.outcome, result.http_status, result.entries, result.archived,
+            result.duplicates, result.failed, f" error={result.error}" if result.error else "",
+        )
+        self.progress.advance()
+        return result
+
+    async def _poll(self, feed: FeedSpec) -> _Poll:
+        """Conditional GET and parse; new entries are recorded as pending in the store."""
+        state = self.store.feed_state(feed.id)
+        try:
+            response = await self.fetcher.get(
+                feed.url, max_bytes=self.settings.max_feed_bytes, etag=state.etag,
+                last_modified=state.last_modified, accept=FEED_ACCEPT,
+            )
+        except FetchError as exc:
+            return _Poll(FeedResult(feed.id, "error", http_status=getattr(exc, "status", None),
+                                    error_reason=exc.reason, error=str(exc)))
+        etag = response.headers.get("etag") or state.etag
+        last_modified = response.headers.get("last-modified") or state.last_modified
+        if response.not_modified:
+            return _Poll(FeedResult(feed.id, "not_modified", http_status=304), etag, last_modified)
+        try:
+            parsed = parse_feed(response.content, url=response.final_url, headers=response.headers)
+        except FeedError as exc:
+            return _Poll(FeedResult(feed.id, "error", http_status=response.status,
+                                    error_reason=exc.reason, error=str(exc)))
+        new, linked = self.store.add_entries(feed.id, _entry_rows(parsed.entries))
+        if parsed.warning:
+            log.warning("feed %s: %s", feed.id, parsed.warning)
+        result = FeedResult(feed.id, "ok", entries=len(parsed.entries), new_entries=new,
+                            duplicates=linked, http_status=response.status, warning=parsed.warning)
+        return _Poll(result, etag, last_modified)
+
+    async def _archive_pages(self, feed: FeedSpec) -> list[PageResult]:
+        work = self.store.entries_to_fetch(feed.id, self.settings.max_attempts)
+        self.progress.add(len(work))
+        return list(await asyncio.gather(*(self._archive_entry(feed, item) for item in work)))
+
+    async def _archive_entry(self, feed: FeedSpec, item: EntryWork) -> PageResult:
+        async with self._pages:
+            try:
+                return await self._archive_page(feed, item)
+            except AggregatorError as exc:
+                status = self.store.entry_failed(feed.id, item.key, reason=exc.reason, error=str(exc),
+                                                 max_attempts=self.settings.max_attempts)
+                log.warning("page feed=%s url=%s %s: %s", feed.id, item.link, status, exc)
+                return PageResult(status, exc.reason)
+            finally:
+                self.progress.advance()
+
+    async def _archive_page(self, feed: FeedSpec, item: EntryWork) -> PageResult:
+        known = self.store.article_for_url(item.url)
+        if known:
+            self.store.link_entry(feed.id, item.key, known)
+            return PageResult("duplicate")
+        response = await self.fetcher.get(item.link, max_bytes=self.settings.max_page_bytes, accept=HTML_ACCEPT)
+        article = fetched_document(response, url=item.link, profile=feed.profile)
+        first_seen = datetime.fromisoformat(item.first_seen)
+        feed_published = datetime.fromisoformat(item.feed_published) if item.feed_published else None
+        document, published, via = render_article(article, source=feed.source, timezone=feed.timezone,
+                                                  feed_published=feed_published, first_seen=first_seen)
+        record = NewArticle(
+            url=article.url, article_id=url_hash16(article.url), title=article.title,
+            published=published.isoformat(), published_via=via, day=published.date().isoformat(),
+            source=feed.source, feed_id=feed.id, body=article.body, document=document,
+            extractor=article.extractor, fetched_at=iso(utc_now()) or "",
+            folder=f"{source_slug(feed.source)}/{published.date().isoformat()}",
+            aliases=(item.url, canonical_url(response.final_url)),
+        )
+        saved = self.store.save_article(
+            record, (feed.id, item.key),
+            lambda seq: str(document_relpath(feed.source, published.date(), seq, record.article_id)),
+        )
+        if not saved.created:
+            return PageResult("duplicate")
+        if self.settings.write_text and saved.path and saved.document is not None:
+            self._write_text(saved.article_id, saved.path, saved.document)
+        return PageResult("archived")
+
+    def _write_text(self, article_id: str, path: str, document: str) -> bool:
+        try:
+            write_document(Path(self.settings.archive_dir), path, document)
+            self.store.mark_text_written(article_id)
+        except StoreError as exc:
+            log.error("article %s: text file not written, will retry next run: %s", article_id, exc)
+            return False
+        return True
+
+
+def _entry_rows(entries: Iterable[Entry]) -> Iterable[dict[str, object]]:
+    """Entries as store rows; one without a usable link is kept, abandoned, with its reason."""
+    for entry in entries:
+        link = entry.link if entry.link and is_http_url(entry.link) else None
+        row: dict[str, object] = {
+            "key": entry.key, "link": link, "url": canonical_url(link) if link else None,
+            "title": entry.title, "feed_published": iso(entry.published),
+        }
+        if link is None:
+            row.update(status="abandoned", last_error_reason="no_link",
+                       last_error="feed entry has no http(s) link")
+        yield row

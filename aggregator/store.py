@@ -1,0 +1,423 @@
+"""The archive database: the only user of sqlite-utils and sqlite3.
+
+Identity is decided here, once: an article is its canonical URL (``articles.url`` is unique,
+``articles.id`` its hash), and every URL it was ever reached by is an alias in ``article_urls``.
+Feed entries link to articles; polls are logged. Writes that belong together run in one
+``BEGIN IMMEDIATE`` transaction, so concurrent writers (the daemon, a one-off ``fetch``) queue
+on the busy timeout instead of failing, and an interrupted run never leaves half a record.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import StoreError
+from .models import FeedResult, FeedSpec
+
+BUSY_TIMEOUT_SECONDS = 60.0
+
+#: Entry states: pending (seen, not yet tried), archived (linked to an article),
+#: failed (will be retried), abandoned (max attempts reached; kept with its reason).
+ENTRY_STATES = ("pending", "archived", "failed", "abandoned")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store remembers about a feed between polls."""
+
+    id: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    article_count: int = 0
+
+
+@dataclass(frozen=True)
+class EntryWork:
+    """A feed entry that still needs its article page."""
+
+    feed_id: str
+    key: str
+    link: str
+    url: str  # canonical form of the link
+    feed_published: str | None
+    first_seen: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """Everything the store needs to archive one article."""
+
+    url: str
+    article_id: str
+    title: str
+    published: str  # ISO 8601 with the offset it is rendered in
+    published_via: str
+    day: str  # YYYY-MM-DD of ``published``
+    source: str
+    feed_id: str | None
+    body: str
+    document: str
+    extractor: str
+    fetched_at: str
+    folder: str  # archive sub-folder, e.g. "tass/2020-08-13"
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Saved:
+    article_id: str
+    created: bool  # False: the URL was already archived (a duplicate merged)
+    path: str | None  # relative path of the text file (None for duplicates)
+    document: str | None
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db["feeds"].create(
+        {
+            "id": str, "url": str, "source": str, "timezone": str, "profile": str,
+            "interval": int, "enabled": int, "etag": str, "last_modified": str,
+            "status": str, "last_polled_at": str, "last_success_at": str, "last_http_status": int,
+            "last_error_reason": str, "last_error": str, "error_count": int, "next_poll_at": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"url", "source"},
+        defaults={"status": "new", "error_count": 0, "enabled": 1},
+    )
+    db["articles"].create(
+        {
+            "id": str, "url": str, "title": str, "published": str, "published_via": str,
+            "day": str, "source": str, "feed_id": str, "body": str, "document": str,
+            "extractor": str, "fetched_at": str, "folder": str, "seq": int, "path": str,
+            "text_written_at": str,
+        },
+        pk="id",
+        not_null={"url", "title", "published", "source", "body", "document", "folder", "seq", "path"},
+    )
+    db["articles"].create_index(["url"], unique=True)
+    db["articles"].create_index(["path"], unique=True)
+    db["articles"].create_index(["folder", "seq"], unique=True)
+    db["articles"].create_index(["published"])
+    db["article_urls"].create(
+        {"url": str, "article_id": str, "first_seen": str},
+        pk="url",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["entries"].create(
+        {
+            "feed_id": str, "key": str, "link": str, "url": str, "title": str,
+            "feed_published": str, "status": str, "attempts": int, "last_error_reason": str,
+            "last_error": str, "article_id": str, "first_seen": str, "last_attempt_at": str,
+            "next_attempt_at": str,
+        },
+        pk=("feed_id", "key"),
+        not_null={"status", "first_seen"},
+        defaults={"status": "pending", "attempts": 0},
+        foreign_keys=[("feed_id", "feeds", "id"), ("article_id", "articles", "id")],
+    )
+    db["entries"].create_index(["feed_id", "status"])
+    db["entries"].create_index(["url"])
+    db["polls"].create(
+        {
+            "id": int, "feed_id": str, "started_at": str, "finished_at": str, "duration_ms": int,
+            "outcome": str, "http_status": int, "entries": int, "new_articles": int,
+            "duplicates": int, "failed": int, "error_reason": str, "error": str,
+        },
+        pk="id",
+        foreign_keys=[("feed_id", "feeds", "id")],
+    )
+    db["polls"].create_index(["feed_id", "started_at"])
+
+
+#: Schema migrations, applied in order; the schema version is ``PRAGMA user_version``.
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Store:
+    """An open archive database. Use as a context manager or call ``close()``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+            self.db = sqlite_utils.Database(conn)
+            self.db.enable_wal()
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{self.path}: cannot open the archive database: {exc}") from None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction, taken at once so that concurrent writers queue, never deadlock."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot start a write: {exc}") from None
+        try:
+            yield self.db
+        except sqlite3.Error as exc:
+            self.db.rollback()
+            raise StoreError(f"{self.path}: write failed: {exc}") from None
+        except BaseException:
+            self.db.rollback()
+            raise
+        try:
+            self.db.commit()
+        except sqlite3.Error as exc:
+            self.db.rollback()
+            raise StoreError(f"{self.path}: commit failed: {exc}") from None
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        try:
+            return list(self.db.query(sql, list(params)))
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: query failed: {exc}") from None
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this aggregator ({SCHEMA_VERSION})"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self._write() as db:
+                MIGRATIONS[number](db)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- feeds -------------------------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Iterable[FeedSpec]) -> None:
+        """Insert or update the configured feeds; a changed URL forgets the old validators."""
+        now = iso(utc_now())
+        with self._write() as db:
+            for feed in feeds:
+                existing = self._rows("SELECT url FROM feeds WHERE id = ?", [feed.id])
+                row = {
+                    "id": feed.id, "url": feed.url, "source": feed.source, "timezone": feed.timezone,
+                    "profile": feed.profile, "interval": feed.interval, "enabled": int(feed.enabled),
+                }
+                if not existing:
+                    db["feeds"].insert({**row, "created_at": now, "status": "new", "error_count": 0})
+                    continue
+                if existing[0]["url"] != feed.url:
+                    row.update(etag=None, last_modified=None)
+                db["feeds"].update(feed.id, row)
+
+    def feed_state(self, feed_id: str) -> FeedState:
+        rows = self._rows(
+            "SELECT id, url, etag, last_modified, "
+            "(SELECT COUNT(DISTINCT article_id) FROM entries e WHERE e.feed_id = feeds.id "
+            " AND e.article_id IS NOT NULL) AS article_count FROM feeds WHERE id = ?",
+            [feed_id],
+        )
+        if not rows:
+            raise StoreError(f"{self.path}: feed '{feed_id}' is not in the database")
+        return FeedState(**rows[0])
+
+    def record_poll(self, result: FeedResult, *, started_at: datetime, etag: str | None = None,
+                    last_modified: str | None = None) -> None:
+        """Log a poll and update the feed's state; validators are kept only from a good poll."""
+        finished = utc_now()
+        duration_ms = int((datetime.now(UTC) - started_at).total_seconds() * 1000)
+        with self._write() as db:
+            db["polls"].insert(
+                {
+                    "feed_id": result.feed_id, "started_at": iso(started_at), "finished_at": iso(finished),
+                    "duration_ms": duration_ms, "outcome": result.outcome, "http_status": result.http_status,
+                    "entries": result.entries, "new_articles": result.archived,
+                    "duplicates": result.duplicates, "failed": result.failed,
+                    "error_reason": result.error_reason, "error": result.error,
+                }
+            )
+            if not result.ok:
+                db.execute(
+                    "UPDATE feeds SET status = 'error', error_count = error_count + 1, last_polled_at = ?, "
+                    "last_http_status = ?, last_error_reason = ?, last_error = ? WHERE id = ?",
+                    [iso(finished), result.http_status, result.error_reason, result.error, result.feed_id],
+                )
+                return
+            db["feeds"].update(
+                result.feed_id,
+                {
+                    "status": "ok", "error_count": 0, "last_error_reason": None, "last_error": None,
+                    "last_polled_at": iso(finished), "last_success_at": iso(finished),
+                    "last_http_status": result.http_status, "etag": etag, "last_modified": last_modified,
+                },
+            )
+
+    def feed_overview(self) -> list[dict[str, Any]]:
+        """One row per feed: its state and how many articles and failing entries it has."""
+        return self._rows(
+            "SELECT f.id, f.url, f.source, f.enabled, f.status, f.last_polled_at, f.last_success_at, "
+            "f.last_http_status, f.last_error_reason, f.last_error, f.error_count, "
+            "(SELECT COUNT(DISTINCT e.article_id) FROM entries e WHERE e.feed_id = f.id "
+            " AND e.article_id IS NOT NULL) AS articles, "
+            "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status = 'failed') AS failing, "
+            "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status = 'abandoned') AS abandoned "
+            "FROM feeds f ORDER BY f.id"
+        )
+
+    # -- entries -----------------------------------------------------------------------------
+
+    def add_entries(self, feed_id: str, entries: Iterable[dict[str, Any]]) -> tuple[int, int]:
+        """Record entries not seen before in this feed (as pending).
+
+        Returns (new entries, of which linked at once to an article archived before).
+
+        Each dict has key, link, url, title, feed_published (and may set status and
+        last_error_reason/last_error for an entry that cannot be fetched). An entry whose URL is already
+        archived is linked to that article at once: it will never be fetched again.
+        """
+        now = iso(utc_now())
+        added = linked = 0
+        with self._write() as db:
+            for entry in entries:
+                known = db.execute(
+                    "SELECT 1 FROM entries WHERE feed_id = ? AND key = ?", [feed_id, entry["key"]]
+                ).fetchone()
+                if known:
+                    continue
+                article_id = self._article_for_url(entry["url"]) if entry.get("url") else None
+                status = "archived" if article_id else entry.get("status", "pending")
+                db["entries"].insert(
+                    {**entry, "feed_id": feed_id, "first_seen": now, "attempts": 0,
+                     "status": status, "article_id": article_id}
+                )
+                added += 1
+                linked += article_id is not None
+        return added, linked
+
+    def _article_for_url(self, url: str) -> str | None:
+        row = self.db.execute(
+            "SELECT article_id FROM article_urls WHERE url = ? "
+            "UNION ALL SELECT id FROM articles WHERE url = ? LIMIT 1",
+            [url, url],
+        ).fetchone()
+        return row[0] if row else None
+
+    def article_for_url(self, url: str) -> str | None:
+        return self._article_for_url(url)
+
+    def link_entry(self, feed_id: str, key: str, article_id: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE entries SET status = 'archived', article_id = ?, last_error_reason = NULL, "
+                "last_error = NULL WHERE feed_id = ? AND key = ?",
+                [article_id, feed_id, key],
+            )
+
+    def entries_to_fetch(self, feed_id: str, max_attempts: int) -> list[EntryWork]:
+        """Pending entries and failed ones with attempts left, oldest first."""
+        rows = self._rows(
+            "SELECT feed_id, key, link, url, feed_published, first_seen, attempts FROM entries "
+            "WHERE feed_id = ? AND status IN ('pending', 'failed') AND attempts < ? AND link IS NOT NULL "
+            "ORDER BY first_seen, rowid",
+            [feed_id, max_attempts],
+        )
+        return [EntryWork(**row) for row in rows]
+
+    def entry_failed(self, feed_id: str, key: str, *, reason: str, error: str, max_attempts: int) -> str:
+        """Count a failed attempt; returns the new status (failed, or abandoned when out of attempts)."""
+        now = iso(utc_now())
+        with self._write() as db:
+            db.execute(
+                "UPDATE entries SET attempts = attempts + 1, last_attempt_at = ?, last_error_reason = ?, "
+                "last_error = ?, status = CASE WHEN attempts + 1 >= ? THEN 'abandoned' ELSE 'failed' END "
+                "WHERE feed_id = ? AND key = ?",
+                [now, reason, error, max_attempts, feed_id, key],
+            )
+            row = db.execute(
+                "SELECT status FROM entries WHERE feed_id = ? AND key = ?", [feed_id, key]
+            ).fetchone()
+        return str(row[0]) if row else "failed"
+
+    # -- articles ----------------------------------------------------------------------------
+
+    def save_article(self, article: NewArticle, entry: tuple[str, str] | None, name: Callable[[int], str]) -> Saved:
+        """Archive an article and link the entry (feed_id, key) to it, in one transaction.
+
+        ``name(seq)`` gives the text file's path for running number ``seq`` in the article's
+        folder. If the URL (or an alias) is already archived, nothing new is stored: the entry
+        is linked to the existing article and ``created`` is False.
+        """
+        now = iso(utc_now())
+        urls = dict.fromkeys((article.url, *article.aliases))
+        with self._write() as db:
+            existing = next(filter(None, (self._article_for_url(u) for u in urls)), None)
+            if existing is None:
+                seq = db.execute(
+                    "SELECT COALESCE(MAX(seq) + 1, 0) FROM articles WHERE folder = ?", [article.folder]
+                ).fetchone()[0]
+                path = name(seq)
+                record = {k: v for k, v in asdict(article).items() if k != "aliases"}
+                db["articles"].insert({**record, "id": article.article_id, "seq": seq, "path": path})
+                article_id = article.article_id
+            else:
+                article_id, path = existing, None
+            for url in urls:
+                db.execute(
+                    "INSERT OR IGNORE INTO article_urls (url, article_id, first_seen) VALUES (?, ?, ?)",
+                    [url, article_id, now],
+                )
+            if entry is not None:
+                db.execute(
+                    "UPDATE entries SET status = 'archived', article_id = ?, attempts = attempts + 1, "
+                    "last_attempt_at = ?, last_error_reason = NULL, last_error = NULL "
+                    "WHERE feed_id = ? AND key = ?",
+                    [article_id, now, *entry],
+                )
+        return Saved(article_id, existing is None, path, article.document if existing is None else None)
+
+    def mark_text_written(self, article_id: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE articles SET text_written_at = ? WHERE id = ?", [iso(utc_now()), article_id])
+
+    def articles_without_text(self) -> list[tuple[str, str, str]]:
+        """(id, path, document) of articles whose text file was never confirmed written."""
+        rows = self._rows("SELECT id, path, document FROM articles WHERE text_written_at IS NULL ORDER BY rowid")
+        return [(r["id"], r["path"], r["document"]) for r in rows]
+
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM articles WHERE id = ?", [article_id])
+        return rows[0] if rows else None
+
+    def count(self, table: str, where: str = "", params: Iterable[Any] = ()) -> int:
+        if table not in ("feeds", "articles", "article_urls", "entries", "polls"):
+            raise StoreError(f"unknown table {table!r}")
+        sql = f"SELECT COUNT(*) AS n FROM {table}" + (f" WHERE {where}" if where else "")
+        return int(self._rows(sql, params)[0]["n"])
