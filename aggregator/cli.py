@@ -27,7 +27,7 @@ from .errors import AggregatorError, ConfigError
 from .fetch import Fetcher
 from .models import Config, FeedResult, Response, Settings
 from .pipeline import HTML_ACCEPT, Archiver, fetched_document, render_article
-from .profiles import profile_names
+from .profiles import get_profile, profile_names
 from .store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,15 +46,23 @@ class Context:
     def config(self) -> Config:
         if self._config is None:
             config = load_config(self.config_path)
-            known = set(profile_names())
             for feed in config.feeds:
-                if feed.profile and feed.profile not in known:
+                if feed.profile and not known_profile(feed.profile):
                     raise ConfigError(
                         f"{config.path}: feed '{feed.id}': unknown profile '{feed.profile}' "
-                        f"(known: {', '.join(sorted(known))})"
+                        f"(known: {', '.join(profile_names())})"
                     )
             self._config = config
         return self._config
+
+
+def known_profile(name: str) -> bool:
+    """A profile name, bare (latest version) or versioned like ``tass@2019``."""
+    try:
+        get_profile(name)
+    except AggregatorError:
+        return False
+    return True
 
 
 def fail(message: str, code: int) -> None:
@@ -187,7 +195,7 @@ def article(obj: Context, url: str | None, html_file: Path | None, page_url: str
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise click.BadParameter(f"unknown time zone '{timezone}'", param_hint="--timezone") from None
-    if profile and profile not in profile_names():
+    if profile and not known_profile(profile):
         raise click.BadParameter(f"unknown profile '{profile}'", param_hint="--profile")
     if html_file is not None:
         address = page_url or url
@@ -203,7 +211,8 @@ def article(obj: Context, url: str | None, html_file: Path | None, page_url: str
     extracted = fetched_document(response, url=response.url, profile=profile)
     document, _, _ = render_article(extracted, source=source, timezone=timezone,
                                     feed_published=None, first_seen=datetime.now(UTC))
-    click.echo(document)
+    # Byte-exact when piped to a file; a terminal gets a final newline for its prompt.
+    click.echo(document, nl=sys.stdout.isatty())
 
 
 async def _get_page(settings: Settings, url: str) -> Response:

@@ -13,7 +13,8 @@ that owns the library; nothing else escapes. Every error carries a short machine
      │    ├── TooManyRedirects    more redirects than allowed, or a loop
      │    ├── HTTPStatusError     a 4xx/5xx answer (``status``, ``retry_after``)
      │    └── TooLarge            the decompressed body passed the size cap
-     ├── FeedError                the body is not a feed (HTML page, challenge, empty, garbage)
+     ├── FeedError                not a feed (HTML page, challenge, empty, garbage: ``not_a_feed``)
+     │                            or a feed declaring XML entities (``unsafe_xml``)
      ├── ExtractError             the page holds no archivable article (``reason`` says why)
      └── StoreError               the database or the archive folder failed
 """
@@ -95,7 +96,7 @@ class FeedError(AggregatorError):
 
 class ExtractError(AggregatorError):
     """No archivable article: reasons include ``no_body``, ``not_article``, ``challenge``,
-    ``consent``, ``too_short``, ``no_title``, ``not_html``."""
+    ``consent``, ``too_short``, ``no_title``, ``not_html``, ``unknown_profile``."""
 
     reason = "no_body"
 

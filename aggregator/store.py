@@ -384,7 +384,8 @@ class Store:
                     "SELECT COALESCE(MAX(seq) + 1, 0) FROM articles WHERE folder = ?", [article.folder]
                 ).fetchone()[0]
                 path = name(seq)
-                record = {k: v for k, v in asdict(article).items() if k != "aliases"}
+                record = asdict(article)
+                del record["aliases"], record["article_id"]
                 db["articles"].insert({**record, "id": article.article_id, "seq": seq, "path": path})
                 article_id = article.article_id
             else:

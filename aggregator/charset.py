@@ -1,0 +1,93 @@
+"""Bytes of an HTML page -> text (the only user of charset-normalizer).
+
+Order, as browsers do it: a byte order mark; the charset of the HTTP ``Content-Type`` header;
+a ``<meta charset>``, ``<meta http-equiv="content-type">`` or XML declaration in the first
+4 KB; then detection (strict UTF-8 first, then charset-normalizer); UTF-8 with replacement
+characters last. A declared charset that cannot decode the bytes (a mis-declared page) falls
+through to the next step. Labels map as the WHATWG Encoding standard maps them: ``latin-1``,
+``iso-8859-1`` and ``ascii`` mean windows-1252, ``gb2312`` means GBK, and so on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+import charset_normalizer
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE, whose BOM is its prefix
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+#: Python codec name -> the codec browsers really use for that label.
+_WHATWG = {
+    "iso8859_1": "cp1252",
+    "ascii": "cp1252",
+    "iso8859_9": "cp1254",
+    "iso8859_11": "cp874",
+    "tis_620": "cp874",
+    "gb2312": "gbk",
+    "euc_kr": "cp949",
+    "shift_jis": "cp932",
+}
+_PRESCAN_BYTES = 4096
+_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:\-]+)""", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([\w.:\-]+)""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:\-]+)""", re.IGNORECASE)
+
+
+def codec_for(label: str) -> str | None:
+    """The Python codec for a charset label as a browser reads it; ``None`` for an unknown label."""
+    try:
+        name = codecs.lookup(label.strip()).name.replace("-", "_")
+    except LookupError:
+        return None
+    return _WHATWG.get(name, name)
+
+
+def declared_codecs(content: bytes, content_type: str | None = None) -> list[str]:
+    """Codecs the response declares, strongest first: the header's, then the document's own.
+
+    Unknown labels are left out. A document that names UTF-16 in an ASCII-readable ``<meta>``
+    cannot be UTF-16, so that label means UTF-8 (HTML spec, "prescan a byte stream")."""
+    found = []
+    if content_type and (match := _HEADER_CHARSET.search(content_type)):
+        found.append(codec_for(match.group(1)))
+    head = content[:_PRESCAN_BYTES]
+    for pattern in (_META_CHARSET, _XML_ENCODING):
+        if match := pattern.search(head):
+            codec = codec_for(match.group(1).decode("ascii"))
+            found.append("utf_8" if codec and codec.startswith("utf_16") else codec)
+    return [codec for codec in found if codec]
+
+
+def decode_html(content: bytes, content_type: str | None = None) -> str:
+    """Decode a page's bytes to text; never raises for undecodable input."""
+    for bom, codec in _BOMS:
+        if content.startswith(bom):
+            return content[len(bom) :].decode(codec, errors="replace")
+    for codec in declared_codecs(content, content_type):
+        text = _try_decode(content, codec)
+        if text is not None:
+            return text
+    return _detect(content)
+
+
+def _try_decode(content: bytes, codec: str) -> str | None:
+    try:
+        return content.decode(codec)
+    except (UnicodeDecodeError, LookupError):  # LookupError: a codec such as base64 is no charset
+        return None
+
+
+def _detect(content: bytes) -> str:
+    text = _try_decode(content, "utf-8")
+    if text is not None:
+        return text
+    best = charset_normalizer.from_bytes(content).best()
+    if best is not None:
+        return str(best)
+    return content.decode("utf-8", errors="replace")

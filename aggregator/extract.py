@@ -1,0 +1,334 @@
+"""HTML page -> Article: the headline, the body paragraphs and what the page says about itself.
+
+Pure: no I/O. The page is parsed once (BeautifulSoup with lxml); everything a site does its own
+way comes from its profile (``aggregator/profiles/*.yaml``). Quality gates raise ExtractError
+with a ``reason`` instead of returning an article with nothing to archive:
+
+    challenge    an anti-bot interstitial (Cloudflare, DDoS-Guard, "Checking your browser")
+    consent      a consent wall instead of the article
+    not_article  the profile's not_article rule: a gallery, a section front
+    no_body      no body container, or no text in it
+    too_short    less body text than the profile's min_body_chars
+    no_title     no headline, og:title or <title>
+    unknown_profile   the profile asked for does not exist
+
+Challenge and consent pages are recognised first by their title or host; markers that real
+articles can carry too (Cloudflare's challenge-platform script, a cookie banner) are only
+believed when the page has no article to give.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+
+import soupsieve
+from bs4 import BeautifulSoup, Tag
+from dateutil.parser import isoparse
+
+from aggregator.datelines import strip_dateline
+from aggregator.errors import ExtractError
+from aggregator.models import Article
+from aggregator.profiles import Profile, TimeSource, get_profile, profile_for_url
+from aggregator.profiles.generic import densest_container
+from aggregator.urls import canonical_url, host_of, is_http_url, same_site
+
+#: Titles of interstitials, matched whole; narrow on purpose, since they are believed on any page.
+_CHALLENGE_TITLE = re.compile(
+    r"just a moment\.*|attention required!? \| cloudflare|ddos-guard|checking your browser before accessing\b.*",
+    re.IGNORECASE,
+)
+_CONSENT_TITLE = re.compile(r"before you continue\b.*", re.IGNORECASE)
+#: Markers that ordinary articles may carry too: believed only on a page that gave no article.
+_CHALLENGE_MARKERS = re.compile(
+    r"cf-browser-verification|cf_chl_opt|cf-challenge|challenge-platform|id=[\"']challenge-form"
+    r"|ddos-guard|checking your browser|enable javascript and cookies to continue",
+    re.IGNORECASE,
+)
+_CONSENT_WORDS = re.compile(
+    r"cookies?|consent|privacy|personal data|(?:our|trusted|advertising) partners|accept all|reject all"
+    r"|manage (?:options|settings|preferences)|legitimate interest",
+    re.IGNORECASE,
+)
+_CONSENT_FRAME = 'iframe[src*="//consent."], iframe[src*="consent-"], iframe[id^="sp_message_iframe"]'
+#: a page is "dominated" by consent text when at least this share of its words are consent words
+_CONSENT_SHARE = 0.03
+_CONSENT_MIN_HITS = 3
+_INVISIBLE = frozenset({"script", "style", "noscript", "template"})
+#: reasons after which a challenge or consent marker is the better explanation
+_MAYBE_BLOCKED = frozenset({"no_body", "too_short", "no_title"})
+
+
+def extract_article(html: str, url: str, *, profile: str | None = None) -> Article:
+    """Extract the article of ``html`` fetched from ``url`` (the final URL, after redirects).
+
+    ``profile`` names a profile (``"tass"``, ``"tass@2019"``); by default the site of ``url``
+    chooses one. Raises ExtractError when the page holds nothing to archive.
+    """
+    soup = BeautifulSoup(html, "lxml")
+    page_title = _collapse(soup.title.get_text()) if soup.title else ""
+    _raise_if_blocked_page(page_title, url)
+    chosen = get_profile(profile) if profile else profile_for_url(url)
+    try:
+        return _extract(soup, html, url, chosen, page_title)
+    except ExtractError as err:
+        if err.reason in _MAYBE_BLOCKED:
+            _raise_if_blocking_markers(soup, html, url)
+        raise
+
+
+def _raise_if_blocked_page(page_title: str, url: str) -> None:
+    """Strong signs, believed even on a page with text: the interstitial's own title or host."""
+    if _CHALLENGE_TITLE.fullmatch(page_title):
+        raise ExtractError(f"anti-bot challenge page ({page_title!r}): {url}", reason="challenge")
+    if host_of(url).startswith("consent.") or _CONSENT_TITLE.fullmatch(page_title):
+        raise ExtractError(f"consent wall ({page_title!r}): {url}", reason="consent")
+
+
+def _raise_if_blocking_markers(soup: BeautifulSoup, html: str, url: str) -> None:
+    """Weak signs, believed only for a page that gave no article."""
+    if _CHALLENGE_MARKERS.search(html):
+        raise ExtractError(f"anti-bot challenge markers and no article: {url}", reason="challenge")
+    if soup.select_one(_CONSENT_FRAME) or _consent_dominated(soup):
+        raise ExtractError(f"consent wall and no article: {url}", reason="consent")
+
+
+def _consent_dominated(soup: BeautifulSoup) -> bool:
+    text = " ".join(s for s in soup.find_all(string=True) if s.parent and s.parent.name not in _INVISIBLE)
+    hits = len(_CONSENT_WORDS.findall(text))
+    return hits >= _CONSENT_MIN_HITS and hits >= _CONSENT_SHARE * len(text.split())
+
+
+def _extract(soup: BeautifulSoup, html: str, url: str, profile: Profile, page_title: str) -> Article:
+    container = _container(soup, profile)
+    if container is None:
+        raise _no_body(soup, html, url, profile, "no article container")
+    published, via = _published(soup, container, profile.time)  # before removals: scripts hold JSON-LD
+    blocks = _body_blocks(container, profile)  # removes what is never body, embeds' headings with it
+    meta = _meta(soup)
+    title = _title(soup, container, profile, meta, page_title)
+    paragraphs, signals = _paragraphs(blocks, profile, title)
+    if not paragraphs:
+        raise _no_body(soup, html, url, profile, "no body text")
+    if signals["body_chars"] < profile.min_body_chars:
+        raise ExtractError(f"body too short ({signals['body_chars']} characters): {url}", reason="too_short")
+    if not title:
+        raise ExtractError(f"no headline or title: {url}", reason="no_title")
+    signals["container"] = _describe(container)
+    return Article(
+        title=title,
+        paragraphs=tuple(paragraphs),
+        url=_canonical(soup, meta, url),
+        extractor=profile.id,
+        published=published,
+        published_via=via,
+        signals=signals,
+    )
+
+
+def _no_body(soup: BeautifulSoup, html: str, url: str, profile: Profile, what: str) -> ExtractError:
+    rule = profile.not_article
+    if any(marker in html for marker in rule.text) or (rule.selectors and soup.select_one(", ".join(rule.selectors))):
+        return ExtractError(f"not an article (gallery or section page): {url}", reason="not_article")
+    return ExtractError(f"{what}: {url}", reason="no_body")
+
+
+# --- finding things ---------------------------------------------------------------------------
+
+
+def _collapse(text: str) -> str:
+    """Whitespace (spaces, NBSP, tabs, newlines) collapsed to single spaces, ends stripped."""
+    return " ".join(text.split())
+
+
+def _first(root: Tag, selectors: Sequence[str], accept: Callable[[Tag], bool] | None = None) -> Tag | None:
+    """The first (accepted) element of the earliest selector that has one; stops scanning there."""
+    for selector in selectors:
+        for element in soupsieve.iselect(selector, root):
+            if accept is None or accept(element):
+                return element
+    return None
+
+
+def _container(soup: BeautifulSoup, profile: Profile) -> Tag | None:
+    if profile.container_fallback is None:
+        return _first(soup, profile.container)
+    # a profile that can fall back only takes a candidate holding enough text to be the body
+    found = _first(soup, profile.container, lambda el: _text_length(el.find_all("p")) >= profile.min_body_chars)
+    return found or densest_container(soup, profile.unlikely)
+
+
+def _text_length(elements: Iterable[Tag]) -> int:
+    return sum(len(_collapse(element.get_text())) for element in elements)
+
+
+def _meta(soup: BeautifulSoup) -> dict[str, str]:
+    """``<meta>`` contents by property/name (lower-cased); the first of a name wins."""
+    found: dict[str, str] = {}
+    for tag in (soup.head or soup).find_all("meta", content=True):
+        key = tag.get("property") or tag.get("name")
+        if key:
+            found.setdefault(str(key).lower(), _collapse(str(tag["content"])))
+    return found
+
+
+def _title(soup: BeautifulSoup, container: Tag, profile: Profile, meta: dict[str, str], page_title: str) -> str:
+    def has_text(element: Tag) -> bool:
+        return bool(element.get_text().strip())
+
+    headline = _first(container, profile.headline, has_text) or _first(soup, profile.headline, has_text)
+    if headline is not None:
+        return _collapse(headline.get_text())
+    site_name = meta.get("og:site_name", "")
+    for candidate in (meta.get("og:title", ""), page_title):
+        title = _strip_title_suffix(candidate, profile, site_name)
+        if title:
+            return title
+    return ""
+
+
+def _strip_title_suffix(title: str, profile: Profile, site_name: str) -> str:
+    if profile.title_suffix:
+        title = profile.title_suffix.sub("", title)
+    if site_name:
+        title = re.sub(rf"\s+[-|–—:·]\s+{re.escape(site_name)}$", "", title)
+    return title.strip()
+
+
+def _canonical(soup: BeautifulSoup, meta: dict[str, str], url: str) -> str:
+    """The page's rel=canonical or og:url when on the same site as ``url``, else ``url``."""
+    link = (soup.head or soup).select_one("link[rel~=canonical][href]")
+    for candidate in (str(link["href"]) if link else "", meta.get("og:url", "")):
+        if candidate:
+            absolute = canonical_url(candidate, base=url)
+            if is_http_url(absolute) and same_site(absolute, url):
+                return absolute
+    return canonical_url(url)
+
+
+def _describe(element: Tag) -> str:
+    classes = ".".join(element.get_attribute_list("class", []))
+    ident = f"#{element['id']}" if element.get("id") else ""
+    return f"{element.name}{ident}{'.' + classes if classes else ''}"
+
+
+# --- publication time -------------------------------------------------------------------------
+
+
+def _published(
+    soup: BeautifulSoup, container: Tag, sources: Sequence[TimeSource]
+) -> tuple[datetime | None, str | None]:
+    for source in sources:
+        root = container if source.scope == "container" else soup
+        for element in root.select(source.selector):
+            raw = element.get(source.attribute) if source.attribute else element.get_text()
+            for value in _time_values(str(raw or ""), source.format):
+                when = _parse_time(value, source.format)
+                if when is not None:
+                    return when, source.via
+    return None, None
+
+
+def _time_values(raw: str, fmt: str) -> Iterator[object]:
+    if fmt != "json-ld":
+        yield raw.strip()
+        return
+    try:
+        pending = [json.loads(raw)]
+    except ValueError:
+        return
+    while pending:  # breadth first: the page's own item before anything nested in it
+        item = pending.pop(0)
+        if isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            value = item.get("datePublished")
+            if isinstance(value, list):
+                yield from value
+            elif value:
+                yield value
+            pending.extend(item.get("@graph") or [])
+
+
+def _parse_time(value: object, fmt: str) -> datetime | None:
+    """An aware datetime, or None (unparseable, or no time zone to be known)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if fmt == "unix":
+            return datetime.fromtimestamp(int(value), tz=UTC)
+        when = _iso(value)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _iso(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return isoparse(value.strip())
+
+
+# --- body -------------------------------------------------------------------------------------
+
+
+def _body_blocks(container: Tag, profile: Profile) -> list[Tag]:
+    """The body blocks, in page order, after removing what is never body (mutates the tree)."""
+    scopes = container.select(", ".join(profile.body)) if profile.body else [container]
+    never_body = ", ".join((*profile.lead, *profile.remove))
+    blocks: list[Tag] = []
+    for scope in scopes:
+        if never_body:
+            for element in scope.select(never_body):
+                element.extract()
+        for br in scope.find_all("br"):
+            br.replace_with("\n")
+        blocks.extend(scope.select(profile.blocks))
+    return _innermost(blocks)
+
+
+def _innermost(blocks: list[Tag]) -> list[Tag]:
+    """Blocks holding no other block (a <p> in a <blockquote> or <li> is its own line), no repeats."""
+    ids = {id(block) for block in blocks}
+    holders = {id(parent) for block in blocks for parent in block.parents if id(parent) in ids}
+    seen: set[int] = set()
+    kept = []
+    for block in blocks:
+        if id(block) not in holders and id(block) not in seen:
+            seen.add(id(block))
+            kept.append(block)
+    return kept
+
+
+def _paragraphs(blocks: list[Tag], profile: Profile, title: str) -> tuple[list[str], dict[str, float | int | str]]:
+    kept: list[str] = []
+    link_chars = dropped = 0
+    for block in blocks:
+        text = _collapse(block.get_text())
+        links = _text_length(block.find_all("a"))
+        if not text:
+            continue
+        if _is_boilerplate(text, links, profile) or text.casefold() == title.casefold():
+            dropped += 1
+            continue
+        kept.append(text)
+        link_chars += links
+    if kept:
+        kept[:1] = [p for p in [strip_dateline(kept[0], profile.datelines)] if p]
+    body_chars = sum(map(len, kept))
+    signals: dict[str, float | int | str] = {
+        "paragraphs": len(kept),
+        "body_chars": body_chars,
+        "link_density": round(link_chars / body_chars, 3) if body_chars else 0.0,
+        "dropped_blocks": dropped,
+    }
+    return kept, signals
+
+
+def _is_boilerplate(text: str, link_chars: int, profile: Profile) -> bool:
+    if link_chars > profile.max_link_density * len(text):
+        return True
+    return bool(profile.boilerplate and len(text) <= profile.boilerplate_max_chars and profile.boilerplate.match(text))

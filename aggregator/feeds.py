@@ -1,0 +1,394 @@
+"""Feed documents -> ``ParsedFeed`` (the only user of feedparser).
+
+``parse_feed`` is pure: it gets the response body and headers, never a URL to fetch, and
+either returns what the feed says or raises ``FeedError`` with a one-line reason.
+
+Decisions worth knowing:
+
+* The body goes to feedparser wrapped in ``BytesIO``. Passing ``bytes`` directly would make
+  feedparser try ``open(content)`` first, i.e. read a local file if the body happens to be
+  a path.
+* feedparser gets no base URI, so it does not rewrite guids ("12345" would become
+  ``https://host/12345``, and change whenever the feed URL does). Entry links are resolved
+  here, against the feed URL. Summaries are kept as written (``sanitize_html=False``,
+  ``resolve_relative_uris=False``): this module records what the feed says.
+* A document declaring XML entities (``<!DOCTYPE ...[<!ENTITY ...>]>``) is refused before
+  parsing. feedparser strips such declarations but re-inserts the "safe" literal ones, and
+  its fallback parser then expands them without any limit: one 100 kB entity referenced
+  20,000 times made a 160 kB document take 46 s and 5.8 GB. expat's own amplification
+  guard only covers the strict parser.
+* Dates keep the offset written in the feed (feedparser's ``*_parsed`` fields are UTC);
+  a time without a zone is UTC; a zone abbreviation that is not understood makes the date
+  unparseable (None) rather than silently UTC.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from dateutil.parser import isoparse
+
+from .errors import FeedError
+from .models import Entry, ParsedFeed
+
+__all__ = ["parse_feed"]
+
+#: Root elements of the formats feedparser reads (local names, lower case).
+_FEED_ROOTS = frozenset({"rss", "rdf", "feed"})
+#: Roots that mean an HTML page, whatever the server said it was.
+_HTML_ROOTS = frozenset({"html", "head", "body", "script", "meta", "noscript"})
+_CHALLENGE_MARKERS = (
+    b"<title>just a moment",
+    b"_cf_chl",
+    b"cf-browser-verification",
+    b"/cdn-cgi/challenge-platform/",
+    b"<title>attention required! | cloudflare",
+    b"ddos-guard",
+)
+_REDIRECT_MARKERS = (
+    b"window.location",
+    b"document.location",
+    b"location.href",
+    b"location.replace",
+    b'http-equiv="refresh"',
+    b"http-equiv='refresh'",
+    b"http-equiv=refresh",
+)
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")  # UTF-16 and UTF-32
+#: How much of a page is searched for challenge/redirect markers and its <title>.
+_SNIFF_BYTES = 256 * 1024
+
+_PROLOG_ITEM = re.compile(
+    rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>)", re.DOTALL | re.IGNORECASE
+)
+_ROOT_TAG = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_CHANNEL = re.compile(rb"<(?:[\w.-]+:)?channel[\s>/]", re.IGNORECASE)
+_HTML_DOCTYPE = re.compile(rb"<!DOCTYPE\s+html", re.IGNORECASE)
+_HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.DOTALL | re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
+_EBCDIC_XML = b"\x4c\x6f\xa7\x94"  # "<?xm" in EBCDIC, which feedparser recognises
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ISO_DATE = re.compile(r"\d{4}-?\d{2}", re.ASCII)
+_UNKNOWN_ZONE = re.compile(r"\d\d\s+([A-Za-z]{1,6})\s*$", re.ASCII)
+_TTL = re.compile(r"\d{1,9}", re.ASCII)
+_MAX_WARNING = 200
+
+
+def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
+    """Parse an RSS 0.9x/1.0/2.0 or Atom 0.3/1.0 document fetched from ``url``.
+
+    ``headers`` are the HTTP response headers (their ``Content-Type`` charset decides the
+    encoding when the document declares none). Raises ``FeedError`` when the body is not a
+    feed: empty, an HTML page (error, redirect or challenge page), JSON, garbage, or a
+    document declaring XML entities (reason ``unsafe_xml``).
+    """
+    response_headers = {name.lower(): value for name, value in (headers or {}).items()}
+    # Relative links are resolved here against ``url``; a Content-Location base would make
+    # feedparser rewrite relative-looking guids as well.
+    response_headers.pop("content-location", None)
+
+    view = _ascii_view(content)
+    if not view.strip():
+        raise FeedError(f"{url}: not a feed: empty body")
+    if _declares_entities(content, view, response_headers):
+        raise FeedError(
+            f"{url}: refused: the document declares XML entities (<!DOCTYPE> with <!ENTITY>),"
+            " which can expand without bound or read local files",
+            reason="unsafe_xml",
+        )
+    content, repaired = _repair_utf8(content, view, response_headers)
+    root, html_doctype = _root_element(view)
+    if root in _HTML_ROOTS or (root is None and html_doctype):
+        raise FeedError(f"{url}: not a feed: {_describe_html(view)}")
+    if view.lstrip()[:1] in (b"{", b"[") and _is_json(content):
+        raise FeedError(f"{url}: not a feed: JSON document")
+
+    try:
+        result = feedparser.parse(
+            io.BytesIO(content),
+            response_headers=response_headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser's fallback parser has no exception tree of its own
+        raise FeedError(f"{url}: not a feed: the parser failed ({_describe(exc)})") from exc
+
+    feed = result.get("feed") or {}
+    raw_entries = result.get("entries") or []
+    title = _collapse(_field(feed, "title"))
+    problem = result.get("bozo_exception") if result.get("bozo") else None
+    if not raw_entries:
+        _check_empty_feed(url, result.get("version") or "", root, view, title, problem)
+
+    entries, skipped, duplicates = _entries(raw_entries, url)
+    notes = []
+    if repaired:
+        notes.append(f"{repaired} invalid UTF-8 byte sequence(s) replaced with U+FFFD")
+    if problem is not None:
+        notes.append(_describe(problem))
+    if skipped:
+        notes.append(f"{_count(skipped)} without link or guid skipped")
+    if duplicates:
+        notes.append(f"{_count(duplicates)} with a repeated guid or link collapsed")
+    return ParsedFeed(
+        title=title,
+        entries=entries,
+        ttl_minutes=_ttl(_field(feed, "ttl")),
+        warning="; ".join(notes) or None,
+    )
+
+
+# --- is it a feed at all? ---------------------------------------------------------------
+
+
+def _ascii_view(content: bytes) -> bytes:
+    """The body with NUL bytes and byte order marks removed: UTF-16/32 markup reads as ASCII."""
+    view = content.replace(b"\x00", b"")
+    for bom in _BOMS:
+        if view.startswith(bom):
+            return view[len(bom) :]
+    return view
+
+
+def _declares_entities(content: bytes, view: bytes, headers: Mapping[str, str]) -> bool:
+    """True when the document has a DOCTYPE and an ENTITY declaration in any encoding
+    feedparser might decode it with (ASCII-compatible, UTF-16/32, EBCDIC, declared ones)."""
+    if _DOCTYPE.search(view) and _ENTITY.search(view):
+        return True
+    encodings = set()
+    if match := _CHARSET.search(headers.get("content-type", "")):
+        encodings.add(match.group(1))
+    if match := _XML_ENCODING.match(view):
+        encodings.add(match.group(1).decode("ascii"))
+    if content.startswith(_EBCDIC_XML):
+        encodings.add("cp037")
+    for encoding in encodings:
+        try:
+            text = content.decode(encoding, "replace").encode("utf-8", "replace")
+        except (LookupError, ValueError, TypeError):
+            continue
+        if _DOCTYPE.search(text) and _ENTITY.search(text):
+            return True
+    return False
+
+
+def _declared_encoding(view: bytes, headers: Mapping[str, str]) -> str | None:
+    """The charset of the Content-Type header, else of the XML declaration."""
+    if match := _CHARSET.search(headers.get("content-type", "")):
+        return match.group(1)
+    if match := _XML_ENCODING.match(view):
+        return match.group(1).decode("ascii")
+    return None
+
+
+def _repair_utf8(content: bytes, view: bytes, headers: Mapping[str, str]) -> tuple[bytes, int]:
+    """A UTF-8 document (declared, or undeclared as XML defaults) with a few invalid byte
+    sequences gets them replaced by U+FFFD; returns the body and how many were replaced.
+
+    feedparser would instead re-decode the whole document as windows-1252, garbling every
+    non-ASCII character because of one truncated one. A body with more invalid sequences
+    than valid non-ASCII characters is more likely a legacy encoding: left to feedparser.
+    """
+    if content.startswith(_WIDE_BOMS) or b"\x00" in content[:4]:
+        return content, 0
+    declared = _declared_encoding(view, headers)
+    try:
+        if declared is not None and codecs.lookup(declared).name != "utf-8":
+            return content, 0
+    except LookupError:
+        return content, 0
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return content, 0
+    text = content.decode("utf-8", "replace")
+    invalid = text.count("\ufffd") - content.count("\ufffd".encode())
+    valid = len(text) - len(text.encode("ascii", "ignore")) - text.count("\ufffd")
+    if valid < invalid:
+        return content, 0
+    return text.encode("utf-8"), max(invalid, 1)
+
+
+def _root_element(view: bytes) -> tuple[str | None, bool]:
+    """The local name of the root element (lower case, None if there is no markup) and
+    whether the prolog has an HTML doctype."""
+    pos, html_doctype = 0, False
+    while (item := _PROLOG_ITEM.match(view, pos)) and item.end() > pos:
+        html_doctype = html_doctype or bool(_HTML_DOCTYPE.match(item.group().lstrip()))
+        pos = item.end()
+    tag = _ROOT_TAG.match(view, pos)
+    if tag is None:
+        return None, html_doctype
+    return tag.group(1).decode("ascii").rpartition(":")[2].lower(), html_doctype
+
+
+def _describe_html(view: bytes) -> str:
+    sample = view[:_SNIFF_BYTES].lower()
+    if any(marker in sample for marker in _CHALLENGE_MARKERS):
+        kind = "anti-bot challenge page"
+    elif any(marker in sample for marker in _REDIRECT_MARKERS):
+        kind = "redirect page"
+    else:
+        kind = "HTML page"
+    match = _HTML_TITLE.search(view[:_SNIFF_BYTES])
+    page_title = _collapse(match.group(1).decode("utf-8", "replace")) if match else None
+    return f"{kind} “{page_title[:80]}”" if page_title else kind
+
+
+def _is_json(content: bytes) -> bool:
+    try:
+        json.loads(content)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _check_empty_feed(
+    url: str, version: str, root: str | None, view: bytes, title: str | None, problem: object
+) -> None:
+    """A document without entries is an empty feed only if it is recognisably one."""
+    if not version:
+        found = f"root element <{root}>" if root else "no XML markup"
+        raise FeedError(f"{url}: not a feed: no RSS or Atom document ({found})")
+    # Encoding and Content-Type notices do not make a document malformed.
+    malformed = problem is not None and not isinstance(problem, feedparser.ThingsNobodyCaresAboutButMe)
+    if malformed and not title:
+        raise FeedError(f"{url}: not a feed: unparseable ({_describe(problem)})")
+    if root is not None and root not in _FEED_ROOTS:
+        raise FeedError(f"{url}: not a feed: root element <{root}>")
+    if root in ("rss", "rdf") and not _CHANNEL.search(view):
+        raise FeedError(f"{url}: not a feed: <{root}> without a channel")
+
+
+# --- entries ----------------------------------------------------------------------------
+
+
+def _entries(raw_entries: list[Any], url: str) -> tuple[tuple[Entry, ...], int, int]:
+    """Entries in feed order, first occurrence of each key; also how many were skipped
+    (no guid and no http(s) link) and how many were repeats."""
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    skipped = duplicates = 0
+    for raw in raw_entries:
+        entry = Entry(
+            guid=_clean(_field(raw, "id")),
+            link=_entry_link(raw, url),
+            title=_collapse(_field(raw, "title")),
+            published=_entry_date(raw),
+            summary=_clean(_field(raw, "summary")),
+        )
+        if not entry.key:
+            skipped += 1
+        elif entry.key in seen:
+            duplicates += 1
+        else:
+            seen.add(entry.key)
+            entries.append(entry)
+    return tuple(entries), skipped, duplicates
+
+
+def _entry_link(raw: Mapping[str, Any], base: str) -> str | None:
+    """The entry's http(s) link, made absolute against the feed URL."""
+    written = _field(raw, "link")
+    link = _clean(written)
+    if link is None:
+        return None
+    if any(_field(item, "href") == written for item in _field(raw, "links") or ()):
+        link = _join(base, link)
+    # else feedparser took a permalink guid as the link: it only counts if already absolute
+    return link if link is not None and _is_http(link) else None
+
+
+def _join(base: str, link: str) -> str | None:
+    try:
+        return urljoin(base, link)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return None
+
+
+def _is_http(link: str) -> bool:
+    try:
+        parts = urlsplit(link)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def _entry_date(raw: Mapping[str, Any]) -> datetime | None:
+    """``published``, else ``updated``, with the offset the feed wrote."""
+    for key in ("published", "updated"):
+        text = _field(raw, key)
+        if isinstance(text, str) and text.strip():
+            return _parse_date(text.strip())
+    return None
+
+
+def _parse_date(text: str) -> datetime | None:
+    """RFC 822 or ISO 8601 text -> an aware datetime with the written offset; None if it
+    cannot be read."""
+    try:
+        if _ISO_DATE.match(text):
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                parsed = isoparse(text)
+        else:
+            parsed = parsedate_to_datetime(text)
+            if parsed.tzinfo is None and _UNKNOWN_ZONE.search(text):
+                return None  # a zone we cannot place ("MSK"): better unknown than wrong
+        # dateutil's tzoffset/tzutc become plain datetime.timezone; naive means UTC
+        offset = parsed.utcoffset()
+        return parsed.replace(tzinfo=UTC if offset is None else timezone(offset))
+    except (ValueError, TypeError, OverflowError, IndexError):
+        return None
+
+
+# --- small helpers ----------------------------------------------------------------------
+
+
+def _field(data: object, key: str) -> Any:
+    """``data[key]`` as feedparser stored it: its ``get`` maps aliases (``updated`` falls back
+    to ``published`` with a DeprecationWarning)."""
+    return dict.get(data, key) if isinstance(data, dict) else None
+
+
+def _clean(value: object) -> str | None:
+    """Text without control characters (NUL included) and outer whitespace; None if empty."""
+    if not isinstance(value, str):
+        return None
+    return _CONTROL_CHARS.sub("", value).strip() or None
+
+
+def _collapse(value: object) -> str | None:
+    text = _clean(value)
+    return " ".join(text.split()) if text else None
+
+
+def _ttl(value: object) -> int | None:
+    text = value.strip() if isinstance(value, str) else ""
+    minutes = int(text) if _TTL.fullmatch(text) else 0
+    return minutes if minutes > 0 else None
+
+
+def _describe(exc: object) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= _MAX_WARNING else text[: _MAX_WARNING - 1] + "…"
+
+
+def _count(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"

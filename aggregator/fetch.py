@@ -1,0 +1,462 @@
+"""HTTP GET for feeds and article pages: the only module that talks to the network (and to httpx).
+
+Everything the archiver downloads comes from URLs written by third parties (feed entries,
+redirects), so one place has to make fetching safe and predictable: redirects are followed by
+hand so that every hop is checked (scheme and SSRF guard), bodies are streamed under a size
+cap, the whole exchange runs under a total time limit, transient failures are retried with
+backoff (honouring Retry-After), concurrency is bounded globally and per host, and every httpx
+exception is translated into the package's own tree (:mod:`aggregator.errors`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import re
+import socket
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from aggregator import errors
+from aggregator.models import Response, Settings
+
+__all__ = ["DEFAULT_ACCEPT", "Fetcher", "parse_retry_after"]
+
+DEFAULT_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "
+    "text/html;q=0.8, application/xhtml+xml;q=0.8, */*;q=0.5"
+)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+
+Resolver = Callable[[str], Awaitable[list[str]]]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+_NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
+# Hosts that inet_aton might read as an IPv4 address in a legacy form (127.1, 0x7f.1, 2130706433).
+_NUMERIC_HOST = re.compile(r"^[0-9a-fx.]+$")
+_RETRY_AFTER_SECONDS = re.compile(r"^\d+(\.\d+)?$")
+
+
+class Fetcher:
+    """One shared HTTP client with the archiver's fetch policy; use as ``async with``.
+
+    ``transport`` replaces the network (``httpx.MockTransport`` in tests), ``resolver(host)``
+    returns the IP address strings of a host name (default: the event loop's getaddrinfo),
+    ``sleep`` is awaited between retry attempts.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self._resolver = resolver or _getaddrinfo
+        self._sleep = sleep
+        # httpx reads HTTP(S)_PROXY / NO_PROXY only when it builds its own transports; an injected
+        # transport carries every request itself, so the guard must not assume a proxy then.
+        self._env_proxies_apply = transport is None and settings.proxy is None
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            # With an injected transport httpx would mount a real proxy transport next to it.
+            proxy=settings.proxy if transport is None else None,
+            trust_env=True,
+            follow_redirects=False,
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.connect_timeout,
+                pool=settings.connect_timeout,
+            ),
+            headers={"User-Agent": settings.user_agent, "Accept": DEFAULT_ACCEPT},
+            event_hooks={"response": [_check_redirect]},
+        )
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get(
+        self,
+        url: str,
+        *,
+        max_bytes: int,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+    ) -> Response:
+        """GET ``url`` following redirects; a 2xx or 304 answer, else a :class:`errors.FetchError`.
+
+        Transient failures are retried (``settings.retries`` times) after a backoff or the
+        server's Retry-After; no concurrency slot is held while waiting.
+        """
+        headers: dict[str, str] = {}
+        if accept:
+            headers["Accept"] = accept
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.retries + 1),
+            retry=retry_if_exception(self._should_retry),
+            wait=self._wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._attempt(url, headers, max_bytes)
+        raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+    # -- retry policy ------------------------------------------------------------------------
+
+    def _should_retry(self, exc: BaseException) -> bool:
+        if not isinstance(exc, errors.FetchError) or not exc.transient:
+            return False
+        # A server asking for a long pause is answered at once: the caller reschedules.
+        return not (
+            isinstance(exc, errors.HTTPStatusError)
+            and exc.retry_after is not None
+            and exc.retry_after > self.settings.max_retry_after
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, errors.HTTPStatusError) and exc.retry_after is not None:
+            return exc.retry_after
+        base = self.settings.retry_backoff
+        backoff = base * 2 ** (state.attempt_number - 1) + random.uniform(0, base)
+        return min(backoff, max(self.settings.max_retry_after, base))
+
+    # -- one attempt: the redirect chain under the total time limit ---------------------------
+
+    async def _attempt(self, url: str, headers: dict[str, str], max_bytes: int) -> Response:
+        total = self.settings.total_timeout
+        current = url  # the URL being fetched, as the caller wrote it for the first hop
+        visited: set[str] = set()
+        permanent: str | None = None
+        try:
+            async with asyncio.timeout(total) as deadline:
+                target = self._parse(url)
+                for hop in range(self.settings.max_redirects + 1):
+                    if hop:
+                        current = str(target)
+                    visited.add(str(target))
+                    await self._guard(target, current)
+                    async with self._slot(target.host, deadline):
+                        result = await self._exchange(target, current, headers, max_bytes)
+                    if isinstance(result, Response):
+                        return Response(
+                            url=url,
+                            final_url=current,
+                            status=result.status,
+                            headers=result.headers,
+                            content=result.content,
+                            permanent_redirect=permanent,
+                        )
+                    status, target = result
+                    if status in PERMANENT_REDIRECTS:
+                        permanent = str(target)
+                what = "redirect loop" if str(target) in visited else "too many redirects"
+                raise errors.TooManyRedirects(
+                    f"GET {url}: {what} (more than {self.settings.max_redirects} hops, last {target})",
+                    url=url,
+                )
+        except TimeoutError as exc:
+            # Only asyncio.timeout raises it here: _exchange translates a transport's own.
+            raise errors.Timeout(f"GET {current}: timed out after {total:g}s (total)", url=current) from exc
+
+    async def _exchange(
+        self, target: httpx.URL, url: str, headers: dict[str, str], max_bytes: int
+    ) -> Response | tuple[int, httpx.URL]:
+        """One request/response: the final answer, or ``(status, next URL)`` for a redirect."""
+        try:
+            request = self._client.build_request("GET", target, headers=headers)
+            response = await self._client.send(request, stream=True)
+            try:
+                status = response.status_code
+                if status in REDIRECT_STATUSES:
+                    return status, _redirect_target(url, response)
+                if status == 304:
+                    return Response(url, url, 304, _headers(response))
+                if not 200 <= status < 300:
+                    raise errors.HTTPStatusError(
+                        f"GET {url}: HTTP {status} {httpx.codes.get_reason_phrase(status)}".rstrip(),
+                        url=url,
+                        status=status,
+                        retry_after=parse_retry_after(response.headers.get("retry-after")),
+                    )
+                content = await _read_capped(response, url, max_bytes)
+                return Response(url, url, status, _headers(response), content)
+            finally:
+                await response.aclose()
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError) as exc:
+            raise _translate(exc, url, self.settings) from exc
+
+    # -- URL checks ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse(url: str) -> httpx.URL:
+        # Parsed with httpx's own parser, so that the guard checks the very host httpx connects to.
+        try:
+            target = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError) as exc:
+            raise errors.FetchError(f"GET {url}: invalid URL: {exc}", url=url, reason="bad_url") from exc
+        return _checked_scheme(target, url, f"GET {url}:")
+
+    async def _guard(self, target: httpx.URL, url: str) -> None:
+        """SSRF guard: refuse hosts that are, or resolve to, non-public addresses.
+
+        Known limit (DNS rebinding): the addresses checked here come from a separate lookup; the
+        connection resolves the name again, so a name whose answer changes between the two
+        lookups can still reach a private address. Closing that window would take connecting to
+        the checked address ourselves (a custom transport), which httpx does not offer simply.
+        """
+        if self.settings.allow_private_networks:
+            return
+        host = target.raw_host.decode("ascii").lower().rstrip(".")
+        if host == "localhost" or host.endswith(".localhost"):
+            raise errors.Blocked(f"GET {url}: refused, {host} is a local name", url=url)
+        literal = _literal_ip(host)
+        if literal is not None:
+            if not _is_public(literal):
+                raise errors.Blocked(f"GET {url}: refused, {host} is not a public address", url=url)
+            return
+        if self._proxied(target.scheme, host):
+            return  # the proxy resolves the name (there may be no DNS here at all)
+        try:
+            addresses = await self._resolver(host)
+        except (OSError, UnicodeError) as exc:
+            raise errors.NetworkError(f"GET {url}: cannot resolve host {host}: {exc}", url=url) from exc
+        if not addresses:
+            raise errors.NetworkError(f"GET {url}: cannot resolve host {host}", url=url)
+        for address in addresses:
+            try:
+                ip = ipaddress.ip_address(address)
+            except ValueError:
+                ip = None
+            if ip is None or not _is_public(ip):
+                raise errors.Blocked(
+                    f"GET {url}: refused, {host} resolves to non-public address {address}", url=url
+                )
+
+    def _proxied(self, scheme: str, host: str) -> bool:
+        """Whether a request to ``host`` goes through a proxy (which then resolves the name)."""
+        if self.settings.proxy:
+            return True  # httpx then sends everything to it, NO_PROXY is not consulted
+        if not self._env_proxies_apply:
+            return False
+        proxies = urllib.request.getproxies_environment()
+        if not (proxies.get(scheme) or proxies.get("all")):
+            return False
+        if urllib.request.proxy_bypass_environment(host, proxies):
+            return False
+        # httpx and urllib read NO_PROXY slightly differently; a loose suffix match errs towards
+        # "direct", i.e. towards resolving and checking the name ourselves.
+        for entry in proxies.get("no", "").split(","):
+            name = entry.strip().lower().rpartition("://")[2].rstrip("/")
+            if not name.startswith("["):
+                name = name.partition(":")[0]
+            name = name.lstrip("*.")
+            if name and host.endswith(name):
+                return False
+        return True
+
+    # -- concurrency --------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _slot(self, host: str, deadline: asyncio.Timeout) -> AsyncIterator[None]:
+        """Hold the per-host and the global slot; time spent queueing is not charged to the
+        request's total time limit."""
+        key = host.lower()
+        host_slots = self._host_slots.get(key)
+        if host_slots is None:
+            host_slots = self._host_slots[key] = asyncio.Semaphore(self.settings.per_host_concurrency)
+        loop = asyncio.get_running_loop()
+        when = deadline.when()
+        remaining = None if when is None else when - loop.time()
+        deadline.reschedule(None)
+        # Per host first: a request queued behind its host must not sit on a global slot.
+        async with host_slots, self._slots:
+            if remaining is not None:
+                deadline.reschedule(loop.time() + remaining)
+            yield
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+async def _check_redirect(response: httpx.Response) -> None:
+    """Response hook: refuse a bad Location before httpx itself builds the next request from it
+    (it does so even with follow_redirects=False, and fails on ``javascript:`` and ``data:``)."""
+    if response.status_code in REDIRECT_STATUSES and response.headers.get("location", "").strip():
+        _redirect_target(str(response.request.url), response)
+
+
+def _redirect_target(url: str, response: httpx.Response) -> httpx.URL:
+    """Where a redirect from ``url`` leads, resolved against it and checked to be http(s)."""
+    location = response.headers.get("location", "").strip()
+    status = response.status_code
+    if not location:
+        raise errors.HTTPStatusError(
+            f"GET {url}: HTTP {status} redirect without a Location header", url=url, status=status
+        )
+    try:
+        target = response.request.url.join(location)
+    except httpx.InvalidURL as exc:
+        raise errors.FetchError(
+            f"GET {url}: redirect to an invalid URL {location!r}: {exc}", url=url, reason="bad_url"
+        ) from exc
+    return _checked_scheme(target, url, f"GET {url}: redirect to {target}:")
+
+
+def _checked_scheme(target: httpx.URL, url: str, prefix: str) -> httpx.URL:
+    """``target`` if it is an http(s) URL with a host; ``prefix`` starts the error message."""
+    if target.scheme not in ("http", "https"):
+        raise errors.Blocked(f"{prefix} refused, only http and https URLs are fetched", url=url)
+    if not target.raw_host:
+        raise errors.FetchError(f"{prefix} URL has no host", url=url, reason="bad_url")
+    return target
+
+
+async def _getaddrinfo(host: str) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _literal_ip(host: str) -> IPAddress | None:
+    """The address when ``host`` is an IP literal, including legacy IPv4 forms like ``127.1``."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if _NUMERIC_HOST.match(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def _is_public(ip: IPAddress) -> bool:
+    """True for globally routable unicast addresses only."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64_PREFIX:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None and not _is_public(embedded):
+            return False
+    return not (
+        not ip.is_global
+        or ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or ip in _SHARED_ADDRESS_SPACE
+    )
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delay-seconds or an HTTP date), never negative."""
+    if not value:
+        return None
+    value = value.strip()
+    if _RETRY_AFTER_SECONDS.match(value):
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+async def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+    """The decoded body, refused as soon as it passes ``max_bytes``."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    declared = response.headers.get("content-length", "")
+    if encoding in ("", "identity") and declared.isdigit() and int(declared) > max_bytes:
+        raise errors.TooLarge(
+            f"GET {url}: body larger than {max_bytes} bytes (Content-Length {declared})", url=url
+        )
+    # aiter_bytes() yields *decompressed* bytes: httpx decodes each network chunk as it arrives,
+    # so memory stays bounded by the cap plus one decompressed chunk, even for a gzip bomb whose
+    # compressed size is tiny (one chunk can still inflate ~1000x, which is the remaining slack).
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in response.aiter_bytes():
+        received += len(chunk)
+        if received > max_bytes:
+            raise errors.TooLarge(f"GET {url}: body larger than {max_bytes} bytes", url=url)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _headers(response: httpx.Response) -> dict[str, str]:
+    return {name.lower(): value for name, value in response.headers.items()}
+
+
+def _detail(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _translate(exc: BaseException, url: str, settings: Settings) -> errors.FetchError:
+    """The package's error for an httpx (or socket) exception raised while fetching ``url``."""
+    prefix = f"GET {url}:"
+    if isinstance(exc, httpx.TimeoutException):
+        phase, limit = {
+            httpx.ConnectTimeout: ("connect", settings.connect_timeout),
+            httpx.ReadTimeout: ("read", settings.read_timeout),
+            httpx.WriteTimeout: ("write", settings.connect_timeout),
+            httpx.PoolTimeout: ("connection pool", settings.connect_timeout),
+        }.get(type(exc), ("request", settings.read_timeout))
+        return errors.Timeout(f"{prefix} timed out after {limit:g}s ({phase})", url=url)
+    if isinstance(exc, TimeoutError):
+        return errors.Timeout(f"{prefix} timed out: {_detail(exc)}", url=url)
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return errors.FetchError(f"{prefix} invalid URL: {_detail(exc)}", url=url, reason="bad_url")
+    if isinstance(exc, httpx.DecodingError):
+        return errors.NetworkError(
+            f"{prefix} cannot decode the body: {_detail(exc)}", url=url, reason="decoding"
+        )
+    if isinstance(exc, httpx.ProxyError):
+        return errors.NetworkError(f"{prefix} proxy error: {_detail(exc)}", url=url)
+    if isinstance(exc, httpx.ConnectError):
+        return errors.NetworkError(f"{prefix} cannot connect: {_detail(exc)}", url=url)
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return errors.NetworkError(f"{prefix} protocol error: {_detail(exc)}", url=url)
+    if isinstance(exc, httpx.TransportError | OSError):
+        # ssl.SSLError is an OSError; httpx normally wraps it as ConnectError already.
+        return errors.NetworkError(f"{prefix} network error: {_detail(exc)}", url=url)
+    return errors.FetchError(f"{prefix} {_detail(exc)}", url=url)

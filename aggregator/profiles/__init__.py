@@ -1,0 +1,225 @@
+"""Site profiles: what a publisher's article pages look like, as data.
+
+Each ``*.yaml`` file in this package is one version of one profile (schema: ``PROFILE_KEYS``
+below and the comments in ``tass.yaml``). A redesign adds a file with a new ``version`` and a
+later ``valid_from`` instead of editing the old one, so ``tass@2019`` keeps meaning what its
+fixtures say. A name without a version means the latest version. The profile whose ``domains``
+is ``["*"]`` (``generic``) is the fallback, chosen when no other profile claims the site.
+
+The files are read once, from the installed package (importlib.resources), and checked as they
+load: unknown keys, bad selectors, bad regular expressions and unknown agencies are errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import soupsieve
+import yaml
+
+from aggregator.datelines import DATELINES, compile_datelines
+from aggregator.errors import ConfigError, ExtractError
+from aggregator.urls import host_of, registrable_domain
+
+WILDCARD = "*"
+TIME_FORMATS = frozenset({"unix", "iso", "json-ld"})
+CONTAINER_FALLBACKS = frozenset({"densest"})
+
+
+@dataclass(frozen=True)
+class TimeSource:
+    """Where a page may say when it was published: the first usable one wins."""
+
+    selector: str
+    format: str  # "unix" (epoch seconds), "iso" (ISO 8601), "json-ld" (datePublished in the script)
+    via: str  # recorded as Article.published_via, e.g. "page:dateformat"
+    attribute: str | None = None  # None: the element's text
+    scope: str = "document"  # or "container": only inside the article container
+
+
+@dataclass(frozen=True)
+class NotArticleRule:
+    """A page with no body that shows one of these is not an article (a gallery, a section front)."""
+
+    selectors: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()  # raw markers searched in the HTML source
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    version: str
+    valid_from: date
+    domains: tuple[str, ...]  # registrable domains, or ("*",) for the fallback
+    container: tuple[str, ...]  # the article container: first selector that matches wins
+    headline: tuple[str, ...]
+    blocks: str  # body blocks inside the body scopes, e.g. "p, h2, h3, li, blockquote"
+    body: tuple[str, ...] = ()  # body scopes inside the container; () = the container itself
+    lead: tuple[str, ...] = ()  # never body
+    remove: tuple[str, ...] = ()  # never body: media, captions, tags, share, related, embeds
+    time: tuple[TimeSource, ...] = ()
+    title_suffix: re.Pattern[str] | None = None  # cut from og:title / <title>
+    datelines: tuple[re.Pattern[str], ...] = ()
+    not_article: NotArticleRule = NotArticleRule()
+    min_body_chars: int = 1  # less body text than this: too_short
+    max_link_density: float = 1.0  # a block with more of its text in links is dropped
+    boilerplate: re.Pattern[str] | None = None  # short blocks matching it are dropped
+    boilerplate_max_chars: int = 0
+    container_fallback: str | None = None  # "densest": score the page when no selector matches
+    unlikely: re.Pattern[str] | None = None  # class/id of elements the fallback passes over
+
+    @property
+    def id(self) -> str:
+        """``name@version``, the value of ``Article.extractor``."""
+        return f"{self.name}@{self.version}"
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.domains == (WILDCARD,)
+
+
+#: The keys a profile file may have: exactly the fields of Profile.
+PROFILE_KEYS = frozenset(field.name for field in fields(Profile))
+
+
+def get_profile(name: str) -> Profile:
+    """``"tass"`` (latest version) or ``"tass@2019"``; unknown: ExtractError ``unknown_profile``."""
+    base, _, version = name.partition("@")
+    versions = _registry().get(base, ())
+    matching = [p for p in versions if p.version == version] if version else versions[-1:]
+    if not matching:
+        known = ", ".join(p.id for p in all_profiles())
+        raise ExtractError(f"unknown profile {name!r} (known: {known})", reason="unknown_profile")
+    return matching[0]
+
+
+def profile_for_url(url: str) -> Profile:
+    """The profile for the site of ``url`` (pass the final URL, after redirects), else the fallback."""
+    domain = registrable_domain(host_of(url))
+    return _by_domain().get(domain) or _by_domain()[WILDCARD]
+
+
+def profile_names() -> list[str]:
+    """Profile names, the fallback last."""
+    return sorted(_registry(), key=lambda name: (get_profile(name).is_fallback, name))
+
+
+def all_profiles() -> list[Profile]:
+    """Every version of every profile."""
+    return [profile for name in profile_names() for profile in _registry()[name]]
+
+
+@cache
+def _registry() -> dict[str, tuple[Profile, ...]]:
+    """name -> versions, oldest first."""
+    loaded: dict[str, list[Profile]] = {}
+    for item in sorted(resources.files(__name__).iterdir(), key=lambda item: item.name):
+        if item.name.endswith(".yaml"):
+            profile = load_profile(item.read_text(encoding="utf-8"), item.name)
+            versions = loaded.setdefault(profile.name, [])
+            if any(known.version == profile.version for known in versions):
+                raise ConfigError(f"{item.name}: profile {profile.id} is defined twice")
+            versions.append(profile)
+    return {name: tuple(sorted(v, key=lambda p: p.valid_from)) for name, v in loaded.items()}
+
+
+@cache
+def _by_domain() -> dict[str, Profile]:
+    index: dict[str, Profile] = {}
+    for name in _registry():
+        profile = get_profile(name)
+        for domain in profile.domains:
+            if domain in index:
+                raise ConfigError(f"profiles {index[domain].name} and {name} both claim {domain}")
+            index[domain] = profile
+    if WILDCARD not in index:
+        raise ConfigError("no fallback profile (domains: ['*'])")
+    return index
+
+
+def load_profile(text: str, source: str = "<profile>") -> Profile:
+    """Parse and check one profile document."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a profile is a mapping")
+    unknown = set(data) - PROFILE_KEYS
+    if unknown:
+        raise ConfigError(f"{source}: unknown keys {sorted(unknown)}")
+    try:
+        return _build(data, source)
+    except (KeyError, TypeError, ValueError, re.error, soupsieve.SelectorSyntaxError) as exc:
+        raise ConfigError(f"{source}: {type(exc).__name__}: {exc}") from exc
+
+
+def _build(data: dict[str, Any], source: str) -> Profile:
+    domains = tuple(data["domains"])
+    for domain in domains:
+        if domain != WILDCARD and registrable_domain(domain) != domain:
+            raise ValueError(f"{domain!r} is not a registrable domain")
+    unknown_agencies = set(data.get("datelines", ())) - set(DATELINES)
+    if unknown_agencies:
+        raise ValueError(f"unknown dateline agencies {sorted(unknown_agencies)}")
+    profile = Profile(
+        name=str(data["name"]),
+        version=str(data["version"]),
+        valid_from=_date(data["valid_from"]),
+        domains=domains,
+        container=_selectors(data["container"]),
+        headline=_selectors(data["headline"]),
+        blocks=_selector(data["blocks"]),
+        body=_selectors(data.get("body", ())),
+        lead=_selectors(data.get("lead", ())),
+        remove=_selectors(data.get("remove", ())),
+        time=tuple(_time_source(item) for item in data.get("time", ())),
+        title_suffix=_regex(data.get("title_suffix")),
+        datelines=compile_datelines(data.get("datelines", ())),
+        not_article=_not_article(data.get("not_article") or {}),
+        min_body_chars=int(data.get("min_body_chars", 1)),
+        max_link_density=float(data.get("max_link_density", 1.0)),
+        boilerplate=_regex(data.get("boilerplate"), re.IGNORECASE),
+        boilerplate_max_chars=int(data.get("boilerplate_max_chars", 0)),
+        container_fallback=data.get("container_fallback"),
+        unlikely=_regex(data.get("unlikely"), re.IGNORECASE),
+    )
+    if profile.container_fallback not in CONTAINER_FALLBACKS | {None}:
+        raise ValueError(f"container_fallback must be one of {sorted(CONTAINER_FALLBACKS)}")
+    if "@" in profile.name or not profile.version:
+        raise ValueError(f"bad profile id {profile.id!r} in {source}")
+    return profile
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _selector(selector: str) -> str:
+    soupsieve.compile(selector)  # fail at load time, not on the first page
+    return selector
+
+
+def _selectors(selectors: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_selector(s) for s in selectors)
+
+
+def _regex(source: str | None, flags: int = 0) -> re.Pattern[str] | None:
+    return re.compile(source, flags) if source else None
+
+
+def _not_article(item: dict[str, Any]) -> NotArticleRule:
+    return NotArticleRule(selectors=_selectors(item.get("selectors", ())), text=tuple(item.get("text", ())))
+
+
+def _time_source(item: dict[str, Any]) -> TimeSource:
+    source = TimeSource(**item)
+    _selector(source.selector)
+    if source.format not in TIME_FORMATS or source.scope not in ("document", "container"):
+        raise ValueError(f"bad time source {item!r}")
+    return source

@@ -1,0 +1,40 @@
+"""Docs that tests keep honest: every setting, feed key and command is in the README."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from aggregator.cli import cli
+from aggregator.config import FEED_HELP, SETTINGS_HELP
+from aggregator.models import FeedSpec, Settings
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_setting_has_help_and_a_readme_row() -> None:
+    assert list(SETTINGS_HELP) == [f.name for f in fields(Settings)]
+    for name in SETTINGS_HELP:
+        assert f"| `{name}` |" in README, name
+
+
+def test_every_feed_key_has_help_and_a_readme_row() -> None:
+    assert set(FEED_HELP) == {f.name for f in fields(FeedSpec)}
+    for name in FEED_HELP:
+        assert f"| `{name}` |" in README, name
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_is_documented(command: str) -> None:
+    assert f"`aggregator {command}" in README
+
+
+def test_settings_defaults_in_readme_match_the_code() -> None:
+    defaults = Settings()
+    for name in ("connect_timeout", "read_timeout", "total_timeout", "max_feed_bytes", "max_page_bytes",
+                 "max_redirects", "concurrency", "per_host_concurrency", "retries", "max_attempts"):
+        value = getattr(defaults, name)
+        shown = int(value) if isinstance(value, float) and value.is_integer() else value
+        assert f"| `{name}` | `{shown}` |" in README, name

@@ -1,0 +1,340 @@
+"""extract_article: the golden TASS document, golden fixtures per profile, and the quality gates."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from aggregator.errors import ExtractError
+from aggregator.extract import extract_article
+from aggregator.models import Article
+from aggregator.render import render_document
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PROFILE_CASES = sorted((FIXTURES / "profiles").glob("*/*.json"))
+TASS_URL = "https://tass.com/politics/1189047?utm_source=rss&utm_medium=feed"
+
+
+def read_page(path: Path) -> str:
+    raw = path.read_bytes()
+    return (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")
+
+
+def load_case(path: Path) -> tuple[dict[str, Any], str]:
+    """A profile fixture: its provenance/expectations (``<case>.json``) and its page."""
+    case = json.loads(path.read_text(encoding="utf-8"))
+    page = path.parent / case.get("page", f"{path.stem}.html")
+    return case, read_page(page)
+
+
+def render(article: Article, source: str, timezone: str, fallback: datetime | None = None) -> str:
+    published = article.published or fallback
+    assert published is not None, "the page gives no time and the case no feed_published"
+    return render_document(
+        title=article.title,
+        published=published.astimezone(ZoneInfo(timezone)),
+        source=source,
+        paragraphs=article.paragraphs,
+        url=article.url,
+    )
+
+
+def page(body: str, head: str = "", title: str = "A headline for the test page") -> str:
+    return f"<html><head><title>{title}</title>{head}</head><body>{body}</body></html>"
+
+
+LONG = "This paragraph is long enough to count as real article text in the generic profile. " * 3
+
+
+# --- golden ------------------------------------------------------------------------------------
+
+
+def test_golden_tass_document() -> None:
+    article = extract_article(read_page(FIXTURES / "tass" / "politics-1189047.html"), TASS_URL)
+    expected = (FIXTURES / "tass" / "politics-1189047.txt").read_text(encoding="utf-8")
+    assert render(article, "TASS", "Europe/Moscow") == expected
+
+
+def test_golden_tass_article_fields() -> None:
+    article = extract_article(read_page(FIXTURES / "tass" / "politics-1189047.html"), TASS_URL)
+    assert article.extractor == "tass@2019"
+    assert article.published == datetime(2020, 8, 12, 21, 26, tzinfo=UTC)
+    assert article.published_via == "page:dateformat"
+    assert article.url == "https://tass.com/politics/1189047"
+    assert article.signals["paragraphs"] == 6
+    assert article.signals["container"] == "div.news"
+
+
+@pytest.mark.parametrize("path", PROFILE_CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_profile_fixture(path: Path) -> None:
+    case, html = load_case(path)
+    if "error" in case:
+        with pytest.raises(ExtractError) as caught:
+            extract_article(html, case["url"])
+        assert caught.value.reason == case["error"]
+        assert case["url"] in str(caught.value) and "\n" not in str(caught.value)
+        return
+    article = extract_article(html, case["url"])
+    feed_published = case.get("feed_published")
+    fallback = datetime.fromisoformat(feed_published) if feed_published else None
+    expected = path.with_suffix(".txt").read_text(encoding="utf-8")
+    assert render(article, case["source"], case["timezone"], fallback) == expected
+    assert (article.extractor, article.published_via) == (case["extractor"], case["published_via"])
+
+
+def test_generic_agrees_with_readability_metadata() -> None:
+    """An independent oracle: mozilla/readability's expected title and time for the BBC page."""
+    meta = json.loads((FIXTURES / "real" / "bbc-2015-33646704.meta.json").read_text(encoding="utf-8"))
+    html = read_page(FIXTURES / "real" / "bbc-2015-33646704.html.gz")
+    article = extract_article(html, "http://www.bbc.com/news/world-us-canada-33646704")
+    assert article.title == meta["title"]
+    assert article.published == datetime.fromisoformat(meta["publishedTime"])
+
+
+# --- profile choice ------------------------------------------------------------------------------
+
+
+def test_profile_chosen_by_final_url_and_forced_by_name() -> None:
+    html = read_page(FIXTURES / "tass" / "politics-1189047.html")
+    assert extract_article(html, "https://www.tass.com/politics/1189047").extractor == "tass@2019"
+    # on another site the TASS page goes to the generic profile, which still finds the body
+    mirrored = extract_article(html, "https://mirror.example.org/tass/1189047")
+    assert mirrored.extractor == "generic@1"
+    assert mirrored.url == "https://mirror.example.org/tass/1189047"  # canonical is off-site
+    forced = extract_article(html, "https://mirror.example.org/tass/1189047", profile="tass@2019")
+    assert forced.paragraphs == extract_article(html, TASS_URL).paragraphs
+
+
+def test_unknown_profile() -> None:
+    with pytest.raises(ExtractError) as caught:
+        extract_article(page(f"<p>{LONG}</p>"), "https://example.org/a", profile="nosuch")
+    assert caught.value.reason == "unknown_profile"
+
+
+# --- challenge and consent -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [
+        ("Just a moment...", "<p>Checking if the site connection is secure</p>"),
+        ("Attention Required! | Cloudflare", "<h1>Sorry, you have been blocked</h1>"),
+        ("DDoS-Guard", "<p>Checking your browser before accessing the site.</p>"),
+        ("Checking your browser before accessing example.org", ""),
+    ],
+)
+def test_challenge_pages_by_title(title: str, body: str) -> None:
+    with pytest.raises(ExtractError) as caught:
+        extract_article(page(body + f"<p>{LONG}</p>", title=title), "https://example.org/news/1")
+    assert caught.value.reason == "challenge"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Cookie consent rules tighten across the EU",
+        "Access denied: travellers stuck at the border",
+        "Just a moment of silence for the victims",
+        "Checking your browser history is easier than you think",
+    ],
+)
+def test_articles_about_such_things_are_articles(title: str) -> None:
+    html = page(f"<h1>{title}</h1><article><p>{LONG}</p></article>", title=title)
+    assert extract_article(html, "https://example.org/a").title == title
+
+
+def test_challenge_markers_on_a_page_without_article() -> None:
+    html = page('<div id="cf-browser-verification"><p>Please enable JavaScript and cookies.</p></div>', title="")
+    with pytest.raises(ExtractError) as caught:
+        extract_article(html, "https://example.org/news/1")
+    assert caught.value.reason == "challenge"
+
+
+def test_challenge_platform_script_on_a_real_article_is_harmless() -> None:
+    """Cloudflare adds its challenge-platform script to ordinary pages too."""
+    script = '<script src="/cdn-cgi/challenge-platform/scripts/jsd/main.js"></script>'
+    article = extract_article(
+        page(f"<h1>Headline</h1><article><p>{LONG}</p></article>{script}"), "https://example.org/a"
+    )
+    assert article.paragraphs == (LONG.strip(),)
+
+
+@pytest.mark.parametrize(
+    ("url", "title"),
+    [
+        ("https://consent.yahoo.com/v2/collectConsent?sessionId=1", "Yahoo is part of the Yahoo family of brands"),
+        ("https://news.example.org/story/1", "Before you continue to Example News"),
+    ],
+)
+def test_consent_walls_by_host_or_title(url: str, title: str) -> None:
+    with pytest.raises(ExtractError) as caught:
+        extract_article(page(f"<article><h1>Headline</h1><p>{LONG}</p></article>", title=title), url)
+    assert caught.value.reason == "consent"
+
+
+def test_consent_frame_on_a_page_without_article() -> None:
+    html = page('<iframe src="https://consent.example-cmp.com/index.html?site=1"></iframe>', title="News")
+    with pytest.raises(ExtractError) as caught:
+        extract_article(html, "https://news.example.org/story/1")
+    assert caught.value.reason == "consent"
+
+
+def test_cookie_banner_on_a_real_article_is_harmless() -> None:
+    banner = '<div class="cookie-banner"><p>We use cookies. Accept all or manage cookie settings.</p></div>'
+    article = extract_article(
+        page(f"<h1>Headline</h1>{banner}<article><p>{LONG}</p></article>"), "https://example.org/a"
+    )
+    assert article.paragraphs == (LONG.strip(),)
+
+
+# --- gates ---------------------------------------------------------------------------------------
+
+
+def test_generic_too_short() -> None:
+    with pytest.raises(ExtractError) as caught:
+        extract_article(
+            page("<h1>Headline</h1><article><p>Only a few words here.</p></article>"), "https://example.org/a"
+        )
+    assert caught.value.reason == "too_short"
+
+
+def test_generic_no_body() -> None:
+    with pytest.raises(ExtractError) as caught:
+        extract_article(page("<h1>Headline</h1><div>No paragraphs at all.</div>"), "https://example.org/a")
+    assert caught.value.reason == "no_body"
+
+
+def test_generic_section_front_is_not_an_article() -> None:
+    head = '<meta property="og:type" content="website">'
+    links = "".join(f'<li><a href="/story/{n}">Story number {n} of the day</a></li>' for n in range(20))
+    with pytest.raises(ExtractError) as caught:
+        extract_article(page(f"<main><ul>{links}</ul></main>", head=head), "https://example.org/")
+    assert caught.value.reason == "not_article"
+
+
+def test_no_title() -> None:
+    with pytest.raises(ExtractError) as caught:
+        extract_article(f"<html><body><article><p>{LONG}</p></article></body></html>", "https://example.org/a")
+    assert caught.value.reason == "no_title"
+
+
+def test_tass_empty_text_block_is_no_body_but_one_real_paragraph_is_an_article() -> None:
+    def tass(text_block: str) -> str:
+        header = '<h1 class="news-header__title">Putin signs law on budget</h1>'
+        body = f'<div class="text-content"><div class="text-block">{text_block}</div></div>'
+        return page(f'<div class="news">{header}{body}</div>')
+
+    with pytest.raises(ExtractError) as caught:
+        extract_article(tass("<p>&nbsp;</p><p>MOSCOW, May 5. /TASS/.</p>"), "https://tass.com/politics/1")
+    assert caught.value.reason == "no_body"
+    article = extract_article(
+        tass("<p>MOSCOW, May 5. /TASS/. President Vladimir Putin has signed the law.</p>"),
+        "https://tass.com/politics/1",
+    )
+    assert article.paragraphs == ("President Vladimir Putin has signed the law.",)
+
+
+# --- title, url, time ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "title", "expected"),
+    [
+        ('<meta property="og:title" content="From og:title">', "From title - TASS", "From og:title"),
+        ("", "From the title - Russian Politics &amp; Diplomacy - TASS", "From the title"),
+        ("", "Putin - Aliyev talks - World - TASS", "Putin - Aliyev talks"),
+        ('<meta property="og:site_name" content="BBC News">', "Headline - BBC News", "Headline"),
+    ],
+)
+def test_title_fallbacks_without_headline_element(head: str, title: str, expected: str) -> None:
+    body = f'<div class="news"><div class="text-content"><div class="text-block"><p>{LONG}</p></div></div></div>'
+    assert extract_article(page(body, head=head, title=title), "https://tass.com/world/2").title == expected
+
+
+def test_headline_not_repeated_and_lead_left_out() -> None:
+    body = (
+        "<article><h1>Storm hits the coast</h1><p class='standfirst'>A lead that is not body.</p>"
+        f"<h2>Storm  hits the&nbsp;coast</h2><p>{LONG}</p></article>"
+    )
+    article = extract_article(page(body), "https://example.org/a")
+    assert (article.title, article.paragraphs) == ("Storm hits the coast", (LONG.strip(),))
+
+
+def test_inline_markup_keeps_its_spaces() -> None:
+    inline = "Visit <a href='/x'>the <b>Kremlin</b></a>,<i>now</i>&#160;or\tnever."
+    body = f"<article><h1>H</h1><p>{inline}</p><p>{LONG}</p></article>"
+    assert extract_article(page(body), "https://example.org/a").paragraphs[0] == "Visit the Kremlin,now or never."
+
+
+def test_canonical_on_another_site_is_ignored() -> None:
+    head = (
+        '<link rel="canonical" href="https://evil.example.net/story">'
+        '<meta property="og:url" content="/story?id=7&amp;utm_source=x">'
+    )
+    article = extract_article(
+        page(f"<h1>H</h1><article><p>{LONG}</p></article>", head=head), "https://news.example.org/a#top"
+    )
+    assert article.url == "https://news.example.org/story?id=7"
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "published", "via"),
+    [
+        (
+            '<meta property="article:published_time" content="2021-05-04T10:00:00+02:00">',
+            "",
+            datetime(2021, 5, 4, 8, tzinfo=UTC),
+            "page:meta",
+        ),
+        ("", '<time datetime="2021-05-04T08:00:00Z">May 4</time>', datetime(2021, 5, 4, 8, tzinfo=UTC), "page:time"),
+        (
+            '<script type="application/ld+json">[{"@type": "NewsArticle", "datePublished": "2021-05-04T08:00:00Z"}]'
+            "</script>",
+            "",
+            datetime(2021, 5, 4, 8, tzinfo=UTC),
+            "page:json-ld",
+        ),
+        (
+            '<script type="application/ld+json">{not json</script>',
+            '<time datetime="2021-05-04T08:00:00+00:00">x</time>',
+            datetime(2021, 5, 4, 8, tzinfo=UTC),
+            "page:time",
+        ),
+        ("", '<time datetime="2021-05-04T08:00:00">naive: no zone known</time>', None, None),
+    ],
+)
+def test_published(head: str, body: str, published: datetime | None, via: str | None) -> None:
+    article = extract_article(
+        page(f"<h1>H</h1><article>{body}<p>{LONG}</p></article>", head=head), "https://example.org/a"
+    )
+    assert (article.published, article.published_via) == (published, via)
+
+
+# --- generic body --------------------------------------------------------------------------------
+
+
+def test_generic_densest_fallback_without_candidate_containers() -> None:
+    nav = "".join(f"<p><a href='/s/{n}'>Section {n}</a></p>" for n in range(10))
+    footer = "<div class='site-footer'><p>" + "Copyright and legal text of the site. " * 10 + "</p></div>"
+    text = f"<div class='c1'><div class='c2'><p>{LONG}</p><p>Second paragraph.</p></div></div>"
+    body = f"<div class='menu'>{nav}</div>{text}{footer}"
+    article = extract_article(page(f"<h1>Headline</h1>{body}"), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "Second paragraph.")
+    assert article.signals["container"] == "div.c2"
+
+
+def test_generic_drops_boilerplate_blocks_and_strips_wire_datelines() -> None:
+    body = (
+        f"<article><h1>H</h1><p>WASHINGTON (AP) — {LONG}</p><p>Share this story</p>"
+        "<p><a href='/x'>Read more about the storm and its aftermath</a></p>"
+        "<figure><img src='x.jpg'><figcaption>A caption</figcaption></figure>"
+        "<blockquote><p>First quoted paragraph.</p><p>Second quoted paragraph.</p></blockquote></article>"
+    )
+    article = extract_article(page(body), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "First quoted paragraph.", "Second quoted paragraph.")
