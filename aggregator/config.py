@@ -42,6 +42,7 @@ SETTINGS_HELP: dict[str, str] = {
     "proxy": "http://host:port proxy for all requests; HTTP_PROXY/HTTPS_PROXY/NO_PROXY apply when unset",
     "allow_private_networks": "allow feeds and pages on loopback/private addresses (off: SSRF guard)",
     "max_attempts": "attempts at an article page before it is marked abandoned",
+    "keep_html": "keep each archived page's HTML (gzip-compressed) in the database for re-extraction",
 }
 
 #: Help text for every key of a feed.

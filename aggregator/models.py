@@ -42,6 +42,7 @@ class Settings:
     proxy: str | None = None
     allow_private_networks: bool = False
     max_attempts: int = 5
+    keep_html: bool = True
 
 
 @dataclass(frozen=True)

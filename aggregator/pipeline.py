@@ -194,6 +194,9 @@ class Archiver:
             extractor=article.extractor, fetched_at=iso(utc_now()) or "",
             folder=f"{source_slug(feed.source)}/{published.date().isoformat()}",
             aliases=(item.url, canonical_url(response.final_url)),
+            html=response.content if self.settings.keep_html else None,
+            page_url=response.final_url,
+            content_type=response.headers.get("content-type"),
         )
         saved = self.store.save_article(
             record, (feed.id, item.key),

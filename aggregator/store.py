@@ -9,6 +9,7 @@ on the busy timeout instead of failing, and an interrupted run never leaves half
 
 from __future__ import annotations
 
+import gzip
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -79,6 +80,9 @@ class NewArticle:
     fetched_at: str
     folder: str  # archive sub-folder, e.g. "tass/2020-08-13"
     aliases: tuple[str, ...] = ()
+    html: bytes | None = None  # the page as fetched, kept (compressed) for re-extraction
+    page_url: str | None = None  # the URL that answered with it
+    content_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,11 +100,12 @@ def _migration_1(db: sqlite_utils.Database) -> None:
             "interval": int, "enabled": int, "etag": str, "last_modified": str,
             "status": str, "last_polled_at": str, "last_success_at": str, "last_http_status": int,
             "last_error_reason": str, "last_error": str, "error_count": int, "next_poll_at": str,
+            "server_min_interval": int, "redirect_url": str, "redirect_count": int, "previous_urls": str,
             "created_at": str,
         },
         pk="id",
         not_null={"url", "source"},
-        defaults={"status": "new", "error_count": 0, "enabled": 1},
+        defaults={"status": "new", "error_count": 0, "enabled": 1, "redirect_count": 0},
     )
     db["articles"].create(
         {
@@ -116,6 +121,14 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db["articles"].create_index(["path"], unique=True)
     db["articles"].create_index(["folder", "seq"], unique=True)
     db["articles"].create_index(["published"])
+    db["articles"].create_index(["source", "published"])
+    # Full-text search over title and body, kept in sync by triggers on every insert and update.
+    db["articles"].enable_fts(["title", "body"], create_triggers=True, tokenize="porter")
+    db["pages"].create(
+        {"article_id": str, "url": str, "content_type": str, "fetched_at": str, "html_gzip": bytes},
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
     db["article_urls"].create(
         {"url": str, "article_id": str, "first_seen": str},
         pk="url",
@@ -135,6 +148,7 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
     db["entries"].create_index(["feed_id", "status"])
     db["entries"].create_index(["url"])
+    db["entries"].create_index(["status", "next_attempt_at"])
     db["polls"].create(
         {
             "id": int, "feed_id": str, "started_at": str, "finished_at": str, "duration_ms": int,
@@ -385,8 +399,15 @@ class Store:
                 ).fetchone()[0]
                 path = name(seq)
                 record = asdict(article)
-                del record["aliases"], record["article_id"]
+                for key in ("aliases", "article_id", "html", "page_url", "content_type"):
+                    del record[key]
                 db["articles"].insert({**record, "id": article.article_id, "seq": seq, "path": path})
+                if article.html is not None:
+                    db["pages"].insert({
+                        "article_id": article.article_id, "url": article.page_url or article.url,
+                        "content_type": article.content_type, "fetched_at": article.fetched_at,
+                        "html_gzip": gzip.compress(article.html, mtime=0),
+                    })
                 article_id = article.article_id
             else:
                 article_id, path = existing, None
@@ -404,6 +425,13 @@ class Store:
                 )
         return Saved(article_id, existing is None, path, article.document if existing is None else None)
 
+    def page_html(self, article_id: str) -> tuple[str, str | None, bytes] | None:
+        """The kept page of an article: (final URL, content type, raw bytes), if it was kept."""
+        rows = self._rows("SELECT url, content_type, html_gzip FROM pages WHERE article_id = ?", [article_id])
+        if not rows:
+            return None
+        return rows[0]["url"], rows[0]["content_type"], gzip.decompress(rows[0]["html_gzip"])
+
     def mark_text_written(self, article_id: str) -> None:
         with self._write() as db:
             db.execute("UPDATE articles SET text_written_at = ? WHERE id = ?", [iso(utc_now()), article_id])
@@ -418,7 +446,7 @@ class Store:
         return rows[0] if rows else None
 
     def count(self, table: str, where: str = "", params: Iterable[Any] = ()) -> int:
-        if table not in ("feeds", "articles", "article_urls", "entries", "polls"):
+        if table not in ("feeds", "articles", "article_urls", "entries", "polls", "pages"):
             raise StoreError(f"unknown table {table!r}")
         sql = f"SELECT COUNT(*) AS n FROM {table}" + (f" WHERE {where}" if where else "")
         return int(self._rows(sql, params)[0]["n"])

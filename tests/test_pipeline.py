@@ -101,6 +101,9 @@ def test_bad_pages_are_recorded_with_reasons_and_never_archived(tmp_path: Path) 
     assert all(error and "\n" not in error for error in errors)
     assert db.execute("SELECT url FROM articles").fetchall() == [("https://tass.com/politics/1189047",)]
     assert [p.name for p in (tmp_path / "archive").rglob("*.txt")] == ["000_5c481511b53b5c3e.txt"]
+    with Store(tmp_path / "a.db") as store:
+        assert store.page_html("5c481511b53b5c3e") == (
+            "https://tass.com/politics/1189047", "text/html; charset=utf-8", REFERENCE_HTML)
 
 
 def test_a_failing_feed_does_not_stop_the_others(tmp_path: Path) -> None:
