@@ -225,6 +225,11 @@ async def _get_page(settings: Settings, url: str) -> Response:
 @handle_errors
 def feeds(obj: Context) -> None:
     """Show the configured feeds and their state (last poll, status, last error, articles)."""
+    show_feeds(obj)
+
+
+def show_feeds(obj: Context) -> None:
+    """The feeds table: configuration joined with the state the database keeps."""
     config = obj.config
     rows = {}
     if config.settings.database.exists():
