@@ -42,6 +42,8 @@ SETTINGS_HELP: dict[str, str] = {
     "proxy": "http://host:port proxy for all requests; HTTP_PROXY/HTTPS_PROXY/NO_PROXY apply when unset",
     "allow_private_networks": "allow feeds and pages on loopback/private addresses (off: SSRF guard)",
     "max_attempts": "attempts at an article page before it is marked abandoned",
+    "page_retry_delay": "seconds before a failed page is tried again; x4 after each further failure",
+    "max_backoff": "longest wait (seconds) between polls of a failing feed, and between page retries",
     "keep_html": "keep each archived page's HTML (gzip-compressed) in the database for re-extraction",
 }
 
@@ -135,7 +137,7 @@ def _parse_settings(raw: Any, path: Path) -> Settings:
     if proxy is not None and not re.match(r"^https?://[^/\s]+/?$", proxy):
         raise ConfigError(f"{path}: settings.proxy: expected http://host:port, got '{proxy}'")
     for key in ("connect_timeout", "read_timeout", "total_timeout", "max_feed_bytes", "max_page_bytes",
-                "concurrency", "per_host_concurrency", "max_attempts"):
+                "concurrency", "per_host_concurrency", "max_attempts", "max_backoff"):
         if key in values and values[key] <= 0:
             raise ConfigError(f"{path}: settings.{key}: must be greater than 0")
     return Settings(**values)

@@ -42,6 +42,8 @@ class Settings:
     proxy: str | None = None
     allow_private_networks: bool = False
     max_attempts: int = 5
+    page_retry_delay: int = 600
+    max_backoff: int = 21600
     keep_html: bool = True
 
 
@@ -131,6 +133,7 @@ class FeedResult:
     error_reason: str | None = None
     error: str | None = None
     warning: str | None = None
+    page_errors: tuple[str, ...] = ()  # the reason of each page that failed this run
 
     @property
     def ok(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +25,8 @@ from .feeds import parse_feed
 from .fetch import Fetcher
 from .models import Article, Entry, FeedResult, FeedSpec, Response, Settings
 from .render import document_relpath, render_document, source_slug
-from .store import EntryWork, NewArticle, Store, iso, utc_now
+from .schedule import health, next_poll, page_retry_at, server_min_interval
+from .store import EntryWork, FeedState, NewArticle, PollRecord, Store, iso, utc_now
 from .textfiles import write_document
 from .urls import canonical_url, is_http_url, url_hash16
 
@@ -33,6 +34,8 @@ log = logging.getLogger("aggregator")
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 FEED_ACCEPT = "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.5"
+#: consecutive polls that must show the same permanent redirect before the feed's URL changes
+ADOPT_REDIRECT_AFTER = 3
 _HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/xml", "text/xml")
 
 
@@ -54,11 +57,14 @@ class _NoProgress:
 
 @dataclass(frozen=True)
 class _Poll:
-    """A poll's result and the validators to remember (kept only when the poll succeeded)."""
+    """A poll's result and what the server said that matters for the next one."""
 
     result: FeedResult
-    etag: str | None = None
+    etag: str | None = None  # validators to send next time (kept only from a good poll)
     last_modified: str | None = None
+    server_delay: int | None = None  # <ttl>, Cache-Control max-age or Expires, in seconds
+    retry_after: float | None = None
+    permanent_redirect: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +96,9 @@ class Archiver:
     """Runs refreshes against one store and one fetcher (both owned by the caller)."""
 
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, clock: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings
+        self.clock = clock
         self.store = store
         self.fetcher = fetcher
         self.progress: Progress = progress or _NoProgress()
@@ -115,38 +122,65 @@ class Archiver:
         return written
 
     async def refresh_feed(self, feed: FeedSpec) -> FeedResult:
+        """Poll one feed, archive its new pages, retry due failed ones, and schedule the next poll."""
         started = utc_now()
-        poll = await self._poll(feed)
+        state = self.store.feed_state(feed.id)
+        poll = await self._poll(feed, state)
         pages = await self._archive_pages(feed)
         counts = Counter(page.status for page in pages)
         result = replace(
             poll.result, archived=counts["archived"], duplicates=poll.result.duplicates + counts["duplicate"],
             failed=counts["failed"] + counts["abandoned"], abandoned=counts["abandoned"],
+            page_errors=tuple(page.reason for page in pages if page.reason),
         )
-        self.store.record_poll(result, started_at=started, etag=poll.etag, last_modified=poll.last_modified)
+        self.store.record_poll(result, self._schedule(feed, state, poll), started_at=started)
         log.info(
-            "poll feed=%s outcome=%s status=%s entries=%d new=%d duplicates=%d failed=%d%s",
-            feed.id, result.outcome, result.http_status, result.entries, result.archived,
-            result.duplicates, result.failed, f" error={result.error}" if result.error else "",
+            "poll feed=%s outcome=%s status=%s entries=%d new=%d duplicates=%d failed=%d duration_ms=%d%s",
+            feed.id, result.outcome, result.http_status, result.entries, result.archived, result.duplicates,
+            result.failed, (utc_now() - started).total_seconds() * 1000,
+            f" error={result.error}" if result.error else "",
+            extra={"event": "poll", "feed": feed.id, "outcome": result.outcome, "new": result.archived,
+                   "failed": result.failed, "http_status": result.http_status, "error": result.error},
         )
         self.progress.advance()
         return result
 
-    async def _poll(self, feed: FeedSpec) -> _Poll:
+    def _schedule(self, feed: FeedSpec, state: FeedState, poll: _Poll) -> PollRecord:
+        """The feed's next poll and health after this poll, and what to do about a permanent redirect."""
+        result, now = poll.result, self.clock()
+        if result.http_status == 410:
+            return PollRecord(status="gone", next_poll_at=None)
+        errors = 0 if result.ok else state.error_count + 1
+        next_at = next_poll(now, interval=feed.interval, error_count=errors, server_delay=poll.server_delay,
+                            retry_after=poll.retry_after, max_backoff=self.settings.max_backoff)
+        record = PollRecord(status=health("ok", errors), next_poll_at=next_at, etag=poll.etag,
+                            last_modified=poll.last_modified, server_min_interval=poll.server_delay)
+        target = poll.permanent_redirect
+        if not result.ok or target is None:
+            return record
+        seen = state.redirect_count + 1 if state.redirect_url == target else 1
+        if seen >= ADOPT_REDIRECT_AFTER:
+            log.warning("feed %s: permanently moved to %s (seen on %d polls): adopted", feed.id, target, seen)
+            return replace(record, adopt_url=target)
+        return replace(record, redirect_url=target, redirect_count=seen)
+
+    async def _poll(self, feed: FeedSpec, state: FeedState) -> _Poll:
         """Conditional GET and parse; new entries are recorded as pending in the store."""
-        state = self.store.feed_state(feed.id)
         try:
             response = await self.fetcher.get(
-                feed.url, max_bytes=self.settings.max_feed_bytes, etag=state.etag,
+                state.url, max_bytes=self.settings.max_feed_bytes, etag=state.etag,
                 last_modified=state.last_modified, accept=FEED_ACCEPT,
             )
         except FetchError as exc:
-            return _Poll(FeedResult(feed.id, "error", http_status=getattr(exc, "status", None),
-                                    error_reason=exc.reason, error=str(exc)))
+            failed = FeedResult(feed.id, "error", http_status=getattr(exc, "status", None),
+                                error_reason=exc.reason, error=str(exc))
+            return _Poll(failed, retry_after=getattr(exc, "retry_after", None))
         etag = response.headers.get("etag") or state.etag
         last_modified = response.headers.get("last-modified") or state.last_modified
+        known = {"etag": etag, "last_modified": last_modified, "permanent_redirect": response.permanent_redirect}
         if response.not_modified:
-            return _Poll(FeedResult(feed.id, "not_modified", http_status=304), etag, last_modified)
+            delay = server_min_interval(response.headers, None, self.clock())
+            return _Poll(FeedResult(feed.id, "not_modified", http_status=304), server_delay=delay, **known)
         try:
             parsed = parse_feed(response.content, url=response.final_url, headers=response.headers)
         except FeedError as exc:
@@ -157,10 +191,11 @@ class Archiver:
             log.warning("feed %s: %s", feed.id, parsed.warning)
         result = FeedResult(feed.id, "ok", entries=len(parsed.entries), new_entries=new,
                             duplicates=linked, http_status=response.status, warning=parsed.warning)
-        return _Poll(result, etag, last_modified)
+        delay = server_min_interval(response.headers, parsed.ttl_minutes, self.clock())
+        return _Poll(result, server_delay=delay, **known)
 
     async def _archive_pages(self, feed: FeedSpec) -> list[PageResult]:
-        work = self.store.entries_to_fetch(feed.id, self.settings.max_attempts)
+        work = self.store.entries_to_fetch(feed.id, self.settings.max_attempts, self.clock())
         self.progress.add(len(work))
         return list(await asyncio.gather(*(self._archive_entry(feed, item) for item in work)))
 
@@ -169,8 +204,10 @@ class Archiver:
             try:
                 return await self._archive_page(feed, item)
             except AggregatorError as exc:
+                retry_at = page_retry_at(self.clock(), item.attempts + 1, self.settings.page_retry_delay,
+                                         self.settings.max_backoff)
                 status = self.store.entry_failed(feed.id, item.key, reason=exc.reason, error=str(exc),
-                                                 max_attempts=self.settings.max_attempts)
+                                                 max_attempts=self.settings.max_attempts, retry_at=retry_at)
                 log.warning("page feed=%s url=%s %s: %s", feed.id, item.link, status, exc)
                 return PageResult(status, exc.reason)
             finally:

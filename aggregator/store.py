@@ -10,8 +10,9 @@ on the busy timeout instead of failing, and an interrupted run never leaves half
 from __future__ import annotations
 
 import gzip
+import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -43,10 +44,28 @@ class FeedState:
     """What the store remembers about a feed between polls."""
 
     id: str
-    url: str
+    url: str  # the URL polled: the configured one, or a permanent redirect's target once adopted
     etag: str | None
     last_modified: str | None
+    status: str = "new"
+    error_count: int = 0
+    redirect_url: str | None = None  # a permanent redirect seen on the last polls
+    redirect_count: int = 0  # on how many consecutive polls
     article_count: int = 0
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """What a finished poll changes on the feed row besides the poll log."""
+
+    status: str  # ok, backing_off, failing, gone
+    next_poll_at: datetime | None  # None: never again (gone)
+    etag: str | None = None
+    last_modified: str | None = None
+    server_min_interval: int | None = None
+    redirect_url: str | None = None
+    redirect_count: int = 0
+    adopt_url: str | None = None  # a permanent redirect seen often enough: the feed's new URL
 
 
 @dataclass(frozen=True)
@@ -236,25 +255,46 @@ class Store:
     # -- feeds -------------------------------------------------------------------------------
 
     def sync_feeds(self, feeds: Iterable[FeedSpec]) -> None:
-        """Insert or update the configured feeds; a changed URL forgets the old validators."""
+        """Insert or update the configured feeds.
+
+        A changed URL starts the feed afresh (validators and health forgotten), unless it is
+        a URL the feed was permanently redirected away from: the adopted URL stays.
+        """
         now = iso(utc_now())
         with self._write() as db:
             for feed in feeds:
-                existing = self._rows("SELECT url FROM feeds WHERE id = ?", [feed.id])
-                row = {
+                existing = self._rows("SELECT url, previous_urls FROM feeds WHERE id = ?", [feed.id])
+                row: dict[str, Any] = {
                     "id": feed.id, "url": feed.url, "source": feed.source, "timezone": feed.timezone,
                     "profile": feed.profile, "interval": feed.interval, "enabled": int(feed.enabled),
                 }
                 if not existing:
                     db["feeds"].insert({**row, "created_at": now, "status": "new", "error_count": 0})
                     continue
-                if existing[0]["url"] != feed.url:
-                    row.update(etag=None, last_modified=None)
+                old_url, previous = existing[0]["url"], json.loads(existing[0]["previous_urls"] or "[]")
+                if feed.url in previous:
+                    row["url"] = old_url
+                elif old_url != feed.url:
+                    row.update(etag=None, last_modified=None, status="new", error_count=0, next_poll_at=None,
+                               redirect_url=None, redirect_count=0)
                 db["feeds"].update(feed.id, row)
+
+    def due_feeds(self, now: datetime, feed_ids: Iterable[str]) -> list[str]:
+        """Of ``feed_ids``, those enabled, not gone, and due at ``now`` (never polled: due), most overdue first."""
+        ids = list(feed_ids)
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        rows = self._rows(
+            f"SELECT id FROM feeds WHERE id IN ({marks}) AND enabled = 1 AND status != 'gone' "
+            "AND (next_poll_at IS NULL OR next_poll_at <= ?) ORDER BY next_poll_at IS NOT NULL, next_poll_at",
+            [*ids, iso(now)],
+        )
+        return [row["id"] for row in rows]
 
     def feed_state(self, feed_id: str) -> FeedState:
         rows = self._rows(
-            "SELECT id, url, etag, last_modified, "
+            "SELECT id, url, etag, last_modified, status, error_count, redirect_url, redirect_count, "
             "(SELECT COUNT(DISTINCT article_id) FROM entries e WHERE e.feed_id = feeds.id "
             " AND e.article_id IS NOT NULL) AS article_count FROM feeds WHERE id = ?",
             [feed_id],
@@ -263,9 +303,8 @@ class Store:
             raise StoreError(f"{self.path}: feed '{feed_id}' is not in the database")
         return FeedState(**rows[0])
 
-    def record_poll(self, result: FeedResult, *, started_at: datetime, etag: str | None = None,
-                    last_modified: str | None = None) -> None:
-        """Log a poll and update the feed's state; validators are kept only from a good poll."""
+    def record_poll(self, result: FeedResult, record: PollRecord, *, started_at: datetime) -> None:
+        """Log a poll and update the feed's state and schedule; validators only from a good poll."""
         finished = utc_now()
         duration_ms = int((datetime.now(UTC) - started_at).total_seconds() * 1000)
         with self._write() as db:
@@ -278,27 +317,30 @@ class Store:
                     "error_reason": result.error_reason, "error": result.error,
                 }
             )
-            if not result.ok:
-                db.execute(
-                    "UPDATE feeds SET status = 'error', error_count = error_count + 1, last_polled_at = ?, "
-                    "last_http_status = ?, last_error_reason = ?, last_error = ? WHERE id = ?",
-                    [iso(finished), result.http_status, result.error_reason, result.error, result.feed_id],
-                )
-                return
-            db["feeds"].update(
-                result.feed_id,
-                {
-                    "status": "ok", "error_count": 0, "last_error_reason": None, "last_error": None,
-                    "last_polled_at": iso(finished), "last_success_at": iso(finished),
-                    "last_http_status": result.http_status, "etag": etag, "last_modified": last_modified,
-                },
-            )
+            update: dict[str, Any] = {
+                "status": record.status, "last_polled_at": iso(finished), "last_http_status": result.http_status,
+                "next_poll_at": iso(record.next_poll_at), "server_min_interval": record.server_min_interval,
+                "redirect_url": record.redirect_url, "redirect_count": record.redirect_count,
+            }
+            if result.ok:
+                update.update(error_count=0, last_error_reason=None, last_error=None, last_success_at=iso(finished),
+                              etag=record.etag, last_modified=record.last_modified)
+            else:
+                update.update(last_error_reason=result.error_reason, last_error=result.error)
+                db.execute("UPDATE feeds SET error_count = error_count + 1 WHERE id = ?", [result.feed_id])
+            if record.adopt_url:
+                old = db.execute("SELECT url, previous_urls FROM feeds WHERE id = ?", [result.feed_id]).fetchone()
+                previous = [*json.loads(old[1] or "[]"), old[0]]
+                update.update(url=record.adopt_url, previous_urls=json.dumps(previous), redirect_url=None,
+                              redirect_count=0, etag=None, last_modified=None)
+            db["feeds"].update(result.feed_id, update)
 
     def feed_overview(self) -> list[dict[str, Any]]:
         """One row per feed: its state and how many articles and failing entries it has."""
         return self._rows(
             "SELECT f.id, f.url, f.source, f.enabled, f.status, f.last_polled_at, f.last_success_at, "
-            "f.last_http_status, f.last_error_reason, f.last_error, f.error_count, "
+            "f.last_http_status, f.last_error_reason, f.last_error, f.error_count, f.next_poll_at, "
+            "f.previous_urls, "
             "(SELECT COUNT(DISTINCT e.article_id) FROM entries e WHERE e.feed_id = f.id "
             " AND e.article_id IS NOT NULL) AS articles, "
             "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status = 'failed') AS failing, "
@@ -355,25 +397,27 @@ class Store:
                 [article_id, feed_id, key],
             )
 
-    def entries_to_fetch(self, feed_id: str, max_attempts: int) -> list[EntryWork]:
-        """Pending entries and failed ones with attempts left, oldest first."""
+    def entries_to_fetch(self, feed_id: str, max_attempts: int, now: datetime | None = None) -> list[EntryWork]:
+        """Pending entries, and failed ones with attempts left whose retry time has come; oldest first."""
         rows = self._rows(
             "SELECT feed_id, key, link, url, feed_published, first_seen, attempts FROM entries "
             "WHERE feed_id = ? AND status IN ('pending', 'failed') AND attempts < ? AND link IS NOT NULL "
-            "ORDER BY first_seen, rowid",
-            [feed_id, max_attempts],
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY first_seen, rowid",
+            [feed_id, max_attempts, iso(now or utc_now())],
         )
         return [EntryWork(**row) for row in rows]
 
-    def entry_failed(self, feed_id: str, key: str, *, reason: str, error: str, max_attempts: int) -> str:
+    def entry_failed(self, feed_id: str, key: str, *, reason: str, error: str, max_attempts: int,
+                     retry_at: datetime | None = None) -> str:
         """Count a failed attempt; returns the new status (failed, or abandoned when out of attempts)."""
         now = iso(utc_now())
         with self._write() as db:
             db.execute(
                 "UPDATE entries SET attempts = attempts + 1, last_attempt_at = ?, last_error_reason = ?, "
-                "last_error = ?, status = CASE WHEN attempts + 1 >= ? THEN 'abandoned' ELSE 'failed' END "
+                "last_error = ?, next_attempt_at = ?, "
+                "status = CASE WHEN attempts + 1 >= ? THEN 'abandoned' ELSE 'failed' END "
                 "WHERE feed_id = ? AND key = ?",
-                [now, reason, error, max_attempts, feed_id, key],
+                [now, reason, error, iso(retry_at), max_attempts, feed_id, key],
             )
             row = db.execute(
                 "SELECT status FROM entries WHERE feed_id = ? AND key = ?", [feed_id, key]
@@ -450,3 +494,66 @@ class Store:
             raise StoreError(f"unknown table {table!r}")
         sql = f"SELECT COUNT(*) AS n FROM {table}" + (f" WHERE {where}" if where else "")
         return int(self._rows(sql, params)[0]["n"])
+
+    # -- reading: search and export ---------------------------------------------------------
+
+    def iter_articles(self, *, source: str | None = None, since: str | None = None, until: str | None = None,
+                      columns: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Articles in the order they were archived, one row at a time (never all in memory).
+
+        ``source`` matches the source name (case-insensitive); ``since``/``until`` are ISO dates
+        (YYYY-MM-DD), both inclusive, compared with the publication day in the publisher's zone."""
+        columns = tuple(columns or ARTICLE_COLUMNS)
+        unknown = [c for c in columns if c not in ARTICLE_COLUMNS]
+        if unknown:
+            raise StoreError(f"unknown article column {unknown[0]!r}")
+        where, params = _article_filter(source, since, until)
+        sql = f"SELECT {', '.join(f'a.{c}' for c in columns)} FROM articles a WHERE {where} ORDER BY a.rowid"
+        try:
+            cursor = self.db.conn.execute(sql, params)
+            for row in cursor:
+                yield dict(zip(columns, row, strict=True))
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: query failed: {exc}") from None
+
+    def search(self, query: str, *, source: str | None = None, since: str | None = None,
+               until: str | None = None, limit: int = 20, marks: tuple[str, str] = ("[", "]")
+               ) -> list[dict[str, Any]]:
+        """Full-text search over title and body, best match first.
+
+        Every word of ``query`` must occur (words are quoted, so ``OR``/``NOT`` are plain words).
+        Rows have the article's columns plus ``snippet``: the best passage, the matches between ``marks``."""
+        match = self.db.quote_fts(query)
+        if not match:
+            raise StoreError("the search query has no words")
+        where, params = _article_filter(source, since, until)
+        start, end = marks
+        return self._rows(
+            f"SELECT {', '.join(f'a.{c}' for c in ARTICLE_COLUMNS)}, "
+            "snippet(articles_fts, -1, ?, ?, '…', 24) AS snippet "
+            "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+            f"WHERE articles_fts MATCH ? AND {where} ORDER BY articles_fts.rank, a.published DESC LIMIT ?",
+            [start, end, match, *params, limit],
+        )
+
+    def rebuild_fts(self) -> int:
+        """Rebuild the full-text index from the articles table; returns the number of articles indexed."""
+        with self._write() as db:
+            db.execute("INSERT INTO articles_fts(articles_fts) VALUES('rebuild')")
+            db.execute("INSERT INTO articles_fts(articles_fts) VALUES('optimize')")
+        return self.count("articles")
+
+
+#: The article columns the read side exposes (everything but the bookkeeping ones).
+ARTICLE_COLUMNS = ("id", "url", "title", "published", "published_via", "day", "source", "feed_id",
+                   "extractor", "fetched_at", "path", "body", "document")
+
+
+def _article_filter(source: str | None, since: str | None, until: str | None) -> tuple[str, list[Any]]:
+    """SQL conditions on ``articles a`` for a source and an inclusive range of publication days."""
+    clauses, params = ["1"], []
+    for clause, value in (("a.source = ? COLLATE NOCASE", source), ("a.day >= ?", since), ("a.day <= ?", until)):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    return " AND ".join(clauses), params

@@ -66,7 +66,7 @@ def tass_site(site: Site) -> Site:
 def tass_config(tmp_path: Path, site: Site, extra_feeds: str = "") -> Path:
     feeds = ("  - {id: tass, url: 'http://tass.com/rss/v2.xml', source: TASS, timezone: Europe/Moscow}\n"
              + extra_feeds)
-    return write_config(tmp_path, feeds, settings=f"  proxy: {site.origin}\n  max_attempts: 3\n")
+    return write_config(tmp_path, feeds, settings=f"  proxy: {site.origin}\n  max_attempts: 3\n  page_retry_delay: 0\n")
 
 
 def db_rows(tmp_path: Path, sql: str) -> list[tuple]:
@@ -157,7 +157,7 @@ def test_a_broken_feed_fails_alone_with_its_reason(tmp_path: Path, tass_site: Si
     assert lines[1].startswith("broken: FAILED: ")
     assert "not a feed" in lines[1]
     assert db_rows(tmp_path, "SELECT status, last_error_reason FROM feeds WHERE id = 'broken'") == [
-        ("error", "not_a_feed")
+        ("backing_off", "not_a_feed")
     ]
 
 

@@ -126,7 +126,7 @@ def test_a_failing_feed_does_not_stop_the_others(tmp_path: Path) -> None:
         ("json", "error", "not_a_feed", 0), ("tass", "ok", None, 1),
     ]
     assert db.execute("SELECT id, status, error_count FROM feeds ORDER BY id").fetchall() == [
-        ("down", "error", 1), ("empty", "error", 1), ("json", "error", 1), ("tass", "ok", 0),
+        ("down", "backing_off", 1), ("empty", "backing_off", 1), ("json", "backing_off", 1), ("tass", "ok", 0),
     ]
     assert db.execute("SELECT feed_id, outcome, error_reason FROM polls ORDER BY feed_id").fetchall() == [
         ("down", "error", "http_503"), ("empty", "error", "not_a_feed"), ("json", "error", "not_a_feed"),

@@ -1,13 +1,13 @@
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from aggregator.errors import StoreError
 from aggregator.models import FeedResult, FeedSpec
-from aggregator.store import SCHEMA_VERSION, NewArticle, Store
+from aggregator.store import SCHEMA_VERSION, NewArticle, PollRecord, Store
 
 FEED = FeedSpec(id="tass", url="https://tass.com/rss/v2.xml", source="TASS", timezone="Europe/Moscow")
 
@@ -93,20 +93,38 @@ def test_failed_entries_are_retried_then_abandoned_with_reason(store: Store) -> 
     assert row == ("abandoned", 2, "http_404")
 
 
-def test_poll_state(store: Store) -> None:
+def test_poll_state_and_schedule(store: Store) -> None:
     started = datetime.now(UTC)
-    store.record_poll(FeedResult("tass", "ok", http_status=200), started_at=started, etag='"v1"',
-                      last_modified="Wed, 12 Aug 2020 21:26:00 GMT")
-    store.record_poll(FeedResult("tass", "error", http_status=503, error_reason="http_503", error="HTTP 503"),
+    soon = started + timedelta(minutes=15)
+    store.record_poll(FeedResult("tass", "ok", http_status=200),
+                      PollRecord("ok", soon, etag='"v1"', last_modified="Wed, 12 Aug 2020 21:26:00 GMT"),
                       started_at=started)
+    assert store.due_feeds(started, ["tass"]) == []
+    assert store.due_feeds(soon, ["tass", "unknown"]) == ["tass"]
+    store.record_poll(FeedResult("tass", "error", http_status=503, error_reason="http_503", error="HTTP 503"),
+                      PollRecord("backing_off", soon), started_at=started)
     state = store.feed_state("tass")
     assert (state.etag, state.last_modified) == ('"v1"', "Wed, 12 Aug 2020 21:26:00 GMT")
     (row,) = store.feed_overview()
-    assert (row["status"], row["error_count"], row["last_error"]) == ("error", 1, "HTTP 503")
+    assert (row["status"], row["error_count"], row["last_error"]) == ("backing_off", 1, "HTTP 503")
     assert store.count("polls") == 2
-    # a changed feed URL forgets the validators of the old one
+    store.record_poll(FeedResult("tass", "error", http_status=410, error_reason="http_410", error="HTTP 410"),
+                      PollRecord("gone", None), started_at=started)
+    assert store.due_feeds(soon + timedelta(days=365), ["tass"]) == []
+    # a changed feed URL starts afresh: validators and health forgotten
     store.sync_feeds([FeedSpec(id="tass", url="https://tass.com/rss/v3.xml", source="TASS")])
-    assert store.feed_state("tass").etag is None
+    state = store.feed_state("tass")
+    assert (state.etag, state.status, state.error_count) == (None, "new", 0)
+    assert store.due_feeds(started, ["tass"]) == ["tass"]
+
+
+def test_an_adopted_redirect_survives_the_old_config(store: Store) -> None:
+    now = datetime.now(UTC)
+    store.record_poll(FeedResult("tass", "ok", http_status=200),
+                      PollRecord("ok", now, adopt_url="https://tass.com/rss/v9.xml"), started_at=now)
+    store.sync_feeds([FEED])  # feeds.yaml still names the old URL
+    assert store.feed_state("tass").url == "https://tass.com/rss/v9.xml"
+    assert store.feed_overview()[0]["previous_urls"] == '["https://tass.com/rss/v2.xml"]'
 
 
 def test_text_files_pending_until_marked(store: Store) -> None:

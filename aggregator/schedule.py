@@ -1,0 +1,85 @@
+"""When to poll a feed again, and when to retry a failed page (pure functions of their inputs).
+
+The next poll honours the feed's own interval, what the server says (RSS ``<ttl>``,
+``Cache-Control: max-age``, ``Expires``, ``Retry-After``) and, after errors, an exponential
+backoff with jitter capped at ``max_backoff``. Nothing here parks a feed forever: every delay
+is capped, except for a feed that answered 410 Gone.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+#: Longest delay a server's caching hints may impose between polls.
+MAX_SERVER_DELAY = 24 * 3600
+#: Consecutive errors from which a feed's health is "failing" rather than "backing off".
+FAILING_AFTER = 3
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+Jitter = Callable[[], float]
+
+
+def server_min_interval(headers: Mapping[str, str], ttl_minutes: int | None, now: datetime) -> int | None:
+    """Seconds the server asks us to wait before polling again, capped at a day; None if silent."""
+    hints: list[int] = []
+    if ttl_minutes:
+        hints.append(ttl_minutes * 60)
+    cache_control = headers.get("cache-control", "")
+    match = _MAX_AGE.search(cache_control)
+    if match:
+        hints.append(int(match.group(1)))
+    elif headers.get("expires"):
+        try:
+            expires = parsedate_to_datetime(headers["expires"])
+        except (TypeError, ValueError):
+            expires = None
+        if expires is not None and expires.tzinfo is not None:
+            hints.append(max(0, int((expires - now).total_seconds())))
+    return min(max(hints), MAX_SERVER_DELAY) if hints else None
+
+
+def next_poll(
+    now: datetime,
+    *,
+    interval: int,
+    error_count: int = 0,
+    server_delay: int | None = None,
+    retry_after: float | None = None,
+    max_backoff: int = 6 * 3600,
+    jitter: Jitter = random.random,
+) -> datetime:
+    """The next poll time after a poll that ended ``now``.
+
+    ``error_count`` is the number of consecutive failed polls including this one (0: it
+    succeeded). A success waits the interval (or longer if the server asks), plus up to 10 %
+    jitter so that feeds drift apart. A failure waits ``interval * 2**(errors-1)`` with "equal
+    jitter" (between half and all of it), capped at ``max_backoff``, and never less than a
+    Retry-After the server sent.
+    """
+    if error_count <= 0:
+        delay = max(float(interval), float(server_delay or 0)) * (1 + 0.1 * jitter())
+    else:
+        backoff = min(float(max_backoff), interval * 2.0 ** (error_count - 1))
+        delay = backoff / 2 + backoff / 2 * jitter()
+    if retry_after:
+        delay = max(delay, min(retry_after, MAX_SERVER_DELAY))
+    return now + timedelta(seconds=round(delay))
+
+
+def page_retry_at(now: datetime, attempts: int, base: int, max_backoff: int = 6 * 3600) -> datetime:
+    """When a page that failed ``attempts`` times may be tried again: base, 4x base, 16x ..."""
+    return now + timedelta(seconds=min(max_backoff, base * 4 ** max(0, attempts - 1)))
+
+
+def health(status: str, error_count: int) -> str:
+    """A feed's visible state: new, ok, backing_off, failing or gone."""
+    if status in ("gone", "new"):
+        return status
+    if error_count <= 0:
+        return "ok"
+    return "failing" if error_count >= FAILING_AFTER else "backing_off"
