@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import logging
+import os
+import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -20,14 +24,23 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .config import find_config, load_config
-from .errors import AggregatorError, ConfigError
+from .errors import AggregatorError, ConfigError, StoreError
+from .export import FORMATS, JSON_MARKS, Filters, atomic_output, documents_text, export_rows, export_text, search_json
+from .feedsfile import add_feeds
 from .fetch import Fetcher
+from .lock import daemon_pid
+from .logs import configure_logging
 from .models import Config, FeedResult, Response, Settings
+from .opml import parse_opml, plan_import, render_opml
 from .pipeline import HTML_ACCEPT, Archiver, fetched_document, render_article
 from .profiles import get_profile, profile_names
+from .reextract import reextract as reextract_articles
+from .reextract import report_lines
+from .scheduler import Daemon
 from .store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,9 +50,10 @@ log = logging.getLogger("aggregator")
 class Context:
     """What the global options give every command."""
 
-    def __init__(self, config_path: str | None, verbosity: int) -> None:
+    def __init__(self, config_path: str | None, verbosity: int, log_format: str = "text") -> None:
         self.config_path = find_config(config_path)
         self.verbosity = verbosity
+        self.log_format = log_format
         self._config: Config | None = None
 
     @property
@@ -92,14 +106,15 @@ def handle_errors(func: F) -> F:
               help="feeds.yaml to use (default: $AGGREGATOR_CONFIG, else ./feeds.yaml).")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr, no summary for good feeds.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines on stderr as text or as JSON objects.")
 @click.version_option(__version__, prog_name="aggregator")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool, log_format: str) -> None:
     """Archive news feeds (TASS first) into SQLite and plain-text documents."""
     verbosity = -1 if quiet else verbose
-    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
-    ctx.obj = Context(config_path, verbosity)
+    configure_logging(verbosity, log_format)
+    ctx.obj = Context(config_path, verbosity, log_format)
 
 
 @cli.command()
@@ -220,12 +235,13 @@ async def _get_page(settings: Settings, url: str) -> Response:
         return await fetcher.get(url, max_bytes=settings.max_page_bytes, accept=HTML_ACCEPT)
 
 
-@cli.command()
-@click.pass_obj
+@cli.group(invoke_without_command=True)
+@click.pass_context
 @handle_errors
-def feeds(obj: Context) -> None:
+def feeds(ctx: click.Context) -> None:
     """Show the configured feeds and their state (last poll, status, last error, articles)."""
-    show_feeds(obj)
+    if ctx.invoked_subcommand is None:
+        show_feeds(ctx.obj)
 
 
 def show_feeds(obj: Context) -> None:
@@ -235,16 +251,252 @@ def show_feeds(obj: Context) -> None:
     if config.settings.database.exists():
         with Store(config.settings.database) as store:
             rows = {row["id"]: row for row in store.feed_overview()}
-    table = Table("id", "source", "enabled", "last poll", "status", "articles", "failing", "last error",
+    table = Table("id", "source", "state", "last poll", "next poll", "articles", "failing", "last error",
                   title=f"feeds in {config.path}")
     for feed in config.feeds:
         row = rows.get(feed.id, {})
+        state = (row.get("status") or "new") if feed.enabled else "disabled"
+        if row.get("previous_urls"):
+            state += f" (moved to {row['url']})"
         table.add_row(
-            feed.id, feed.source, "yes" if feed.enabled else "no", row.get("last_polled_at") or "never",
-            row.get("status") or "new", str(row.get("articles") or 0),
-            str((row.get("failing") or 0) + (row.get("abandoned") or 0)), row.get("last_error") or "",
+            feed.id, feed.source, state, _when(row.get("last_polled_at")) or "never",
+            _when(row.get("next_poll_at")) or ("-" if state in ("gone", "disabled") else "now"),
+            str(row.get("articles") or 0), str((row.get("failing") or 0) + (row.get("abandoned") or 0)),
+            row.get("last_error") or "",
         )
     Console(width=200 if not sys.stdout.isatty() else None).print(table)
+
+
+def _when(stamp: str | None) -> str:
+    """A stored UTC timestamp as a short local-independent text: 2026-01-01 12:00 UTC."""
+    return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M UTC") if stamp else ""
+
+
+@cli.command()
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve /metrics (Prometheus) and /healthz on this port.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for the metrics endpoint.")
+@click.pass_obj
+@handle_errors
+def run(obj: Context, metrics_port: int | None, metrics_host: str) -> None:
+    """Run the daemon: poll every enabled feed when it is due, until SIGTERM or Ctrl-C."""
+    if obj.verbosity == 0:
+        configure_logging(1, obj.log_format)  # a daemon logs one line per poll by default
+    obj.config  # validate (profiles included) before taking the lock  # noqa: B018
+    Daemon(obj.config_path, metrics_port=metrics_port, metrics_host=metrics_host).run()
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def reload(obj: Context) -> None:
+    """Make the running daemon re-read feeds.yaml (sends it SIGHUP)."""
+    database = obj.config.settings.database
+    pid = daemon_pid(database)
+    if pid is None:
+        fail(f"no daemon is running on {database}", 1)
+        return
+    os.kill(pid, signal.SIGHUP)
+    click.echo(f"asked the daemon (pid {pid}) to reload {obj.config_path}")
+
+
+# -- the read side: browsing, search, exports, OPML ------------------------------------------
+
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
+_MARKS = ("\x02", "\x03")  # around search matches, turned into highlighting for the terminal
+
+
+def filter_options(func: F) -> F:
+    """--source, --since and --until, as ``search`` and ``export`` share them."""
+    options = (
+        click.option("--source", default=None, help="Only articles of this source (case-insensitive)."),
+        click.option("--since", type=_DAY, default=None, metavar="YYYY-MM-DD",
+                     help="Only articles published on or after this day (the publisher's calendar day)."),
+        click.option("--until", type=_DAY, default=None, metavar="YYYY-MM-DD",
+                     help="Only articles published on or before this day (the publisher's calendar day)."),
+    )
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _filters(source: str | None, since: datetime | None, until: datetime | None) -> Filters:
+    if since and until and since > until:
+        raise click.BadParameter("--since is after --until", param_hint="--since")
+    return Filters(source=source, since=since.date().isoformat() if since else None,
+                   until=until.date().isoformat() if until else None)
+
+
+def _open_archive(obj: Context) -> Store:
+    """The archive database of the config, which must exist already (read commands never create it)."""
+    database = obj.config.settings.database
+    if not database.exists():
+        raise StoreError(f"{database}: no archive database yet (run `aggregator fetch` first)")
+    return Store(database)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 opens it to the network).")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.pass_obj
+@handle_errors
+def serve(obj: Context, host: str, port: int) -> None:
+    """Browse and search the archive in Datasette (read-only), until Ctrl-C."""
+    from .serve import serve as serve_archive  # Datasette is loaded by this command only
+
+    with _open_archive(obj) as store:  # the schema is brought up to date before Datasette reads it
+        database = store.path
+    serve_archive(database, host=host, port=port, verbose=obj.verbosity >= 1)
+
+
+@cli.command()
+@click.argument("query")
+@filter_options
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Most results shown.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "text"]), default="table", show_default=True,
+              help="table: snippets with matches highlighted; json: results with snippets; text: the documents.")
+@click.pass_obj
+@handle_errors
+def search(obj: Context, query: str, source: str | None, since: datetime | None, until: datetime | None,
+           limit: int, fmt: str) -> None:
+    """Full-text search over titles and bodies, best matches first."""
+    filters = _filters(source, since, until)
+    with _open_archive(obj) as store:
+        rows = store.search(query, limit=limit, marks=JSON_MARKS if fmt == "json" else _MARKS, **filters.query())
+    if fmt == "json":
+        click.echo(search_json(rows))
+    elif fmt == "text":
+        click.echo(documents_text(rows), nl=False)
+    elif not rows:
+        click.echo(f"no articles match {query!r}", err=True)
+    else:
+        plural = "s" if len(rows) != 1 else ""
+        table = Table("published", "source", "title", "snippet", "url",
+                      title=f"{len(rows)} article{plural} match {query!r}")
+        for row in rows:
+            table.add_row(row["published"][:16].replace("T", " "), row["source"], row["title"],
+                          _highlight(row["snippet"]), row["url"])
+        Console(width=200 if not sys.stdout.isatty() else None).print(table)
+
+
+def _highlight(snippet: str) -> Text:
+    text = Text()
+    for index, part in enumerate(re.split("[\x02\x03]", snippet)):
+        text.append(part, style="bold yellow" if index % 2 else "")
+    return text
+
+
+@cli.command("fts-rebuild")
+@click.pass_obj
+@handle_errors
+def fts_rebuild(obj: Context) -> None:
+    """Rebuild the full-text search index from the articles table."""
+    with _open_archive(obj) as store:
+        count = store.rebuild_fts()
+    click.echo(f"full-text index rebuilt: {count} articles")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
+              help="text: the archive documents as files; jsonl or csv: one row per article.")
+@filter_options
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="text: folder to write to (default: the archive folder); jsonl/csv: file (default: stdout).")
+@click.pass_obj
+@handle_errors
+def export(obj: Context, fmt: str, source: str | None, since: datetime | None, until: datetime | None,
+           out: Path | None) -> None:
+    """Regenerate the text documents from the database, or stream the articles as JSON Lines or CSV."""
+    filters = _filters(source, since, until)
+    with _open_archive(obj) as store:
+        if fmt == "text":
+            root = out or obj.config.settings.archive_dir
+            done = export_text(store, root, filters)
+            click.echo(f"{done.written + done.unchanged} documents in {root}: {done.written} written, "
+                       f"{done.unchanged} already identical")
+        elif out is not None:
+            with atomic_output(out) as handle:
+                count = export_rows(store, fmt, handle, filters)
+            click.echo(f"{count} articles written to {out}")
+        else:
+            _export_to_stdout(store, fmt, filters)
+
+
+def _export_to_stdout(store: Store, fmt: str, filters: Filters) -> None:
+    stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+    try:
+        export_rows(store, fmt, stream, filters)
+        stream.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    finally:
+        stream.detach()
+
+
+@feeds.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", default=None, help="Source name for every imported feed (default: each outline's title).")
+@click.option("--timezone", default=None, help="IANA zone for every imported feed, e.g. Europe/Moscow.")
+@click.option("--skip-existing", is_flag=True, help="Skip feeds already configured instead of refusing the import.")
+@click.pass_obj
+@handle_errors
+def feeds_import(obj: Context, file: Path, source: str | None, timezone: str | None, skip_existing: bool) -> None:
+    """Add the feeds of an OPML file to feeds.yaml, keeping its comments and order."""
+    existing = obj.config.feeds if obj.config_path.exists() else ()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    plan = plan_import(parse_opml(data, str(file)), existing, source=source, timezone=timezone,
+                       skip_existing=skip_existing)
+    for line in plan.skipped:
+        click.echo(f"skipped: {line}", err=True)
+    if not plan.feeds:
+        click.echo(f"no new feeds in {file}")
+        return
+    add_feeds(obj.config_path, plan.feeds)
+    click.echo(f"imported {len(plan.feeds)} feeds into {obj.config_path}: {', '.join(f.id for f in plan.feeds)}")
+
+
+@feeds.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: stdout).")
+@click.pass_obj
+@handle_errors
+def feeds_export(obj: Context, out: Path | None) -> None:
+    """Write the configured feeds as an OPML 2.0 subscription list."""
+    text = render_opml(obj.config.feeds)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    with atomic_output(out) as handle:
+        handle.write(text)
+
+
+@cli.command()
+@click.option("--profile", default=None, help="Extraction profile to force (default: the feed's, else by site).")
+@click.option("--since", default=None, metavar="DATE", help="Only articles published on or after DATE (YYYY-MM-DD).")
+@click.option("--dry-run", is_flag=True, help="Report what would change, write nothing.")
+@click.pass_obj
+@handle_errors
+def reextract(obj: Context, profile: str | None, since: str | None, dry_run: bool) -> None:
+    """Re-run extraction on the kept pages; update the articles and text files that changed."""
+    if profile and not known_profile(profile):
+        raise click.BadParameter(f"unknown profile '{profile}'", param_hint="--profile")
+    if since:
+        try:
+            since = datetime.strptime(since, "%Y-%m-%d").date().isoformat()
+        except ValueError:
+            raise click.BadParameter(f"not a date (YYYY-MM-DD): '{since}'", param_hint="--since") from None
+    config = obj.config
+    with Store(config.settings.database) as store:
+        report = reextract_articles(store, config, profile=profile, since=since, dry_run=dry_run)
+    for line in report_lines(report):
+        click.echo(line)
+    if report.failed:
+        sys.exit(1)
 
 
 def main() -> None:

@@ -28,3 +28,18 @@ def choose_published(
     if timezone:
         chosen = chosen.astimezone(ZoneInfo(timezone))
     return chosen, via
+
+
+#: A page time further than this from the feed entry's time is recorded as a flag on the article.
+MAX_DATE_GAP_DAYS = 2.0
+
+
+def date_flag(page: datetime | None, feed: datetime | None, max_days: float = MAX_DATE_GAP_DAYS) -> str | None:
+    """``"page date 3.5 days after feed date"`` when the two aware times are more than ``max_days``
+    apart (a page that re-dates itself, or a feed that re-announces an old story); else None."""
+    if page is None or feed is None or page.tzinfo is None or feed.tzinfo is None:
+        return None
+    days = (page - feed).total_seconds() / 86400
+    if abs(days) <= max_days:
+        return None
+    return f"page date {abs(days):.1f} days {'after' if days > 0 else 'before'} feed date"

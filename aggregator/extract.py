@@ -6,6 +6,9 @@ with a ``reason`` instead of returning an article with nothing to archive:
 
     challenge    an anti-bot interstitial (Cloudflare, DDoS-Guard, "Checking your browser")
     consent      a consent wall instead of the article
+    boilerplate  the body blocks found were all boilerplate ("Share this story", "Read more", ...)
+    paywall      a teaser: the page says it is not free (JSON-LD ``isAccessibleForFree: false``) or
+                 shows a paywall marker, and its body is shorter than ``_TEASER_MAX_CHARS``
     not_article  the profile's not_article rule: a gallery, a section front
     no_body      no body container, or no text in it
     too_short    less body text than the profile's min_body_chars
@@ -32,7 +35,7 @@ from aggregator.datelines import strip_dateline
 from aggregator.errors import ExtractError
 from aggregator.models import Article
 from aggregator.profiles import Profile, TimeSource, get_profile, profile_for_url
-from aggregator.profiles.generic import densest_container
+from aggregator.profiles.generic import MIN_AGREEMENT, agreement, densest_container, library_paragraphs
 from aggregator.urls import canonical_url, host_of, is_http_url, same_site
 
 #: Titles of interstitials, matched whole; narrow on purpose, since they are believed on any page.
@@ -59,6 +62,17 @@ _CONSENT_MIN_HITS = 3
 _INVISIBLE = frozenset({"script", "style", "noscript", "template"})
 #: reasons after which a challenge or consent marker is the better explanation
 _MAYBE_BLOCKED = frozenset({"no_body", "too_short", "no_title"})
+#: A paywall is believed only when the body is shorter than this: a subscriber's full page is an article.
+_TEASER_MAX_CHARS = 1000
+_NOT_FREE = re.compile(r""""isAccessibleForFree"\s*:\s*"?false\b""", re.IGNORECASE)
+_PAYWALL_MARKERS = re.compile(
+    r"""(?:class|id)=["'][^"']*\b(?:paywall|paywalled|meteredContent|subscriber-only|premium-only)\b"""
+    r"|subscribe (?:now )?to (?:continue|keep) reading|for subscribers only|already a subscriber\?"
+    r"|to continue reading,? (?:please )?(?:subscribe|log in|sign in)",
+    re.IGNORECASE,
+)
+#: body paragraphs and the quality signals measured on them
+_Body = tuple[list[str], dict[str, float | int | str]]
 
 
 def extract_article(html: str, url: str, *, profile: str | None = None) -> Article:
@@ -102,21 +116,22 @@ def _consent_dominated(soup: BeautifulSoup) -> bool:
 
 
 def _extract(soup: BeautifulSoup, html: str, url: str, profile: Profile, page_title: str) -> Article:
-    container = _container(soup, profile)
-    if container is None:
+    parts = _container(soup, profile)
+    if not parts and not profile.second_opinion:
         raise _no_body(soup, html, url, profile, "no article container")
+    container = parts[0] if parts else soup
     published, via = _published(soup, container, profile.time)  # before removals: scripts hold JSON-LD
-    blocks = _body_blocks(container, profile)  # removes what is never body, embeds' headings with it
+    blocks = _innermost([b for part in parts for b in _body_blocks(part, profile)])  # removes never-body
     meta = _meta(soup)
     title = _title(soup, container, profile, meta, page_title)
-    paragraphs, signals = _paragraphs(blocks, profile, title)
-    if not paragraphs:
-        raise _no_body(soup, html, url, profile, "no body text")
-    if signals["body_chars"] < profile.min_body_chars:
-        raise ExtractError(f"body too short ({signals['body_chars']} characters): {url}", reason="too_short")
+    paragraphs, signals = _paragraphs([_block_text(block) for block in blocks], profile, title)
+    if profile.second_opinion:
+        paragraphs, signals = _second_opinion(html, url, profile, title, (paragraphs, signals))
+    missing = "no body text" if parts else "no article container"
+    _raise_if_no_body(soup, html, url, profile, (paragraphs, signals), missing)
     if not title:
         raise ExtractError(f"no headline or title: {url}", reason="no_title")
-    signals["container"] = _describe(container)
+    signals["container"] = _describe(container) if parts else "none"
     return Article(
         title=title,
         paragraphs=tuple(paragraphs),
@@ -126,6 +141,33 @@ def _extract(soup: BeautifulSoup, html: str, url: str, profile: Profile, page_ti
         published_via=via,
         signals=signals,
     )
+
+
+def _second_opinion(html: str, url: str, profile: Profile, title: str, ours: _Body) -> _Body:
+    """Our body, unless it covers less than half of what the second-opinion library found."""
+    theirs = library_paragraphs(html, url)
+    if not theirs or (ours[0] and agreement(ours[0], theirs) >= MIN_AGREEMENT):
+        return ours
+    paragraphs, signals = _paragraphs([(text, 0) for text in theirs], profile, title)
+    if not paragraphs:
+        return ours
+    signals["body_from"] = str(profile.second_opinion)
+    return paragraphs, signals
+
+
+def _raise_if_no_body(soup: BeautifulSoup, html: str, url: str, profile: Profile, body: _Body, what: str) -> None:
+    """The body gates, in order: nothing at all, only boilerplate, a paywall teaser, too short."""
+    paragraphs, signals = body
+    if not paragraphs and signals["dropped_blocks"]:
+        raise ExtractError(f"only boilerplate ({signals['dropped_blocks']} blocks, no body text): {url}",
+                           reason="boilerplate")
+    if not paragraphs:
+        raise _no_body(soup, html, url, profile, what)
+    chars = int(signals["body_chars"])
+    if chars < _TEASER_MAX_CHARS and (_NOT_FREE.search(html) or _PAYWALL_MARKERS.search(html)):
+        raise ExtractError(f"paywall teaser ({chars} characters of body): {url}", reason="paywall")
+    if chars < profile.min_body_chars:
+        raise ExtractError(f"body too short ({chars} characters): {url}", reason="too_short")
 
 
 def _no_body(soup: BeautifulSoup, html: str, url: str, profile: Profile, what: str) -> ExtractError:
@@ -144,20 +186,104 @@ def _collapse(text: str) -> str:
 
 
 def _first(root: Tag, selectors: Sequence[str], accept: Callable[[Tag], bool] | None = None) -> Tag | None:
-    """The first (accepted) element of the earliest selector that has one; stops scanning there."""
+    """The first (accepted) element of the earliest selector that has one."""
+    return _first_match(root, selectors, accept)[0]
+
+
+def _first_match(
+    root: Tag, selectors: Sequence[str], accept: Callable[[Tag], bool] | None = None
+) -> tuple[Tag | None, str]:
+    """``_first`` and the selector that found it. One walk of the tree for all the selectors (soupsieve
+    walks the whole tree per call), then the few candidates are matched selector by selector."""
+    if not selectors:
+        return None, ""
+    candidates = _select(root, selectors)
     for selector in selectors:
-        for element in soupsieve.iselect(selector, root):
-            if accept is None or accept(element):
-                return element
-    return None
+        compiled = soupsieve.compile(selector)
+        for element in candidates:
+            if compiled.match(element) and (accept is None or accept(element)):
+                return element, selector
+    return None, ""
 
 
-def _container(soup: BeautifulSoup, profile: Profile) -> Tag | None:
+def _select(root: Tag, selectors: Sequence[str]) -> list[Tag]:
+    """The elements under ``root`` that match any of ``selectors``, in document order.
+
+    soupsieve costs about a microsecond per element and selector, so selectors of the simple form
+    ``tag``, ``tag.class``, ``#id`` or ``tag[attr=value]`` first narrow the walk to elements with
+    that tag, class, id or attribute value (a cheap necessary condition); soupsieve decides on
+    those only."""
+    keys = [_prefilter_key(selector) for selector in selectors]  # (tag, attribute, value) or None
+    compiled = soupsieve.compile(", ".join(selectors))
+    if any(key is None for key in keys):
+        return compiled.select(root)
+    return [el for el in root.find_all(True) if _may_match(el, keys) and compiled.match(el)]  # type: ignore[arg-type]
+
+
+#: ``tag``, ``.class``, ``#id``, ``[attr...]`` and compounds of them, no combinators or pseudo-classes
+_SIMPLE_SELECTOR = re.compile(r"([a-z][a-z0-9]*)?((?:[.#][\w-]+|\[[\w:-]+(?:[~|^$*]?=[^\]]*)?\])*)", re.I)
+#: the first condition of a compound: ``.class``, ``#id``, ``[attr]`` or ``[attr=value]``
+_FIRST_CONDITION = re.compile(r"""\.([\w-]+)|#([\w-]+)|\[([\w:-]+)(?:(=)["']?([^"'\]]*)["']?)?\]""")
+_Key = tuple[str | None, str | None, str | None]
+
+
+def _prefilter_key(selector: str) -> _Key | None:
+    """(tag, attribute, value) that every element matching ``selector`` has; None for a complex one."""
+    match = _SIMPLE_SELECTOR.fullmatch(selector.strip())
+    if not match or not any(match.groups()):
+        return None
+    tag = (match.group(1) or "").lower() or None
+    condition = _FIRST_CONDITION.match(match.group(2) or "")
+    if condition is None:
+        return tag, None, None
+    class_name, ident, attribute, equals, value = condition.groups()
+    if class_name:
+        return tag, "class", class_name
+    if ident:
+        return tag, "id", ident
+    return tag, attribute.lower(), value if equals else None
+
+
+def _may_match(element: Tag, keys: Sequence[_Key | None]) -> bool:
+    for tag, attribute, value in filter(None, keys):
+        if tag is not None and element.name != tag:
+            continue
+        if attribute is None:
+            return True
+        if not element.has_attr(attribute):
+            continue
+        # compared without case: a weaker test than soupsieve's (``type``, quirks-mode classes)
+        if value is None or value.lower() in (str(v).lower() for v in element.get_attribute_list(attribute)):
+            return True
+    return False
+
+
+def _container(soup: BeautifulSoup, profile: Profile) -> list[Tag]:
+    """The article container (first), and for a fallback profile any further parts of a split body."""
     if profile.container_fallback is None:
-        return _first(soup, profile.container)
+        found = _first(soup, profile.container)
+        return [found] if found is not None else []
     # a profile that can fall back only takes a candidate holding enough text to be the body
-    found = _first(soup, profile.container, lambda el: _text_length(el.find_all("p")) >= profile.min_body_chars)
-    return found or densest_container(soup, profile.unlikely)
+    found, selector = _first_match(
+        soup, profile.container, lambda el: _text_length(el.find_all("p")) >= profile.min_body_chars
+    )
+    if found is not None:
+        return [found, *_split_parts(found, selector)]
+    found = densest_container(soup, profile.unlikely)
+    return [found] if found is not None else []
+
+
+def _split_parts(first: Tag, selector: str) -> list[Tag]:
+    """Later parts of a body split around ads: elements with the same body class in the same <article>.
+
+    A bare tag selector (``article``, ``main``) names no body, so it never merges."""
+    article = first.find_parent("article")
+    if article is None or selector.isalpha():
+        return []
+    return [
+        element for element in soupsieve.iselect(selector, article)
+        if element is not first and not any(parent is first for parent in element.parents)
+    ]
 
 
 def _text_length(elements: Iterable[Tag]) -> int:
@@ -222,7 +348,7 @@ def _published(
 ) -> tuple[datetime | None, str | None]:
     for source in sources:
         root = container if source.scope == "container" else soup
-        for element in root.select(source.selector):
+        for element in _select(root, [source.selector]):
             raw = element.get(source.attribute) if source.attribute else element.get_text()
             for value in _time_values(str(raw or ""), source.format):
                 when = _parse_time(value, source.format)
@@ -303,12 +429,15 @@ def _innermost(blocks: list[Tag]) -> list[Tag]:
     return kept
 
 
-def _paragraphs(blocks: list[Tag], profile: Profile, title: str) -> tuple[list[str], dict[str, float | int | str]]:
+def _block_text(block: Tag) -> tuple[str, int]:
+    """A block's text (whitespace collapsed) and how much of it is in links."""
+    return _collapse(block.get_text()), _text_length(block.find_all("a"))
+
+
+def _paragraphs(blocks: list[tuple[str, int]], profile: Profile, title: str) -> _Body:
     kept: list[str] = []
     link_chars = dropped = 0
-    for block in blocks:
-        text = _collapse(block.get_text())
-        links = _text_length(block.find_all("a"))
+    for text, links in blocks:
         if not text:
             continue
         if _is_boilerplate(text, links, profile) or text.casefold() == title.casefold():

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .charset import decode_html
-from .dates import choose_published
+from .dates import choose_published, date_flag
 from .errors import AggregatorError, ExtractError, FeedError, FetchError, StoreError
 from .extract import extract_article
 from .feeds import parse_feed
@@ -234,6 +234,7 @@ class Archiver:
             html=response.content if self.settings.keep_html else None,
             page_url=response.final_url,
             content_type=response.headers.get("content-type"),
+            date_flag=date_flag(article.published, feed_published),
         )
         saved = self.store.save_article(
             record, (feed.id, item.key),
@@ -261,7 +262,7 @@ def _entry_rows(entries: Iterable[Entry]) -> Iterable[dict[str, object]]:
         link = entry.link if entry.link and is_http_url(entry.link) else None
         row: dict[str, object] = {
             "key": entry.key, "link": link, "url": canonical_url(link) if link else None,
-            "title": entry.title, "feed_published": iso(entry.published),
+            "title": entry.title, "feed_published": entry.published.isoformat() if entry.published else None,
         }
         if link is None:
             row.update(status="abandoned", last_error_reason="no_link",

@@ -36,7 +36,8 @@ def utc_now() -> datetime:
 
 
 def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    """A timestamp for the database: UTC, whole seconds, so that text order is time order."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat() if moment is not None else None
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class NewArticle:
     html: bytes | None = None  # the page as fetched, kept (compressed) for re-extraction
     page_url: str | None = None  # the URL that answered with it
     content_type: str | None = None
+    date_flag: str | None = None  # the page's and the feed's dates far apart (dates.date_flag)
 
 
 @dataclass(frozen=True)
@@ -180,8 +182,13 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db["polls"].create_index(["feed_id", "started_at"])
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """``articles.date_flag``: set when the page's publication time is far from the feed entry's."""
+    db["articles"].add_column("date_flag", str)
+
+
 #: Schema migrations, applied in order; the schema version is ``PRAGMA user_version``.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -238,15 +245,25 @@ class Store:
             raise StoreError(f"{self.path}: query failed: {exc}") from None
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: schema version {version} is newer than this aggregator ({SCHEMA_VERSION})"
-            )
-        for number in range(version, SCHEMA_VERSION):
+        """Apply the missing migrations, each in its own write transaction.
+
+        The version is read again inside each transaction, so that several processes opening a
+        new database at once apply every migration exactly once; an up-to-date database takes
+        no write lock at all (readers open it while a writer holds one).
+        """
+        if self.schema_version == SCHEMA_VERSION:
+            return
+        while True:
             with self._write() as db:
-                MIGRATIONS[number](db)
-                db.execute(f"PRAGMA user_version = {number + 1}")
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.path}: schema version {version} is newer than this aggregator ({SCHEMA_VERSION})"
+                    )
+                if version == SCHEMA_VERSION:
+                    return
+                MIGRATIONS[version](db)
+                db.execute(f"PRAGMA user_version = {version + 1}")
 
     @property
     def schema_version(self) -> int:
@@ -279,18 +296,20 @@ class Store:
                                redirect_url=None, redirect_count=0)
                 db["feeds"].update(feed.id, row)
 
-    def due_feeds(self, now: datetime, feed_ids: Iterable[str]) -> list[str]:
-        """Of ``feed_ids``, those enabled, not gone, and due at ``now`` (never polled: due), most overdue first."""
+    def due_feeds(self, now: datetime, feed_ids: Iterable[str]) -> list[tuple[str, datetime | None]]:
+        """Of ``feed_ids``, those enabled, not gone and due at ``now``, with the time they were due
+        (None: never polled), most overdue first."""
         ids = list(feed_ids)
         if not ids:
             return []
         marks = ", ".join("?" for _ in ids)
         rows = self._rows(
-            f"SELECT id FROM feeds WHERE id IN ({marks}) AND enabled = 1 AND status != 'gone' "
+            f"SELECT id, next_poll_at FROM feeds WHERE id IN ({marks}) AND enabled = 1 AND status != 'gone' "
             "AND (next_poll_at IS NULL OR next_poll_at <= ?) ORDER BY next_poll_at IS NOT NULL, next_poll_at",
             [*ids, iso(now)],
         )
-        return [row["id"] for row in rows]
+        return [(row["id"], datetime.fromisoformat(row["next_poll_at"]) if row["next_poll_at"] else None)
+                for row in rows]
 
     def feed_state(self, feed_id: str) -> FeedState:
         rows = self._rows(
@@ -530,7 +549,8 @@ class Store:
         start, end = marks
         return self._rows(
             f"SELECT {', '.join(f'a.{c}' for c in ARTICLE_COLUMNS)}, "
-            "snippet(articles_fts, -1, ?, ?, '…', 24) AS snippet "
+            "replace(replace(snippet(articles_fts, -1, ?, ?, '…', 24), char(10) || char(10), ' '), char(10), ' ') "
+            "AS snippet "
             "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
             f"WHERE articles_fts MATCH ? AND {where} ORDER BY articles_fts.rank, a.published DESC LIMIT ?",
             [start, end, match, *params, limit],
@@ -542,6 +562,28 @@ class Store:
             db.execute("INSERT INTO articles_fts(articles_fts) VALUES('rebuild')")
             db.execute("INSERT INTO articles_fts(articles_fts) VALUES('optimize')")
         return self.count("articles")
+
+    def articles_to_reextract(self, since: str | None = None) -> list[dict[str, Any]]:
+        """Articles published on or after ``since`` (YYYY-MM-DD), oldest first, with the time their
+        first feed entry gave and when it was first seen (what the pipeline dated them with)."""
+        return self._rows(
+            "SELECT a.id, a.url, a.title, a.body, a.document, a.extractor, a.published, a.published_via, "
+            "a.source, a.feed_id, a.fetched_at, a.path, "
+            "(SELECT e.feed_published FROM entries e WHERE e.article_id = a.id ORDER BY e.first_seen LIMIT 1) "
+            "AS feed_published, "
+            "(SELECT MIN(e.first_seen) FROM entries e WHERE e.article_id = a.id) AS first_seen "
+            "FROM articles a WHERE ? IS NULL OR a.day >= ? ORDER BY a.rowid",
+            [since, since],
+        )
+
+    def update_extraction(self, article_id: str, fields: dict[str, Any]) -> None:
+        """Replace an article's extracted fields (title, body, document, extractor, published,
+        published_via, date_flag) in one transaction; its path, day and running number stay. The
+        text file is marked unwritten until the caller has rewritten it."""
+        allowed = ("title", "body", "document", "extractor", "published", "published_via", "date_flag")
+        values = {name: fields[name] for name in allowed if name in fields}
+        with self._write() as db:
+            db["articles"].update(article_id, {**values, "text_written_at": None})
 
 
 #: The article columns the read side exposes (everything but the bookkeeping ones).

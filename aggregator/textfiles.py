@@ -27,6 +27,7 @@ def write_document(root: Path, relpath: str, text: str) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".txt", dir=target.parent)
         try:
+            os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the archive from other readers
             with os.fdopen(fd, "wb") as handle:
                 handle.write(text.encode("utf-8"))
                 handle.flush()

@@ -95,3 +95,62 @@ def run_cli(*args: str, config: Path | None = None, env: dict[str, str] | None =
     full_env.update(env or {})
     return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout, env=full_env,
                           check=False)
+
+
+# -- a TASS-like site ---------------------------------------------------------------------------
+
+REFERENCE_HTML = (FIXTURES / "tass" / "politics-1189047.html").read_text(encoding="utf-8")
+
+
+def item(link: str, title: str, date: str = "Wed, 12 Aug 2020 21:26:00 +0000", guid: bool = True) -> str:
+    guid_xml = f"<guid>{link.split('?')[0]}</guid>" if guid else ""
+    return f"<item><title>{title}</title><link>{link}</link>{guid_xml}<pubDate>{date}</pubDate></item>"
+
+
+def rss(*items: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>TASS</title>'
+        f"<link>https://tass.com</link><description>TASS</description>{''.join(items)}</channel></rss>"
+    )
+
+
+def tass_page(number: int, title: str, paragraphs: list[str], unix_time: int) -> str:
+    """Another article in the same page layout as the reference page."""
+    start = REFERENCE_HTML.index('<div class="text-block">') + len('<div class="text-block">')
+    end = REFERENCE_HTML.index("</div>", start)
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    page = REFERENCE_HTML[:start] + body + REFERENCE_HTML[end:]
+    old_title = "Presidents of Russia and Azerbaijan discuss regional issues in phone call"
+    return (page.replace(old_title, title).replace("politics/1189047", f"world/{number}")
+            .replace('time="1597267560"', f'time="{unix_time}"'))
+
+
+GALLERY = """<html><head><title>Photo gallery - TASS</title></head><body><div class="news">
+<h1 class="news-header__title">Moscow in snow</h1><div class="gallery">Photo {{sliderIndex+1}} from 15</div>
+</div></body></html>"""
+
+FEED = rss(
+    item("http://tass.com/politics/1189047?utm_source=rss&amp;utm_medium=feed",
+         "Presidents of Russia and Azerbaijan discuss regional issues in phone call"),
+    item("http://tass.com/world/1189100?utm_source=rss", "Second story", "Thu, 13 Aug 2020 09:00:00 +0000"),
+    item("http://tass.com/society/1189200", "A gallery"),
+    item("http://tass.com/politics/1189999", "A page that is gone"),
+)
+
+
+@pytest.fixture
+def tass_site(site: Site) -> Site:
+    site["/rss/v2.xml"] = Page(FEED.encode(), "application/rss+xml; charset=utf-8")
+    site["/politics/1189047"] = REFERENCE_HTML
+    site["/world/1189100"] = tass_page(1189100, "Second story", [
+        "NEW YORK, August 13. /TASS/. The first paragraph of the second story is long enough to count.",
+        "A second paragraph mentions /TASS/ in the middle of a sentence and keeps it.",
+    ], 1597309200)
+    site["/society/1189200"] = GALLERY
+    return site
+
+
+def tass_config(tmp_path: Path, site: Site, extra_feeds: str = "") -> Path:
+    feeds = ("  - {id: tass, url: 'http://tass.com/rss/v2.xml', source: TASS, timezone: Europe/Moscow}\n"
+             + extra_feeds)
+    return write_config(tmp_path, feeds, settings=f"  proxy: {site.origin}\n  max_attempts: 3\n  page_retry_delay: 0\n")

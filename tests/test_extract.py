@@ -105,7 +105,7 @@ def test_profile_chosen_by_final_url_and_forced_by_name() -> None:
     assert extract_article(html, "https://www.tass.com/politics/1189047").extractor == "tass@2019"
     # on another site the TASS page goes to the generic profile, which still finds the body
     mirrored = extract_article(html, "https://mirror.example.org/tass/1189047")
-    assert mirrored.extractor == "generic@1"
+    assert mirrored.extractor == "generic@2"
     assert mirrored.url == "https://mirror.example.org/tass/1189047"  # canonical is off-site
     forced = extract_article(html, "https://mirror.example.org/tass/1189047", profile="tass@2019")
     assert forced.paragraphs == extract_article(html, TASS_URL).paragraphs
@@ -204,10 +204,18 @@ def test_generic_too_short() -> None:
     assert caught.value.reason == "too_short"
 
 
-def test_generic_no_body() -> None:
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("<h1>Headline</h1><div><img src='photo.jpg'></div>", "no_body"),
+        # no container and no <p>: the second opinion finds the text, which is too short
+        ("<h1>Headline</h1><div>No paragraphs at all.</div>", "too_short"),
+    ],
+)
+def test_generic_no_body(body: str, reason: str) -> None:
     with pytest.raises(ExtractError) as caught:
-        extract_article(page("<h1>Headline</h1><div>No paragraphs at all.</div>"), "https://example.org/a")
-    assert caught.value.reason == "no_body"
+        extract_article(page(body), "https://example.org/a")
+    assert caught.value.reason == reason
 
 
 def test_generic_section_front_is_not_an_article() -> None:
@@ -338,3 +346,57 @@ def test_generic_drops_boilerplate_blocks_and_strips_wire_datelines() -> None:
     )
     article = extract_article(page(body), "https://example.org/a")
     assert article.paragraphs == (LONG.strip(), "First quoted paragraph.", "Second quoted paragraph.")
+
+
+def test_generic_merges_a_body_split_around_ads() -> None:
+    body = (
+        f"<article><h1>H</h1><div class='article-body'><p>{LONG}</p></div><div class='ad'>Advertisement</div>"
+        "<div class='article-body'><p>The second part of the body.</p></div></article>"
+        "<article><div class='article-body'><p>Another story on the same page.</p></div></article>"
+    )
+    article = extract_article(page(body), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "The second part of the body.")
+    assert "body_from" not in article.signals
+
+
+def test_generic_second_opinion_when_there_is_no_container() -> None:
+    """A real page with its text in <div>s and <br>s: no container, no <p>; trafilatura's body wins."""
+    html = read_page(FIXTURES / "real" / "entermedia-8723.html.gz")
+    article = extract_article(html, "http://entermedia.co.kr/news/news_view.html?idx=8723")
+    expected = (FIXTURES / "real" / "entermedia-8723.body.txt").read_text(encoding="utf-8").splitlines()
+    assert article.paragraphs == tuple(expected)
+    assert (article.extractor, article.signals["body_from"], article.signals["container"]) == (
+        "generic@2", "trafilatura", "none"
+    )
+
+
+NOT_FREE = '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": false}</script>'
+TEASER = "<p>The first two paragraphs of a story that continues behind the paywall for subscribers.</p>" * 3
+
+
+@pytest.mark.parametrize(
+    ("head", "extra"),
+    [
+        (NOT_FREE, ""),
+        ("", "<div class='article-paywall'><p>Subscribe to continue reading.</p></div>"),
+        ("", "<div class='gate'><p>Already a subscriber? Log in</p></div>"),
+    ],
+)
+def test_paywall_teaser(head: str, extra: str) -> None:
+    html = page(f"<h1>Headline</h1><article>{TEASER}</article>{extra}", head=head)
+    with pytest.raises(ExtractError) as caught:
+        extract_article(html, "https://example.org/a")
+    assert caught.value.reason == "paywall"
+
+
+def test_not_free_page_with_the_whole_story_is_an_article() -> None:
+    """A subscriber's page (or one the site serves whole) keeps its isAccessibleForFree: false."""
+    html = page(f"<h1>Headline</h1><article>{TEASER}<p>{LONG * 4}</p></article>", head=NOT_FREE)
+    assert len(extract_article(html, "https://example.org/a").paragraphs) == 4
+
+
+def test_only_boilerplate() -> None:
+    body = "<article><h1>Headline</h1><p>Share this story</p><p>Advertisement</p><p>Read more</p></article>"
+    with pytest.raises(ExtractError) as caught:
+        extract_article(page(body), "https://example.org/a")
+    assert caught.value.reason == "boilerplate"

@@ -45,7 +45,7 @@ def test_names_and_ids() -> None:
     assert {"tass", "generic"} <= set(profile_names())
     assert get_profile("tass").id == "tass@2019"
     assert get_profile("tass@2019") is get_profile("tass")
-    assert get_profile("generic").id == "generic@1"
+    assert get_profile("generic").id == "generic@2"
 
 
 @pytest.mark.parametrize("name", ["nosuch", "tass@1999", "@2019", ""])
@@ -75,7 +75,8 @@ def test_profile_for_url(url: str, name: str) -> None:
 def test_the_fallback_is_a_profile_like_any_other() -> None:
     generic = get_profile("generic")
     assert generic.is_fallback and not get_profile("tass").is_fallback
-    assert generic.container_fallback == "densest"
+    assert (generic.container_fallback, generic.second_opinion) == ("densest", "trafilatura")
+    assert get_profile("tass").second_opinion is None  # a site profile is exact: no library guesses
     assert sum(profile.is_fallback for profile in all_profiles()) == 1
 
 
@@ -94,6 +95,7 @@ def test_load_minimal_profile_with_defaults() -> None:
         ("datelines: [nosuch]", "agencies"),
         ("title_suffix: '(unclosed'", "error"),
         ("container_fallback: magic", "container_fallback"),
+        ("second_opinion: magic", "second_opinion"),
         ("time: [{selector: time, format: rfc822, via: x}]", "time source"),
         ("time: [{selector: time, format: iso, via: x, colour: blue}]", "TypeError"),
     ],

@@ -7,7 +7,7 @@ import pytest
 
 from aggregator.errors import StoreError
 from aggregator.models import FeedResult, FeedSpec
-from aggregator.store import SCHEMA_VERSION, NewArticle, PollRecord, Store
+from aggregator.store import SCHEMA_VERSION, NewArticle, PollRecord, Store, utc_now
 
 FEED = FeedSpec(id="tass", url="https://tass.com/rss/v2.xml", source="TASS", timezone="Europe/Moscow")
 
@@ -32,7 +32,7 @@ def store(tmp_path: Path) -> Store:
 
 
 def test_schema_is_versioned_and_wal(store: Store) -> None:
-    assert store.schema_version == SCHEMA_VERSION == 1
+    assert store.schema_version == SCHEMA_VERSION == 2
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert set(store.db.table_names()) >= {"feeds", "articles", "article_urls", "entries", "polls"}
 
@@ -94,13 +94,13 @@ def test_failed_entries_are_retried_then_abandoned_with_reason(store: Store) -> 
 
 
 def test_poll_state_and_schedule(store: Store) -> None:
-    started = datetime.now(UTC)
+    started = utc_now()
     soon = started + timedelta(minutes=15)
     store.record_poll(FeedResult("tass", "ok", http_status=200),
                       PollRecord("ok", soon, etag='"v1"', last_modified="Wed, 12 Aug 2020 21:26:00 GMT"),
                       started_at=started)
     assert store.due_feeds(started, ["tass"]) == []
-    assert store.due_feeds(soon, ["tass", "unknown"]) == ["tass"]
+    assert store.due_feeds(soon, ["tass", "unknown"]) == [("tass", soon)]
     store.record_poll(FeedResult("tass", "error", http_status=503, error_reason="http_503", error="HTTP 503"),
                       PollRecord("backing_off", soon), started_at=started)
     state = store.feed_state("tass")
@@ -115,7 +115,7 @@ def test_poll_state_and_schedule(store: Store) -> None:
     store.sync_feeds([FeedSpec(id="tass", url="https://tass.com/rss/v3.xml", source="TASS")])
     state = store.feed_state("tass")
     assert (state.etag, state.status, state.error_count) == (None, "new", 0)
-    assert store.due_feeds(started, ["tass"]) == ["tass"]
+    assert store.due_feeds(started, ["tass"]) == [("tass", None)]
 
 
 def test_an_adopted_redirect_survives_the_old_config(store: Store) -> None:

@@ -29,6 +29,7 @@ from aggregator.urls import host_of, registrable_domain
 WILDCARD = "*"
 TIME_FORMATS = frozenset({"unix", "iso", "json-ld"})
 CONTAINER_FALLBACKS = frozenset({"densest"})
+SECOND_OPINIONS = frozenset({"trafilatura"})
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Profile:
     boilerplate_max_chars: int = 0
     container_fallback: str | None = None  # "densest": score the page when no selector matches
     unlikely: re.Pattern[str] | None = None  # class/id of elements the fallback passes over
+    second_opinion: str | None = None  # "trafilatura": its body wins when ours covers too little of it
 
     @property
     def id(self) -> str:
@@ -188,9 +190,12 @@ def _build(data: dict[str, Any], source: str) -> Profile:
         boilerplate_max_chars=int(data.get("boilerplate_max_chars", 0)),
         container_fallback=data.get("container_fallback"),
         unlikely=_regex(data.get("unlikely"), re.IGNORECASE),
+        second_opinion=data.get("second_opinion"),
     )
     if profile.container_fallback not in CONTAINER_FALLBACKS | {None}:
         raise ValueError(f"container_fallback must be one of {sorted(CONTAINER_FALLBACKS)}")
+    if profile.second_opinion not in SECOND_OPINIONS | {None}:
+        raise ValueError(f"second_opinion must be one of {sorted(SECOND_OPINIONS)}")
     if "@" in profile.name or not profile.version:
         raise ValueError(f"bad profile id {profile.id!r} in {source}")
     return profile

@@ -1,0 +1,81 @@
+"""Prometheus metrics and the /healthz endpoint of the daemon (the only prometheus_client user).
+
+The endpoint is a tiny threaded HTTP server from the standard library: ``/metrics`` in the
+Prometheus text format, ``/healthz`` answering 200 or 503 with a one-line JSON reason.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+
+from .models import FeedResult
+
+#: (healthy, details) as /healthz reports it
+HealthCheck = Callable[[], tuple[bool, dict[str, object]]]
+
+
+class Metrics:
+    """The daemon's counters and gauges, in a registry of their own (no global state)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.polls = Counter("aggregator_polls", "Feed polls by outcome", ["feed", "outcome"],
+                             registry=self.registry)
+        self.articles = Counter("aggregator_articles_archived", "New articles archived", ["feed"],
+                                registry=self.registry)
+        self.errors = Counter("aggregator_fetch_errors", "Failed feed polls and pages by reason",
+                              ["kind", "reason"], registry=self.registry)
+        self.last_success = Gauge("aggregator_feed_last_success_timestamp_seconds",
+                                  "Unix time of the feed's last successful poll", ["feed"], registry=self.registry)
+        self.lag = Gauge("aggregator_scheduler_lag_seconds",
+                         "How late the most overdue feed was at the last scheduler tick", registry=self.registry)
+        self.in_flight = Gauge("aggregator_polls_in_flight", "Feed polls running now", registry=self.registry)
+
+    def observe(self, result: FeedResult, finished_at: float) -> None:
+        self.polls.labels(result.feed_id, result.outcome).inc()
+        if result.archived:
+            self.articles.labels(result.feed_id).inc(result.archived)
+        if result.ok:
+            self.last_success.labels(result.feed_id).set(finished_at)
+        else:
+            self.errors.labels("feed", result.error_reason or "error").inc()
+        for reason in result.page_errors:
+            self.errors.labels("page", reason).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def serve_metrics(metrics: Metrics, health: HealthCheck, host: str, port: int) -> ThreadingHTTPServer:
+    """Start the endpoint in a background thread; ``shutdown()`` the returned server to stop it."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/metrics":
+                self._send(200, metrics.render(), CONTENT_TYPE_LATEST)
+            elif self.path == "/healthz":
+                ok, details = health()
+                body = json.dumps({"ok": ok, **details}, default=str).encode() + b"\n"
+                self._send(200 if ok else 503, body, "application/json")
+            else:
+                self._send(404, b"not found\n", "text/plain")
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # quiet: the daemon logs its own way
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server

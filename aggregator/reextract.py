@@ -1,0 +1,119 @@
+"""``aggregator reextract``: run extraction again on the kept pages, after a profile fix.
+
+For each archived article whose page was kept (``pages``), the page is extracted again with the
+profile forced on the command line, else the one configured on the article's feed, else the one
+the site chooses; the article is dated and rendered exactly as the pipeline does it. An article
+whose title, body, document, extractor or date changed is updated in one transaction and its
+text file rewritten atomically. Its path never changes (FORMAT.md: the running number is never
+reused or moved): when the date changes, the document says the new date, the file stays where it
+is, and the report says so. A page whose extraction now fails is reported and its row left as
+it was: archived text is never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .dates import date_flag
+from .errors import ExtractError
+from .models import Config, Response
+from .pipeline import fetched_document, render_article
+from .store import Store
+from .textfiles import write_document
+
+#: Fields compared between the stored row and the new extraction, in report order.
+COMPARED = ("title", "body", "document", "extractor", "published")
+
+
+@dataclass
+class Report:
+    """What a re-extraction found: one line per changed or failed article, and the counts."""
+
+    lines: list[str] = field(default_factory=list)
+    checked: int = 0
+    changed: int = 0
+    failed: int = 0
+    no_page: int = 0
+
+    def summary(self) -> str:
+        return (f"checked {self.checked}, changed {self.changed}, failed {self.failed}, "
+                f"no page kept {self.no_page}")
+
+
+def reextract(store: Store, config: Config, *, profile: str | None = None, since: str | None = None,
+              dry_run: bool = False) -> Report:
+    """Re-extract every article published on or after ``since`` (YYYY-MM-DD) that has a kept page."""
+    report = Report()
+    for row in store.articles_to_reextract(since):
+        report.checked += 1
+        page = store.page_html(row["id"])
+        if page is None:
+            report.no_page += 1
+            continue
+        try:
+            new = _extracted(row, page, config, profile)
+        except ExtractError as exc:
+            report.failed += 1
+            report.lines.append(f"{row['id']} {row['url']}: FAILED ({exc.reason}), row kept: {exc}")
+            continue
+        changed = [name for name in COMPARED if new[name] != row[name]]
+        if not changed:
+            continue
+        report.changed += 1
+        report.lines.append(_line(row, new, changed, dry_run))
+        if not dry_run:
+            _apply(store, config, row, new)
+    return report
+
+
+def _extracted(row: dict[str, Any], page: tuple[str, str | None, bytes], config: Config,
+               forced: str | None) -> dict[str, Any]:
+    """The row's fields as extraction gives them today (pure but for the configured feed)."""
+    page_url, content_type, content = page
+    feed = config.feed(row["feed_id"]) if row["feed_id"] else None
+    response = Response(url=page_url, final_url=page_url, status=200,
+                        headers={"content-type": content_type} if content_type else {}, content=content)
+    article = fetched_document(response, url=page_url, profile=forced or (feed.profile if feed else None))
+    feed_published = _moment(row["feed_published"])
+    first_seen = _moment(row["first_seen"]) or _moment(row["fetched_at"])
+    assert first_seen is not None, "an archived article always has its fetch time"
+    document, published, via = render_article(
+        article, source=row["source"], timezone=feed.timezone if feed else None,
+        feed_published=feed_published, first_seen=first_seen,
+    )
+    return {
+        "title": article.title, "body": article.body, "document": document, "extractor": article.extractor,
+        "published": published.isoformat(), "published_via": via,
+        "date_flag": date_flag(article.published, feed_published),
+    }
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _line(row: dict[str, Any], new: dict[str, Any], changed: list[str], dry_run: bool) -> str:
+    line = f"{row['id']} {row['url']}: {', '.join(changed)} changed"
+    if "extractor" in changed:
+        line += f" ({row['extractor']} -> {new['extractor']})"
+    if "published" in changed:
+        line += f"; date {row['published']} -> {new['published']}, file kept at {row['path']}"
+    return line + (" (dry run: nothing written)" if dry_run else "")
+
+
+def _apply(store: Store, config: Config, row: dict[str, Any], new: dict[str, Any]) -> None:
+    store.update_extraction(row["id"], new)
+    if config.settings.write_text:
+        write_document(Path(config.settings.archive_dir), row["path"], new["document"])
+        store.mark_text_written(row["id"])
+
+
+def report_lines(report: Report) -> Iterator[str]:
+    """The report as printed: the article lines, then the count line."""
+    yield from report.lines
+    yield report.summary()
+

@@ -1,0 +1,203 @@
+"""The daemon: ``aggregator fetch``, when due, forever (the only APScheduler user).
+
+Scheduling state lives on the feed rows (``next_poll_at``); the scheduler only asks the store,
+at every tick, which feeds are due, and starts a refresh for each one not already running.
+A restart therefore resumes where the last run stopped, and missed ticks coalesce into one.
+
+Signals: SIGTERM/SIGINT stop taking work, let polls in flight finish for a grace period, then
+cancel the rest (a cancelled poll leaves its entries pending and its feed due: the next start
+takes them up); SIGHUP re-reads feeds.yaml and keeps the old configuration if the new one is bad.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from .config import load_config
+from .errors import ConfigError
+from .fetch import Fetcher
+from .lock import DaemonLock
+from .metrics import Metrics, serve_metrics
+from .models import Config, FeedSpec
+from .pipeline import Archiver
+from .store import Store, utc_now
+
+log = logging.getLogger("aggregator")
+
+#: /healthz fails when the scheduler has not ticked for this many seconds...
+STUCK_AFTER = 120.0
+
+
+class Daemon:
+    """Polls every enabled feed of a config file when it is due, until stopped."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        tick: float = 1.0,
+        grace: float = 8.0,
+        metrics_port: int | None = None,
+        metrics_host: str = "127.0.0.1",
+        silence_limit: float | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.config: Config = load_config(config_path)
+        self.clock = clock
+        self.tick_seconds = tick
+        self.grace = grace
+        self.metrics_port = metrics_port
+        self.metrics_host = metrics_host
+        longest = max((f.interval for f in self.config.feeds), default=900)
+        #: ...or when no feed has succeeded for this long (default: 3 intervals of the slowest feed, >= 1 h)
+        self.silence_limit = silence_limit or max(3600.0, 3.0 * longest)
+        self.metrics = Metrics()
+        self.started = time.time()
+        self.last_tick = time.monotonic()
+        self.last_success: float | None = None
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def run(self, *, install_signals: bool = True) -> None:
+        """Run until stopped (SIGTERM/SIGINT, or ``stop()`` from another thread)."""
+        asyncio.run(self._main(install_signals))
+
+    def stop(self) -> None:
+        """Ask the daemon to stop; safe from a signal handler or another thread."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    def reload(self) -> None:
+        """Re-read feeds.yaml: new feeds start, removed or disabled ones stop, intervals change."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._reload)
+
+    async def _main(self, install_signals: bool) -> None:
+        settings = self.config.settings
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        with DaemonLock(settings.database), Store(settings.database) as store:
+            async with Fetcher(settings) as fetcher:
+                self.store = store
+                self.archiver = Archiver(settings, store, fetcher, clock=self.clock)
+                store.sync_feeds(self.config.feeds)
+                self.archiver.finish_text_files()
+                if install_signals:
+                    self._install_signals()
+                server = None
+                if self.metrics_port is not None:
+                    server = serve_metrics(self.metrics, self.health, self.metrics_host, self.metrics_port)
+                scheduler = AsyncIOScheduler(timezone=UTC)
+                scheduler.add_job(self._tick, "interval", seconds=self.tick_seconds, id="tick",
+                                  next_run_time=datetime.now(UTC), coalesce=True, max_instances=1,
+                                  misfire_grace_time=None)
+                scheduler.start()
+                log.info("daemon started: %d feeds, database %s", len(self._enabled()), settings.database,
+                         extra={"event": "start", "pid": os.getpid()})
+                try:
+                    await self._stop.wait()
+                finally:
+                    scheduler.shutdown(wait=False)
+                    await self._drain()
+                    if server is not None:
+                        server.shutdown()
+                log.info("daemon stopped", extra={"event": "stop"})
+
+    def _install_signals(self) -> None:
+        assert self._loop is not None and self._stop is not None
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._loop.add_signal_handler(signum, self._stop.set)
+        self._loop.add_signal_handler(signal.SIGHUP, self._reload)
+
+    async def _drain(self) -> None:
+        """Let polls in flight finish within the grace period; cancel what is left."""
+        tasks = list(self._running.values())
+        if not tasks:
+            return
+        log.info("stopping: waiting up to %.0fs for %d polls in flight", self.grace, len(tasks))
+        _, pending = await asyncio.wait(tasks, timeout=self.grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            log.warning("stopping: %d polls cancelled; their feeds stay due and resume on the next start",
+                        len(pending))
+
+    # -- work --------------------------------------------------------------------------------
+
+    def _enabled(self) -> list[FeedSpec]:
+        return [feed for feed in self.config.feeds if feed.enabled]
+
+    async def _tick(self) -> None:
+        """Start a refresh for every due feed that is not already being polled."""
+        self.last_tick = time.monotonic()
+        if self._stop is not None and self._stop.is_set():
+            return
+        now = self.clock()
+        due = self.store.due_feeds(now, [feed.id for feed in self._enabled()])
+        self.metrics.lag.set(max([(now - at).total_seconds() for _, at in due if at is not None], default=0.0))
+        for feed_id, _ in due:
+            if feed_id in self._running:
+                continue
+            feed = self.config.feed(feed_id)
+            if feed is not None:
+                self._running[feed_id] = asyncio.create_task(self._refresh(feed), name=f"poll {feed_id}")
+        self.metrics.in_flight.set(len(self._running))
+
+    async def _refresh(self, feed: FeedSpec) -> None:
+        try:
+            result = await self.archiver.refresh_feed(feed)
+            self.metrics.observe(result, time.time())
+            if result.ok:
+                self.last_success = time.time()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # one feed's unexpected failure must not stop the daemon
+            log.exception("poll of feed %s failed unexpectedly; it stays due", feed.id)
+        finally:
+            self._running.pop(feed.id, None)
+
+    def _reload(self) -> None:
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("reload failed, keeping the running configuration: %s", exc, extra={"event": "reload"})
+            return
+        if new.settings != self.config.settings:
+            log.warning("reload: settings changed; feeds are reloaded now, settings apply after a restart")
+        old_ids = {f.id for f in self._enabled()}
+        self.config = replace(self.config, feeds=new.feeds)
+        self.store.sync_feeds(new.feeds)
+        new_ids = {f.id for f in self._enabled()}
+        log.info("reloaded %s: %d feeds enabled (added %s, removed %s)", self.config_path, len(new_ids),
+                 sorted(new_ids - old_ids) or "none", sorted(old_ids - new_ids) or "none",
+                 extra={"event": "reload"})
+
+    # -- health ------------------------------------------------------------------------------
+
+    def health(self) -> tuple[bool, dict[str, object]]:
+        """Healthy unless the scheduler is stuck or no feed has succeeded for too long."""
+        since_tick = time.monotonic() - self.last_tick
+        reference = self.last_success or self.started
+        silent = time.time() - reference
+        details: dict[str, object] = {"seconds_since_tick": round(since_tick, 1),
+                                      "seconds_since_success": round(silent, 1),
+                                      "polls_in_flight": len(self._running)}
+        if since_tick > max(STUCK_AFTER, 10 * self.tick_seconds):
+            return False, {**details, "reason": "scheduler stuck"}
+        if silent > self.silence_limit:
+            return False, {**details, "reason": "no feed has succeeded recently"}
+        return True, details

@@ -1,0 +1,86 @@
+"""`aggregator search` and `aggregator fts-rebuild`: full-text search from the command line."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from aggregator.store import Store
+
+from .archive import BBC_URL, REFERENCE_DOC, REFERENCE_ID, REFERENCE_PATH, build_archive, invoke
+from .conftest import run_cli
+
+SNIPPET = ("The presidents of Russia and Azerbaijan, Vladimir Putin and Ilham **Aliyev**, discussed regional issues "
+           "in a telephone conversation on Wednesday, initiated by the Azerbaijani…")
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_archive(tmp_path_factory.mktemp("search"))
+
+
+def test_json_gives_the_match_with_its_snippet(archive: Path) -> None:
+    result = invoke("search", "Aliyev", "--format", "json", config=archive)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{
+        "id": REFERENCE_ID, "published": "2020-08-13T00:26:00+03:00", "source": "TASS",
+        "title": "Presidents of Russia and Azerbaijan discuss regional issues in phone call",
+        "url": "https://tass.com/politics/1189047", "path": REFERENCE_PATH, "snippet": SNIPPET,
+    }]
+
+
+def test_text_prints_the_documents(archive: Path) -> None:
+    result = run_cli("search", "aliyev", "--format", "text", config=archive)
+    assert result.stdout.encode("utf-8") == REFERENCE_DOC + b"\n"
+
+
+def test_table_highlights_and_lists_the_best_matches_first(archive: Path) -> None:
+    result = invoke("search", "coronavirus", config=archive)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].strip() == "2 articles match 'coronavirus'"
+    assert lines[1].startswith("┏") and "┃ published" in lines[2]
+    assert lines[4].startswith("│ 2020-04-10 17:58 │ BBC News │ Coronavirus: New York ramps up mass burials")
+    assert BBC_URL in lines[4]
+
+
+@pytest.mark.parametrize(("options", "urls"), [
+    ([], [BBC_URL, "https://tass.com/politics/1189047"]),
+    (["--source", "tass"], ["https://tass.com/politics/1189047"]),
+    (["--since", "2020-08-13"], ["https://tass.com/politics/1189047"]),
+    (["--until", "2020-08-12"], [BBC_URL]),
+    (["--limit", "1"], [BBC_URL]),
+])
+def test_filters(archive: Path, options: list[str], urls: list[str]) -> None:
+    result = invoke("search", "coronavirus", "--format", "json", *options, config=archive)
+    assert [row["url"] for row in json.loads(result.stdout)] == urls
+
+
+def test_query_syntax_is_taken_as_words(archive: Path) -> None:
+    quoted = invoke("search", 'Aliyev" OR NOT (', "--format", "json", config=archive)
+    assert (quoted.returncode, quoted.stdout) == (0, "[]\n")
+    nothing = invoke("search", "zeppelin", config=archive)
+    assert (nothing.returncode, nothing.stdout, nothing.stderr) == (0, "", "no articles match 'zeppelin'\n")
+    empty = invoke("search", "  ", config=archive)
+    assert (empty.returncode, empty.stderr) == (1, "error: the search query has no words\n")
+
+
+def test_the_index_follows_updates_and_is_rebuilt_by_a_command(tmp_path: Path) -> None:
+    config = build_archive(tmp_path)
+    database = tmp_path / "a.db"
+    conn = sqlite3.connect(database)
+    with conn:
+        conn.execute("UPDATE articles SET body = body || ' zeppelin' WHERE id = ?", [REFERENCE_ID])
+    with Store(database) as store:
+        assert [row["id"] for row in store.search("zeppelin")] == [REFERENCE_ID]
+    with conn:
+        conn.execute("INSERT INTO articles_fts(articles_fts) VALUES('delete-all')")
+    conn.close()
+    assert invoke("search", "Aliyev", "--format", "json", config=config).stdout == "[]\n"
+    rebuilt = invoke("fts-rebuild", config=config)
+    assert (rebuilt.returncode, rebuilt.stdout) == (0, "full-text index rebuilt: 3 articles\n")
+    assert [r["id"] for r in json.loads(invoke("search", "Aliyev", "--format", "json", config=config).stdout)] == [
+        REFERENCE_ID]
