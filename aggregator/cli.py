@@ -28,6 +28,7 @@ from rich.text import Text
 
 from . import __version__
 from .config import find_config, load_config
+from .doctor import diagnose
 from .errors import AggregatorError, ConfigError, StoreError
 from .export import FORMATS, JSON_MARKS, Filters, atomic_output, documents_text, export_rows, export_text, search_json
 from .feedsfile import add_feeds
@@ -496,6 +497,23 @@ def reextract(obj: Context, profile: str | None, since: str | None, dry_run: boo
     for line in report_lines(report):
         click.echo(line)
     if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--repair", is_flag=True, help="Rewrite missing or differing text files, delete leftover temp files.")
+@click.pass_obj
+@handle_errors
+def doctor(obj: Context, repair: bool) -> None:
+    """Check the database against the archive folder (and repair what can be repaired)."""
+    with _open_archive(obj) as store:
+        findings = diagnose(store, obj.config.settings.archive_dir, repair=repair)
+        articles = store.count("articles")
+    for finding in findings:
+        click.echo(finding.line())
+    remaining = sum(not finding.repaired for finding in findings)
+    click.echo(f"checked {articles} articles: {len(findings) - remaining} repaired, {remaining} problems")
+    if remaining:
         sys.exit(1)
 
 

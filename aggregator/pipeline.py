@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -27,7 +27,7 @@ from .models import Article, Entry, FeedResult, FeedSpec, Response, Settings
 from .render import document_relpath, render_document, source_slug
 from .schedule import health, next_poll, page_retry_at, server_min_interval
 from .store import EntryWork, FeedState, NewArticle, PollRecord, Store, iso, utc_now
-from .textfiles import write_document
+from .textfiles import remove_stale_temp_files, write_document
 from .urls import canonical_url, is_http_url, url_hash16
 
 log = logging.getLogger("aggregator")
@@ -36,6 +36,9 @@ HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 FEED_ACCEPT = "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.5"
 #: consecutive polls that must show the same permanent redirect before the feed's URL changes
 ADOPT_REDIRECT_AFTER = 3
+#: publication times outside [EARLIEST_DATE, first seen + FUTURE_SLACK] are ignored (first seen wins)
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
 _HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/xml", "text/xml")
 
 
@@ -84,12 +87,21 @@ def fetched_document(response: Response, *, url: str, profile: str | None) -> Ar
 
 def render_article(article: Article, *, source: str, timezone: str | None,
                    feed_published: datetime | None, first_seen: datetime) -> tuple[str, datetime, str]:
-    """Date and render an extracted article: (document, published, where the date came from)."""
-    published, via = choose_published(article.published, article.published_via, feed_published,
-                                      first_seen, timezone)
+    """Date and render an extracted article: (document, published, where the date came from).
+
+    A page or feed time before 1990 or more than a day after the entry was first seen is not
+    believed (a hostile or broken clock would file the article under 2150 or 1970)."""
+    published, via = choose_published(_believable(article.published, first_seen), article.published_via,
+                                      _believable(feed_published, first_seen), first_seen, timezone)
     document = render_document(title=article.title, published=published, source=source,
                                paragraphs=article.paragraphs, url=article.url)
     return document, published, via
+
+
+def _believable(moment: datetime | None, first_seen: datetime) -> datetime | None:
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment if EARLIEST_DATE <= moment <= first_seen + FUTURE_SLACK else None
 
 
 class Archiver:
@@ -112,9 +124,11 @@ class Archiver:
         return list(await asyncio.gather(*(self.refresh_feed(feed) for feed in feeds)))
 
     def finish_text_files(self) -> int:
-        """Write the text files an interrupted run committed but did not write."""
+        """Write the text files an interrupted run committed but did not write (and remove the
+        temporary files a killed writer left behind)."""
         if not self.settings.write_text:
             return 0
+        remove_stale_temp_files(Path(self.settings.archive_dir))
         written = 0
         for article_id, path, document in self.store.articles_without_text():
             if self._write_text(article_id, path, document):

@@ -68,16 +68,23 @@ class Daemon:
         self.last_success: float | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._stop: asyncio.Event | None = None
+        self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- life cycle --------------------------------------------------------------------------
 
     def run(self, *, install_signals: bool = True) -> None:
         """Run until stopped (SIGTERM/SIGINT, or ``stop()`` from another thread)."""
-        asyncio.run(self._main(install_signals))
+        if install_signals:
+            # Handled from the very start: a SIGTERM during start-up is a clean stop too.
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: self.stop())
+            signal.signal(signal.SIGHUP, lambda *_: self.reload())
+        asyncio.run(self._main())
 
     def stop(self) -> None:
-        """Ask the daemon to stop; safe from a signal handler or another thread."""
+        """Ask the daemon to stop; safe from a signal handler or another thread, even before it runs."""
+        self._stop_requested = True
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
 
@@ -86,17 +93,17 @@ class Daemon:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._reload)
 
-    async def _main(self, install_signals: bool) -> None:
+    async def _main(self) -> None:
         settings = self.config.settings
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        if self._stop_requested:
+            self._stop.set()
         with DaemonLock(settings.database), Store(settings.database) as store:
             async with Fetcher(settings) as fetcher:
                 self.store = store
                 self.archiver = Archiver(settings, store, fetcher, clock=self.clock)
                 store.sync_feeds(self.config.feeds)
                 self.archiver.finish_text_files()
-                if install_signals:
-                    self._install_signals()
                 server = None
                 if self.metrics_port is not None:
                     server = serve_metrics(self.metrics, self.health, self.metrics_host, self.metrics_port)
@@ -115,12 +122,6 @@ class Daemon:
                     if server is not None:
                         server.shutdown()
                 log.info("daemon stopped", extra={"event": "stop"})
-
-    def _install_signals(self) -> None:
-        assert self._loop is not None and self._stop is not None
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            self._loop.add_signal_handler(signum, self._stop.set)
-        self._loop.add_signal_handler(signal.SIGHUP, self._reload)
 
     async def _drain(self) -> None:
         """Let polls in flight finish within the grace period; cancel what is left."""

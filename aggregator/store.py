@@ -585,6 +585,24 @@ class Store:
         with self._write() as db:
             db["articles"].update(article_id, {**values, "text_written_at": None})
 
+    # -- checks (aggregator doctor) ----------------------------------------------------------
+
+    def integrity_problems(self) -> list[str]:
+        """What ``PRAGMA integrity_check`` and the full-text index's own check report; [] when sound."""
+        problems = [str(row[0]) for row in self.db.execute("PRAGMA integrity_check").fetchall()]
+        problems = [] if problems == ["ok"] else problems
+        try:
+            self.db.execute("INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')")
+        except sqlite3.Error as exc:
+            problems.append(f"full-text index: {exc} (run `aggregator fts-rebuild`)")
+        return problems
+
+    def dangling_entries(self) -> list[tuple[str, str, str]]:
+        """(feed id, entry key, article id) of entries linked to an article that does not exist."""
+        rows = self._rows("SELECT feed_id, key, article_id FROM entries WHERE article_id IS NOT NULL "
+                          "AND article_id NOT IN (SELECT id FROM articles) ORDER BY feed_id, key")
+        return [(r["feed_id"], r["key"], r["article_id"]) for r in rows]
+
 
 #: The article columns the read side exposes (everything but the bookkeeping ones).
 ARTICLE_COLUMNS = ("id", "url", "title", "published", "published_via", "day", "source", "feed_id",

@@ -8,6 +8,37 @@ from pathlib import Path, PurePosixPath
 
 from .errors import StoreError
 
+#: temporary files are ``.tmp-<pid>-<random>.txt`` beside their target, so that a leftover one
+#: (its writer was killed between write and rename) can be told from one still being written
+TEMP_PREFIX = ".tmp-"
+
+
+def temp_files(root: Path) -> list[Path]:
+    """Every temporary document file under ``root``, whoever wrote it."""
+    return sorted(root.rglob(f"{TEMP_PREFIX}*.txt")) if root.is_dir() else []
+
+
+def remove_stale_temp_files(root: Path) -> list[Path]:
+    """Delete the temporary files under ``root`` whose writing process is gone; returns them."""
+    removed = []
+    for path in temp_files(root):
+        pid = path.name.removeprefix(TEMP_PREFIX).partition("-")[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
 
 def resolve_inside(root: Path, relpath: str) -> Path:
     """``root / relpath``, refusing any path that would land outside ``root``."""
@@ -25,7 +56,7 @@ def write_document(root: Path, relpath: str, text: str) -> Path:
     target = resolve_inside(root, relpath)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".txt", dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".txt", dir=target.parent)
         try:
             os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the archive from other readers
             with os.fdopen(fd, "wb") as handle:

@@ -154,3 +154,22 @@ def tass_config(tmp_path: Path, site: Site, extra_feeds: str = "") -> Path:
     feeds = ("  - {id: tass, url: 'http://tass.com/rss/v2.xml', source: TASS, timezone: Europe/Moscow}\n"
              + extra_feeds)
     return write_config(tmp_path, feeds, settings=f"  proxy: {site.origin}\n  max_attempts: 3\n  page_retry_delay: 0\n")
+
+
+# -- reliability figures (docs/reliability.md) -------------------------------------------------
+
+_FIGURES: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def figures() -> dict[str, object]:
+    """Figures the reliability tests record; rendered into docs/reliability.md at the end of the
+    session when AGGREGATOR_WRITE_RELIABILITY=1 (see tests/reliability.py)."""
+    return _FIGURES
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _FIGURES and os.environ.get("AGGREGATOR_WRITE_RELIABILITY") == "1" and exitstatus == 0:
+        from .reliability import write_report
+
+        write_report(_FIGURES)

@@ -1,0 +1,431 @@
+"""How fast and how lean is the archiver, side by side with the obvious alternative?
+
+    /work/venv/bin/python -m benchmarks.run [--runs 3] [--quick] [--out FILE]
+
+Serves the synthetic TASS-like site of ``benchmarks/site.py`` from its own process, then measures,
+each scenario ``--runs`` times (the table shows medians):
+
+1. cold ingest: 2,000 new articles from 20 feeds of 100 items (``aggregator fetch`` into an empty archive);
+2. warm cycle: 1,000 unchanged feeds polled again (every answer a 304);
+3. extraction alone: ms per page, TASS profile and generic extractor (in this process);
+4. storage: database bytes per article; full-text query latency on a 100,000-article archive;
+5. a long daemon run: RSS after 1, 10 and 50 poll cycles of the daemon's refresh path.
+
+The archiver and the alternative (``benchmarks/alternative.py``) run as child processes, so wall
+time, CPU time (user + system) and peak RSS (ru_maxrss) are theirs alone, interpreter start-up
+included. The archiver goes through its ``proxy:`` setting with http://tass.com/... URLs, so the
+TASS profile runs as in production; the alternative fetches http://127.0.0.1:PORT/... directly.
+``--quick`` shrinks every scenario to a smoke run of a few seconds (its numbers mean nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script: make ``benchmarks.site`` importable
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.site import LIVE_BASE, SiteProcess, article_page, section_of  # noqa: E402
+
+#: the archiver's settings for the benchmark (everything else at its default)
+CONCURRENCY = 16
+PER_HOST = 16
+
+
+@dataclass(frozen=True)
+class Sizes:
+    cold_feeds: int = 20
+    cold_items: int = 100
+    warm_feeds: int = 1000
+    warm_pool: int = 200  # distinct articles behind the warm feeds (each lists 20 of them)
+    extract_pages: int = 200
+    fts_articles: int = 100_000
+    fts_queries: int = 40
+    daemon_feeds: int = 10
+    daemon_per_cycle: int = 2
+    daemon_marks: tuple[int, ...] = (1, 10, 50)
+
+
+QUICK = Sizes(cold_feeds=2, cold_items=5, warm_feeds=10, warm_pool=20, extract_pages=5, fts_articles=500,
+              fts_queries=5, daemon_feeds=2, daemon_per_cycle=1, daemon_marks=(1, 2, 3))
+
+
+@dataclass(frozen=True)
+class Proc:
+    wall: float  # seconds
+    cpu: float  # seconds, user + system
+    rss_mb: float  # peak resident set size
+    stdout: str
+
+
+def measure(command: list[str]) -> Proc:
+    """Run ``command`` as a child process; its own wall time, CPU time and peak RSS."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=REPO, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if code != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} ... exited {code}: {stderr[-2000:]}")
+    return Proc(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+# -- the two archivers --------------------------------------------------------------------------
+
+
+def write_config(folder: Path, origin: str, feed_paths: list[str]) -> Path:
+    feeds = "".join(f"  - {{id: f{i}, url: 'http://tass.com{path}', source: TASS, timezone: Europe/Moscow}}\n"
+                    for i, path in enumerate(feed_paths))
+    config = folder / "feeds.yaml"
+    config.write_text(
+        f"settings:\n  database: archive.db\n  archive_dir: archive\n  proxy: {origin}\n"
+        f"  concurrency: {CONCURRENCY}\n  per_host_concurrency: {PER_HOST}\n  retries: 0\nfeeds:\n{feeds}",
+        encoding="utf-8",
+    )
+    return config
+
+
+def ours(config: Path, *args: str) -> Proc:
+    return measure([sys.executable, "-m", "aggregator", "--config", str(config), "-q", "fetch", *args])
+
+
+def alternative(db: Path, origin: str, feed_paths: list[str]) -> Proc:
+    return measure([sys.executable, "-m", "benchmarks.alternative", str(db),
+                    *(origin + path for path in feed_paths)])
+
+
+def count(db: Path, table: str = "articles") -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def db_bytes(db: Path) -> int:
+    return sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if not p.name.endswith(".lock"))
+
+
+# -- scenarios ----------------------------------------------------------------------------------
+
+Row = tuple[str, str, str, str]  # measure, ours, alternative, ratio
+
+
+def cold_ingest(origin: str, work: Path, sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
+    paths = [f"/feed/{1_000_000 + f * sizes.cold_items}-{sizes.cold_items}.xml" for f in range(sizes.cold_feeds)]
+    expected = sizes.cold_feeds * sizes.cold_items
+    our, alt, sizes_ours, sizes_alt = [], [], [], []
+    for run in range(runs):
+        folder = work / f"cold-{run}"
+        folder.mkdir()
+        our.append(ours(write_config(folder, origin, paths)))
+        got = count(folder / "archive.db")
+        if got != expected:
+            raise RuntimeError(f"cold ingest archived {got} articles, expected {expected}")
+        sizes_ours.append(db_bytes(folder / "archive.db") / got)
+        alt.append(alternative(folder / "alternative.db", origin, paths))
+        sizes_alt.append(db_bytes(folder / "alternative.db") / count(folder / "alternative.db"))
+    rate_ours = expected / median([p.wall for p in our])
+    rate_alt = expected / median([p.wall for p in alt])
+    cpu_ours = median([p.cpu for p in our]) * 1000 / expected
+    cpu_alt = median([p.cpu for p in alt]) * 1000 / expected
+    label = f"{expected:,} new articles from {sizes.cold_feeds} feeds"
+    rows = [
+        (f"cold ingest, {label}: articles/s", f"{rate_ours:.0f}", f"{rate_alt:.0f}", f"{rate_ours / rate_alt:.1f}×"),
+        ("cold ingest: wall s", f"{median([p.wall for p in our]):.2f}", f"{median([p.wall for p in alt]):.2f}",
+         f"{median([p.wall for p in alt]) / median([p.wall for p in our]):.1f}× faster"),
+        ("cold ingest: CPU ms per article", f"{cpu_ours:.2f}", f"{cpu_alt:.2f}", f"{cpu_alt / cpu_ours:.1f}× less"),
+        ("cold ingest: peak RSS MB", f"{median([p.rss_mb for p in our]):.0f}", f"{median([p.rss_mb for p in alt]):.0f}",
+         ""),
+        ("storage: database bytes per article", f"{median(sizes_ours):,.0f}", f"{median(sizes_alt):,.0f}",
+         "(ours keeps the page HTML, gzip, and an FTS index)"),
+    ]
+    return rows, {"cold_rate": rate_ours, "cold_ratio": rate_ours / rate_alt}
+
+
+def warm_cycle(origin: str, work: Path, sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
+    pool_feeds = max(1, sizes.warm_pool // 20)
+    paths = [f"/feed/{2_000_000 + (f % pool_feeds) * 20}-20.xml?f={f}" for f in range(sizes.warm_feeds)]
+    folder = work / "warm"
+    folder.mkdir()
+    config = write_config(folder, origin, paths)
+    ours(config)  # the first poll archives the pool; every later one is a 304
+    alternative(folder / "alternative.db", origin, paths)
+    our = [ours(config) for _ in range(runs)]
+    one = [ours(config, "f0") for _ in range(runs)]
+    alt = [alternative(folder / "alternative.db", origin, paths) for _ in range(runs)]
+    n = sizes.warm_feeds
+    polls = count(folder / "archive.db", "polls")
+    if polls != n * (runs + 1) + runs:
+        raise RuntimeError(f"warm cycle: {polls} polls recorded, expected {n * (runs + 1) + runs}")
+    wall_o, wall_a = median([p.wall for p in our]), median([p.wall for p in alt])
+    cpu_o, cpu_a, cpu_one = (median([p.cpu for p in our]), median([p.cpu for p in alt]),
+                             median([p.cpu for p in one]))
+    marginal = (cpu_o - cpu_one) * 1000 / (n - 1)
+    rows = [
+        (f"warm cycle, {n:,} unchanged feeds: feeds/s", f"{n / wall_o:.0f}", f"{n / wall_a:.0f}",
+         f"{wall_a / wall_o:.1f}×"),
+        ("warm cycle: CPU ms per feed (whole process)", f"{cpu_o * 1000 / n:.2f}", f"{cpu_a * 1000 / n:.2f}",
+         f"{cpu_a / cpu_o:.1f}× less"),
+        ("warm cycle: CPU ms per feed (beyond start-up)", f"{marginal:.2f}", "", ""),
+        ("process start-up + 1 unchanged feed: CPU ms", f"{cpu_one * 1000:.0f}", "", ""),
+        ("warm cycle: peak RSS MB", f"{median([p.rss_mb for p in our]):.0f}", f"{median([p.rss_mb for p in alt]):.0f}",
+         ""),
+    ]
+    return rows, {"warm_cpu_ms": marginal}
+
+
+def extraction(sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
+    import trafilatura
+
+    from aggregator.extract import extract_article
+
+    numbers = range(1_500_000, 1_500_000 + sizes.extract_pages)
+    pages = [(article_page(n).decode(), f"https://tass.com/{section_of(n)}/{n}") for n in numbers]
+    kb = median([len(html.encode()) / 1000 for html, _ in pages])
+
+    def per_page(extract: Callable[[str, str], object]) -> float:
+        medians = []
+        for _ in range(runs):
+            times = []
+            for html, url in pages:
+                started = time.perf_counter()
+                extract(html, url)
+                times.append(time.perf_counter() - started)
+            medians.append(median(times) * 1000)
+        return median(medians)
+
+    tass = per_page(lambda html, url: extract_article(html, url))
+    generic = per_page(lambda html, url: extract_article(html, url, profile="generic"))
+    theirs = per_page(lambda html, url: trafilatura.extract(html))
+    rows = [
+        (f"extraction, TASS profile: ms per page ({kb:.0f} KB median)", f"{tass:.2f}", f"{theirs:.2f}",
+         f"{theirs / tass:.1f}×"),
+        ("extraction, generic extractor: ms per page", f"{generic:.2f}", f"{theirs:.2f}", f"{theirs / generic:.1f}×"),
+    ]
+    return rows, {"tass_ms": tass}
+
+
+_SYLLABLES = ("ka", "ro", "mi", "tes", "lan", "po", "vor", "di", "na", "shu", "bel", "grad", "ze", "un", "ost")
+
+
+def _vocabulary(size: int) -> list[str]:
+    rng = random.Random(7)
+    words = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+def _fts_rows(count_: int) -> list[dict[str, object]]:
+    """Articles with Zipf-distributed words: a few very common, most rare, like news text."""
+    vocabulary = _vocabulary(30_000)
+    weights = [1 / (rank + 1) for rank in range(len(vocabulary))]
+    rng = random.Random(11)
+    rows = []
+    for n in range(count_):
+        words = rng.choices(vocabulary, weights, k=350)
+        body = "\n\n".join(" ".join(words[i : i + 50]).capitalize() + "." for i in range(0, 350, 50))
+        title = " ".join(words[:8]).capitalize()
+        day = f"2020-{1 + n % 12:02d}-{1 + n % 28:02d}"
+        rows.append({"id": f"{n:016x}", "url": f"https://tass.com/world/{n}", "title": title,
+                     "published": f"{day}T12:00:00+03:00", "published_via": "page:dateformat", "day": day,
+                     "source": "TASS", "feed_id": "f0", "body": body,
+                     "document": f"{title}\n\n{body}\n", "extractor": "tass@2019",
+                     "fetched_at": f"{day}T09:00:00+00:00", "folder": f"tass/{day}", "seq": n,
+                     "path": f"tass/{day}/{n:03d}_{n:016x}.txt", "text_written_at": f"{day}T09:00:00+00:00"})
+    return rows
+
+
+def search_latency(work: Path, sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
+    from aggregator.store import Store
+
+    rows = _fts_rows(sizes.fts_articles)
+    ours_db, alt_db = work / "fts" / "archive.db", work / "fts" / "alternative.db"
+    with Store(ours_db) as store, store.db.conn:  # the archiver's own schema, FTS triggers and all; one transaction
+        store.db["articles"].insert_all(rows, batch_size=500)
+    with sqlite3.connect(alt_db) as conn:
+        conn.execute("CREATE TABLE articles (url TEXT PRIMARY KEY, title TEXT, published TEXT, text TEXT)")
+        conn.executemany("INSERT INTO articles VALUES (?, ?, ?, ?)",
+                         [(r["url"], r["title"], r["published"], r["body"]) for r in rows])
+    vocabulary = _vocabulary(30_000)
+    rng = random.Random(5)
+    queries = [f"{rng.choice(vocabulary[:300])} {rng.choice(vocabulary[300:5000])}" for _ in range(sizes.fts_queries)]
+    ours_ms, alt_ms = [], []
+    with Store(ours_db) as store, sqlite3.connect(alt_db) as conn:
+        for _ in range(runs):
+            for query in queries:
+                started = time.perf_counter()
+                store.search(query, limit=20)
+                ours_ms.append((time.perf_counter() - started) * 1000)
+                first, second = query.split()
+                started = time.perf_counter()
+                conn.execute("SELECT url, title FROM articles WHERE text LIKE ? AND text LIKE ? LIMIT 20",
+                             (f"%{first}%", f"%{second}%")).fetchall()
+                alt_ms.append((time.perf_counter() - started) * 1000)
+    size = db_bytes(ours_db) / len(rows)
+    o, a = median(ours_ms), median(alt_ms)
+    label = f"search on a {len(rows):,}-article archive: ms per query (2 words, top 20)"
+    return [
+        (label, f"{o:.1f}", f"{a:.1f}", f"{a / o:.1f}× (LIKE scan)"),
+        ("storage: bytes per article of that archive (text, no pages)", f"{size:,.0f}", "", ""),
+    ], {}
+
+
+def daemon(origin: str, site: SiteProcess, work: Path, sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
+    results = []
+    for run in range(runs):
+        folder = work / f"daemon-{run}"
+        folder.mkdir()
+        site.set_cycle(0)
+        proc = measure([sys.executable, "-m", "benchmarks.run", "--daemon-child", str(folder), origin,
+                        str(site.port), json.dumps([sizes.daemon_feeds, sizes.daemon_per_cycle,
+                                                    list(sizes.daemon_marks)])])
+        results.append(json.loads(proc.stdout.splitlines()[-1]))
+    rows = []
+    for mark in sizes.daemon_marks:
+        rss = median([r["rss"][str(mark)] for r in results])
+        articles = results[0]["articles"][str(mark)]
+        rows.append((f"daemon: RSS MB after {mark} poll cycles ({articles:,} articles)", f"{rss:.0f}", "", ""))
+    first, last = (median([r["rss"][str(m)] for r in results]) for m in (sizes.daemon_marks[0], sizes.daemon_marks[-1]))
+    return rows, {"daemon_rss": last, "daemon_growth": last - first}
+
+
+def daemon_child(folder: Path, origin: str, port: int, spec: str) -> None:
+    """The daemon's refresh path (``Archiver.refresh_feed``, as the scheduler calls it) for many cycles,
+    with a clock that moves an hour per cycle; prints the RSS after the marked cycles as JSON."""
+    import urllib.request
+    from datetime import UTC, datetime, timedelta
+
+    from aggregator.fetch import Fetcher
+    from aggregator.models import FeedSpec, Settings
+    from aggregator.pipeline import Archiver
+    from aggregator.store import Store
+
+    feeds, per, marks = json.loads(spec)
+    settings = Settings(database=folder / "archive.db", archive_dir=folder / "archive", proxy=origin,
+                        concurrency=CONCURRENCY, per_host_concurrency=PER_HOST, retries=0)
+    specs = [FeedSpec(id=f"live{i}", url=f"http://tass.com/live/{i}.xml?per={per}", source="TASS",
+                      timezone="Europe/Moscow") for i in range(feeds)]
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    rss: dict[int, float] = {}
+    articles: dict[int, int] = {}
+
+    async def main() -> None:
+        with Store(settings.database) as store:
+            async with Fetcher(settings) as fetcher:
+                archiver = Archiver(settings, store, fetcher, clock=lambda: now[0])
+                store.sync_feeds(specs)
+                for cycle in range(1, max(marks) + 1):
+                    opener.open(f"http://127.0.0.1:{port}/_cycle/{cycle}", timeout=10).close()
+                    await asyncio.gather(*(archiver.refresh_feed(spec) for spec in specs))
+                    now[0] += timedelta(hours=1)
+                    if cycle in marks:
+                        rss[cycle] = _rss_mb()
+                        articles[cycle] = store.count("articles")
+
+    asyncio.run(main())
+    print(json.dumps({"rss": rss, "articles": articles}))
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip() or "?"
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.0f} GB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (f"{model}, {cores} cores (nproc){memory}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| measure | aggregator | alternative | ratio |", "|---|---:|---:|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+def run(sizes: Sizes, runs: int, work: Path, progress: Callable[[str], None] = lambda _: None) -> str:
+    rows: list[Row] = []
+    daemon_ranges = ",".join(f"{LIVE_BASE + f * 100_000}-{LIVE_BASE + f * 100_000 + sizes.daemon_per_cycle * 60}"
+                             for f in range(sizes.daemon_feeds))
+    prewarm = (f"1000000-{1_000_000 + sizes.cold_feeds * sizes.cold_items},2000000-{2_000_000 + sizes.warm_pool},"
+               + daemon_ranges)
+    with SiteProcess(prewarm) as site:
+        for name, scenario in (
+            ("cold ingest", lambda: cold_ingest(site.origin, work, sizes, runs)),
+            ("warm cycle", lambda: warm_cycle(site.origin, work, sizes, runs)),
+            ("extraction", lambda: extraction(sizes, runs)),
+            ("search", lambda: search_latency(work, sizes, runs)),
+            ("daemon", lambda: daemon(site.origin, site, work, sizes, runs)),
+        ):
+            started = time.perf_counter()
+            found, _ = scenario()
+            rows += found
+            progress(f"{name}: {time.perf_counter() - started:.0f} s")
+    header = (f"Machine: {machine()}.  \nEach figure is the median of {runs} runs; archiver settings "
+              f"`concurrency: {CONCURRENCY}`, `per_host_concurrency: {PER_HOST}`, `retries: 0`, the rest default.")
+    return header + "\n\n" + table(rows) + "\n"
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--daemon-child":
+        daemon_child(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs of each scenario (the table shows medians)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of a few seconds")
+    parser.add_argument("--out", type=Path, help="also write the table to this file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="aggregator-bench-") as tmp:
+        report = run(QUICK if args.quick else Sizes(), args.runs, Path(tmp),
+                     lambda line: print(line, file=sys.stderr, flush=True))
+    print(report)
+    if args.out:
+        args.out.write_text(report, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
