@@ -83,11 +83,16 @@ def _try_decode(content: bytes, codec: str) -> str | None:
         return None
 
 
+def guess_encoding(content: bytes) -> str | None:
+    """The most likely encoding of bytes that are not UTF-8 and declare nothing usable, or None."""
+    best = charset_normalizer.from_bytes(content).best()
+    return best.encoding if best is not None else None
+
+
 def _detect(content: bytes) -> str:
     text = _try_decode(content, "utf-8")
     if text is not None:
         return text
-    best = charset_normalizer.from_bytes(content).best()
-    if best is not None:
-        return str(best)
-    return content.decode("utf-8", errors="replace")
+    guessed = guess_encoding(content)
+    text = _try_decode(content, guessed) if guessed else None
+    return text if text is not None else content.decode("utf-8", errors="replace")

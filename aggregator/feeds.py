@@ -37,6 +37,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from dateutil.parser import isoparse
 
+from .charset import guess_encoding
 from .errors import FeedError
 from .models import Entry, ParsedFeed
 
@@ -110,6 +111,9 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
             reason="unsafe_xml",
         )
     content, repaired = _repair_utf8(content, view, response_headers)
+    content, legacy = _transcode_legacy(content, view, response_headers)
+    if legacy:
+        response_headers["content-type"] = _with_utf8_charset(response_headers.get("content-type", ""))
     root, html_doctype = _root_element(view)
     if root in _HTML_ROOTS or (root is None and html_doctype):
         raise FeedError(f"{url}: not a feed: {_describe_html(view)}")
@@ -137,6 +141,8 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
     notes = []
     if repaired:
         notes.append(f"{repaired} invalid UTF-8 byte sequence(s) replaced with U+FFFD")
+    if legacy:
+        notes.append(f"not UTF-8 as declared or implied: read as {legacy}")
     if problem is not None:
         notes.append(_describe(problem))
     if skipped:
@@ -222,6 +228,38 @@ def _repair_utf8(content: bytes, view: bytes, headers: Mapping[str, str]) -> tup
     if valid < invalid:
         return content, 0
     return text.encode("utf-8"), max(invalid, 1)
+
+
+def _transcode_legacy(content: bytes, view: bytes, headers: Mapping[str, str]) -> tuple[bytes, str | None]:
+    """A body that declares UTF-8, or nothing (XML's default), but is not UTF-8 is in a legacy
+    encoding (a cp1251 or KOI8-R feed, say): the encoding is detected and the body handed on as
+    UTF-8. Returns the body and the encoding detected (None: nothing to do)."""
+    if content.startswith(_WIDE_BOMS) or b"\x00" in content[:4]:
+        return content, None
+    declared = _declared_encoding(view, headers)
+    try:
+        if declared is not None and codecs.lookup(declared).name != "utf-8":
+            return content, None  # a declared legacy encoding is feedparser's to apply
+    except LookupError:
+        pass
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return content, None
+    guessed = guess_encoding(content)
+    if guessed is None:
+        return content, None
+    try:
+        return content.decode(guessed).encode("utf-8"), guessed
+    except (UnicodeDecodeError, LookupError):
+        return content, None
+
+
+def _with_utf8_charset(content_type: str) -> str:
+    media_type = content_type.split(";")[0].strip() or "application/xml"
+    return f"{media_type}; charset=utf-8"
 
 
 def _root_element(view: bytes) -> tuple[str | None, bool]:
