@@ -1,6 +1,7 @@
 """Article-body extraction benchmark: our generic extractor against the libraries it was chosen over.
 
-    /work/venv/bin/python benchmarks/extraction.py [--dev-dir PATH] [--only NAME ...] [--pages]
+    .venv/bin/pip install -e '.[bench]'     # readability-lxml, one of the alternatives
+    .venv/bin/python benchmarks/extraction.py [--dev-dir PATH] [--only NAME ...] [--pages]
 
 The metric is the one the dev set's README defines (the Scrapinghub/Zyte article-extraction
 benchmark's): tokens are ``re.findall(r"\\w+")``; each text is a multiset of word 4-grams (a text
