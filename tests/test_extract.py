@@ -149,19 +149,30 @@ def test_articles_about_such_things_are_articles(title: str) -> None:
     assert extract_article(html, "https://example.org/a").title == title
 
 
-def test_challenge_markers_on_a_page_without_article() -> None:
-    html = page('<div id="cf-browser-verification"><p>Please enable JavaScript and cookies.</p></div>', title="")
+@pytest.mark.parametrize(
+    ("body", "title", "reason"),
+    [
+        ('<div id="cf-browser-verification"><p>Please enable JavaScript and cookies.</p></div>', "", "challenge"),
+        ('<iframe src="https://consent.example-cmp.com/index.html?site=1"></iframe>', "News", "consent"),
+    ],
+)
+def test_blocking_markers_on_a_page_without_article(body: str, title: str, reason: str) -> None:
     with pytest.raises(ExtractError) as caught:
-        extract_article(html, "https://example.org/news/1")
-    assert caught.value.reason == "challenge"
+        extract_article(page(body, title=title), "https://news.example.org/story/1")
+    assert caught.value.reason == reason
 
 
-def test_challenge_platform_script_on_a_real_article_is_harmless() -> None:
-    """Cloudflare adds its challenge-platform script to ordinary pages too."""
-    script = '<script src="/cdn-cgi/challenge-platform/scripts/jsd/main.js"></script>'
-    article = extract_article(
-        page(f"<h1>Headline</h1><article><p>{LONG}</p></article>{script}"), "https://example.org/a"
-    )
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # Cloudflare adds its challenge-platform script to ordinary pages too
+        '<script src="/cdn-cgi/challenge-platform/scripts/jsd/main.js"></script>',
+        '<div class="cookie-banner"><p>We use cookies. Accept all or manage cookie settings.</p></div>',
+    ],
+)
+def test_blocking_markers_on_a_real_article_are_harmless(extra: str) -> None:
+    article = extract_article(page(f"<h1>Headline</h1>{extra}<article><p>{LONG}</p></article>"),
+                              "https://example.org/a")
     assert article.paragraphs == (LONG.strip(),)
 
 
@@ -178,19 +189,6 @@ def test_consent_walls_by_host_or_title(url: str, title: str) -> None:
     assert caught.value.reason == "consent"
 
 
-def test_consent_frame_on_a_page_without_article() -> None:
-    html = page('<iframe src="https://consent.example-cmp.com/index.html?site=1"></iframe>', title="News")
-    with pytest.raises(ExtractError) as caught:
-        extract_article(html, "https://news.example.org/story/1")
-    assert caught.value.reason == "consent"
-
-
-def test_cookie_banner_on_a_real_article_is_harmless() -> None:
-    banner = '<div class="cookie-banner"><p>We use cookies. Accept all or manage cookie settings.</p></div>'
-    article = extract_article(
-        page(f"<h1>Headline</h1>{banner}<article><p>{LONG}</p></article>"), "https://example.org/a"
-    )
-    assert article.paragraphs == (LONG.strip(),)
 
 
 # --- gates ---------------------------------------------------------------------------------------
