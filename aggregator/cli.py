@@ -86,7 +86,10 @@ def fail(message: str, code: int) -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Our errors become one line on stderr: exit 2 for configuration, 1 for the rest."""
+    """Our errors become one line on stderr: exit 2 for configuration, 1 for the rest.
+
+    An operating-system error that reached this far (a folder without write permission, a full
+    disk) is one line too; any other exception is a bug and keeps its traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -96,6 +99,9 @@ def handle_errors(func: F) -> F:
             fail(str(exc), 2)
         except AggregatorError as exc:
             fail(str(exc), 1)
+        except OSError as exc:
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            fail(f"{where}{exc.strerror or exc}", 1)
         except KeyboardInterrupt:
             fail("interrupted", 130)
 
@@ -195,7 +201,7 @@ def summary_line(result: FeedResult) -> str:
 
 @cli.command()
 @click.argument("url", required=False)
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--html", "html_file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
               help="Extract a saved page instead of fetching (give its address with --url).")
 @click.option("--url", "page_url", help="The saved page's address (with --html).")
 @click.option("--source", default="TASS", show_default=True, help="Source name written in the document.")

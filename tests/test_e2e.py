@@ -169,3 +169,19 @@ def test_feeds_table_shows_state(tmp_path: Path, tass_site: Site) -> None:
     after = run_cli("feeds", config=config)
     row = next(line for line in after.stdout.splitlines() if " tass " in line)
     assert " ok " in row and " 2 " in row
+
+
+def test_a_missing_html_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("article", "--html", str(tmp_path / "absent.html"), "--url", "https://tass.com/a/1",
+                     config=tmp_path / "absent.yaml")
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unwritable_database_is_one_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "  - {id: a, url: 'http://x.org/', source: X}\n",
+                          settings="  database: /proc/absent/a.db\n")
+    result = run_cli("fetch", config=config)
+    assert result.returncode == 1
+    assert result.stderr == ("error: /proc/absent/a.db: cannot open the archive database: "
+                             "[Errno 2] No such file or directory: '/proc/absent'\n")

@@ -65,7 +65,7 @@ def library_paragraphs(html: str, url: str) -> list[str]:
     """trafilatura's main text of the page, one string per block; ``[]`` when it finds none."""
     import trafilatura  # imported on first use: only pages of sites without a profile need it
 
-    logging.getLogger("trafilatura").setLevel(logging.ERROR)
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # its complaints become our ExtractError
     try:
         document = trafilatura.bare_extraction(
             html, url=url, favor_precision=True, include_comments=False, with_metadata=False
