@@ -38,10 +38,11 @@ from .logs import configure_logging
 from .models import Config, FeedResult, Response, Settings
 from .opml import parse_opml, plan_import, render_opml
 from .pipeline import HTML_ACCEPT, Archiver, fetched_document, render_article
-from .profiles import get_profile, profile_names
+from .profiles import check_feed_profiles, get_profile
 from .reextract import reextract as reextract_articles
 from .reextract import report_lines
 from .scheduler import Daemon
+from .workers import LazyProcessPool
 from .store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,12 +62,7 @@ class Context:
     def config(self) -> Config:
         if self._config is None:
             config = load_config(self.config_path)
-            for feed in config.feeds:
-                if feed.profile and not known_profile(feed.profile):
-                    raise ConfigError(
-                        f"{config.path}: feed '{feed.id}': unknown profile '{feed.profile}' "
-                        f"(known: {', '.join(profile_names())})"
-                    )
+            check_feed_profiles(config)
             self._config = config
         return self._config
 
@@ -148,12 +144,16 @@ def fetch(obj: Context, feed_ids: tuple[str, ...]) -> None:
 
 
 async def _fetch(settings: Settings, feeds: Sequence[Any], show_bar: bool) -> list[FeedResult]:
-    with Store(settings.database) as store:
-        async with Fetcher(settings) as fetcher:
-            if not show_bar:
-                return await Archiver(settings, store, fetcher).fetch_all(feeds)
-            with _bar() as bar:
-                return await Archiver(settings, store, fetcher, progress=bar).fetch_all(feeds)
+    pool = LazyProcessPool()  # extraction on the other cores; no process unless a page is extracted
+    try:
+        with Store(settings.database) as store:
+            async with Fetcher(settings) as fetcher:
+                if not show_bar:
+                    return await Archiver(settings, store, fetcher, executor=pool).fetch_all(feeds)
+                with _bar() as bar:
+                    return await Archiver(settings, store, fetcher, progress=bar, executor=pool).fetch_all(feeds)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _bar:

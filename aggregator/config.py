@@ -56,6 +56,7 @@ FEED_HELP: dict[str, str] = {
     "profile": "extraction profile to force (default: chosen by the article's site)",
     "interval": "time between polls: seconds, or 90s / 15m / 2h (minimum 1 minute)",
     "enabled": "false keeps the feed configured but never polled",
+    "selectors": "CSS selectors for a site without a profile: container, headline, body, remove, ...",
 }
 
 _FEED_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -185,6 +186,7 @@ def _parse_feed(raw: Any, path: Path, index: int) -> FeedSpec:
     profile = raw.get("profile")
     if profile is not None and (not isinstance(profile, str) or not profile.strip()):
         raise ConfigError(f"{path}: {label}: profile must be a profile name")
+    selectors = _parse_selectors(raw.get("selectors"), path, label)
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{path}: {label}: enabled must be true or false")
@@ -196,7 +198,24 @@ def _parse_feed(raw: Any, path: Path, index: int) -> FeedSpec:
         profile=profile.strip() if profile else None,
         interval=_parse_interval(raw.get("interval"), path, label),
         enabled=enabled,
+        selectors=selectors,
     )
+
+
+def _parse_selectors(value: Any, path: Path, label: str) -> tuple[tuple[str, Any], ...] | None:
+    """The ``selectors:`` mapping as sorted, hashable pairs; the profiles module checks the keys."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"{path}: {label}: selectors must be a mapping (container, headline, body, ...)")
+    pairs = []
+    for key, item in sorted(value.items(), key=lambda pair: str(pair[0])):
+        if isinstance(item, list):
+            item = tuple(item)
+        if not isinstance(item, str | int | tuple) or isinstance(item, bool):
+            raise ConfigError(f"{path}: {label}: selectors.{key}: expected a selector or a list of them")
+        pairs.append((str(key), item))
+    return tuple(pairs)
 
 
 def _parse_interval(value: Any, path: Path, label: str) -> int:

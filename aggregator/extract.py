@@ -79,11 +79,12 @@ _PAYWALL_MARKERS = re.compile(
 _Body = tuple[list[str], dict[str, float | int | str]]
 
 
-def extract_article(html: str, url: str, *, profile: str | None = None) -> Article:
+def extract_article(html: str, url: str, *, profile: str | Profile | None = None) -> Article:
     """Extract the article of ``html`` fetched from ``url`` (the final URL, after redirects).
 
-    ``profile`` names a profile (``"tass"``, ``"tass@2019"``); by default the site of ``url``
-    chooses one. Raises ExtractError when the page holds nothing to archive.
+    ``profile`` names a profile (``"tass"``, ``"tass@2019"``) or is one (a feed's inline
+    selectors); by default the site of ``url`` chooses one. Raises ExtractError when the page
+    holds nothing to archive.
     """
     lean = _lean_extract(html, url, profile)
     if lean is not None:
@@ -91,7 +92,7 @@ def extract_article(html: str, url: str, *, profile: str | None = None) -> Artic
     soup = BeautifulSoup(html, "lxml")
     page_title = _collapse(soup.title.get_text()) if soup.title else ""
     _raise_if_blocked_page(page_title, url)
-    chosen = get_profile(profile) if profile else profile_for_url(url)
+    chosen = _choose(profile, url)
     try:
         return _extract(soup, html, url, chosen, page_title)
     except ExtractError as err:
@@ -127,10 +128,16 @@ _TREE_BOOLEAN_ATTRIBUTE = re.compile(
 )
 
 
-def _lean_extract(html: str, url: str, profile: str | None) -> Article | None:
+def _choose(profile: str | Profile | None, url: str) -> Profile:
+    if isinstance(profile, Profile):
+        return profile
+    return get_profile(profile) if profile else profile_for_url(url)
+
+
+def _lean_extract(html: str, url: str, profile: str | Profile | None) -> Article | None:
     """The article from a pruned parse, or None: the full parse then decides (and raises)."""
     try:
-        chosen = get_profile(profile) if profile else profile_for_url(url)
+        chosen = _choose(profile, url)
         keys = _lean_keys(chosen)
         if keys is None:
             return None

@@ -18,6 +18,8 @@ class FeedSpec:
     profile: str | None = None
     interval: int = 900  # seconds between polls
     enabled: bool = True
+    #: inline extraction selectors for a site without a profile, as sorted (key, value) pairs
+    selectors: tuple[tuple[str, str | int | tuple[str, ...]], ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ again on a later run; nothing here raises for one bad feed or entry.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +26,7 @@ from .extract import extract_article
 from .feeds import parse_feed
 from .fetch import Fetcher
 from .models import Article, Entry, FeedResult, FeedSpec, Response, Settings
+from .profiles import Profile, feed_profile
 from .render import document_relpath, render_document, source_slug
 from .schedule import health, next_poll, page_retry_at, server_min_interval
 from .store import EntryWork, FeedState, NewArticle, PollRecord, Store, iso, utc_now
@@ -76,7 +79,7 @@ class PageResult:
     reason: str | None = None
 
 
-def fetched_document(response: Response, *, url: str, profile: str | None) -> Article:
+def fetched_document(response: Response, *, url: str, profile: str | Profile | None) -> Article:
     """Decode and extract a fetched page (pure: no I/O)."""
     content_type = response.headers.get("content-type", "")
     if content_type and not content_type.lower().startswith(_HTML_TYPES):
@@ -108,8 +111,11 @@ class Archiver:
     """Runs refreshes against one store and one fetcher (both owned by the caller)."""
 
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher,
-                 progress: Progress | None = None, clock: Callable[[], datetime] = utc_now) -> None:
+                 progress: Progress | None = None, clock: Callable[[], datetime] = utc_now,
+                 executor: Executor | None = None) -> None:
         self.settings = settings
+        #: where extraction runs (a process pool the caller owns and shuts down); None: in the event loop
+        self.executor = executor
         self.clock = clock
         self.store = store
         self.fetcher = fetcher
@@ -233,7 +239,7 @@ class Archiver:
             self.store.link_entry(feed.id, item.key, known)
             return PageResult("duplicate")
         response = await self.fetcher.get(item.link, max_bytes=self.settings.max_page_bytes, accept=HTML_ACCEPT)
-        article = fetched_document(response, url=item.link, profile=feed.profile)
+        article = await self._extract(response, url=item.link, profile=feed_profile(feed))
         first_seen = datetime.fromisoformat(item.first_seen)
         feed_published = datetime.fromisoformat(item.feed_published) if item.feed_published else None
         document, published, via = render_article(article, source=feed.source, timezone=feed.timezone,
@@ -259,6 +265,17 @@ class Archiver:
         if self.settings.write_text and saved.path and saved.document is not None:
             self._write_text(saved.article_id, saved.path, saved.document)
         return PageResult("archived")
+
+    async def _extract(self, response: Response, *, url: str, profile: str | Profile | None) -> Article:
+        """``fetched_document``, in the executor when there is one (its errors come back pickled)."""
+        if self.executor is not None:
+            call = functools.partial(fetched_document, response, url=url, profile=profile)
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+            except BrokenExecutor as exc:  # a worker died: extract here from now on
+                log.error("extraction workers failed (%s); extracting in the main process", exc)
+                self.executor = None
+        return fetched_document(response, url=url, profile=profile)
 
     def _write_text(self, article_id: str, path: str, document: str) -> bool:
         try:

@@ -22,6 +22,7 @@ from .dates import date_flag
 from .errors import ExtractError
 from .models import Config, Response
 from .pipeline import fetched_document, render_article
+from .profiles import feed_profile
 from .store import Store
 from .textfiles import write_document
 
@@ -77,7 +78,7 @@ def _extracted(row: dict[str, Any], page: tuple[str, str | None, bytes], config:
     feed = config.feed(row["feed_id"]) if row["feed_id"] else None
     response = Response(url=page_url, final_url=page_url, status=200,
                         headers={"content-type": content_type} if content_type else {}, content=content)
-    article = fetched_document(response, url=page_url, profile=forced or (feed.profile if feed else None))
+    article = fetched_document(response, url=page_url, profile=forced or (feed_profile(feed) if feed else None))
     feed_published = _moment(row["feed_published"])
     first_seen = _moment(row["first_seen"]) or _moment(row["fetched_at"])
     assert first_seen is not None, "an archived article always has its fetch time"

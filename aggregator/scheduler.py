@@ -30,6 +30,7 @@ from .lock import DaemonLock
 from .metrics import Metrics, serve_metrics
 from .models import Config, FeedSpec
 from .pipeline import Archiver
+from .profiles import check_feed_profiles
 from .store import Store, utc_now
 
 log = logging.getLogger("aggregator")
@@ -54,6 +55,7 @@ class Daemon:
     ) -> None:
         self.config_path = config_path
         self.config: Config = load_config(config_path)
+        check_feed_profiles(self.config)
         self.clock = clock
         self.tick_seconds = tick
         self.grace = grace
@@ -174,6 +176,7 @@ class Daemon:
     def _reload(self) -> None:
         try:
             new = load_config(self.config_path)
+            check_feed_profiles(new)
         except ConfigError as exc:
             log.error("reload failed, keeping the running configuration: %s", exc, extra={"event": "reload"})
             return

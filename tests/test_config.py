@@ -109,3 +109,21 @@ def test_find_config_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert find_config(None) == Path("/etc/agg.yaml")
     monkeypatch.delenv("AGGREGATOR_CONFIG")
     assert find_config(None) == Path("feeds.yaml")
+
+
+def test_inline_selectors_become_sorted_pairs(tmp_path: Path) -> None:
+    text = """feeds:
+  - id: a
+    url: 'https://x.org/rss'
+    source: X
+    selectors: {headline: h1.title, container: [article, main], min_body_chars: 50}
+"""
+    (feed,) = parse_config(text, tmp_path / "f.yaml").feeds
+    assert feed.selectors == (("container", ("article", "main")), ("headline", "h1.title"), ("min_body_chars", 50))
+
+
+@pytest.mark.parametrize("value", ["article", "[]", "{container: {a: b}}"])
+def test_bad_selectors_shape(tmp_path: Path, value: str) -> None:
+    text = f"feeds:\n  - {{id: a, url: 'https://x.org/rss', source: X, selectors: {value}}}\n"
+    with pytest.raises(ConfigError, match=r"feed 'a': selectors"):
+        parse_config(text, tmp_path / "f.yaml")

@@ -185,3 +185,10 @@ def test_an_unwritable_database_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr == ("error: /proc/absent/a.db: cannot open the archive database: "
                              "[Errno 2] No such file or directory: '/proc/absent'\n")
+
+
+def test_bad_inline_selectors_stop_the_command_with_one_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "  - {id: a, url: 'http://x.org/', source: X, selectors: {headline: h1}}\n")
+    result = run_cli("fetch", config=config)
+    assert result.returncode == 2
+    assert result.stderr == f"error: {config}: feed 'a': selectors need at least 'container'\n"

@@ -200,3 +200,22 @@ def test_write_text_false_stores_rows_only(tmp_path: Path) -> None:
     assert result.archived == 1
     assert not (tmp_path / "archive").exists()
     assert db.execute("SELECT path FROM articles").fetchall() == [("tass/2020-08-13/000_5c481511b53b5c3e.txt",)]
+
+
+def test_a_feed_with_inline_selectors_archives_with_them(tmp_path: Path) -> None:
+    from .test_profiles import INLINE_PAGE
+
+    feed = FeedSpec(id="example", url="https://news.example.org/rss", source="Example News",
+                    timezone="Europe/London", selectors=(("body", ".story-body"), ("container", "div.story"),
+                                                         ("datelines", ("reuters",)), ("min_body_chars", 50)))
+    routes: Routes = {
+        feed.url: html(rss("https://news.example.org/world/1"), content_type="application/rss+xml"),
+        "https://news.example.org/world/1": html(INLINE_PAGE),
+    }
+    (result,), db = run(tmp_path, routes, (feed,))
+    assert result.archived == 1
+    assert db.execute("SELECT document, extractor FROM articles").fetchall() == [(
+        "\nRAIN EXPECTED OVER THE WEEKEND\n\n- 01.03.2024\n\nExample News (1 March 2024)\n\n"
+        "Forecasters expect heavy rain across the south on Saturday.\n\n"
+        "The wet spell should clear by Monday, they said in a statement on Friday.\n\n"
+        "<https://news.example.org/world/1>", "feed-example@inline")]

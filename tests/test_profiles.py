@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ConfigError, ExtractError
-from aggregator.profiles import all_profiles, get_profile, load_profile, profile_for_url, profile_names
+from aggregator.extract import extract_article
+from aggregator.profiles import (
+    all_profiles,
+    get_profile,
+    inline_profile,
+    load_profile,
+    profile_for_url,
+    profile_names,
+)
 
 PROFILE_FIXTURES = Path(__file__).parent / "fixtures" / "profiles"
 
@@ -111,3 +119,55 @@ def test_bad_profiles_are_config_errors(change: str, message: str) -> None:
 def test_not_a_profile_document(text: str) -> None:
     with pytest.raises(ConfigError):
         load_profile(text)
+
+
+# --- a feed's inline selectors -----------------------------------------------------------------
+
+INLINE_PAGE = """<html><head><title>Rain expected - Example News</title>
+<meta property="article:published_time" content="2024-03-01T09:30:00+00:00"></head><body>
+<nav><p>Home World Business Sport and a long navigation line that is not the article body.</p></nav>
+<div class="story"><h1 class="story-title">Rain expected over the weekend</h1>
+<div class="related-links"><p>Read also: sunshine returns, and other stories from the same desk.</p></div>
+<div class="story-body"><p>LONDON (Reuters) - Forecasters expect heavy rain across the south on Saturday.</p>
+<p>The wet spell should clear by Monday, they said in a statement on Friday.</p></div></div>
+<aside><p>Most read: a long list of unrelated stories that no extractor should keep as body text.</p></aside>
+</body></html>"""
+
+
+def inline(**selectors: object) -> tuple[tuple[str, object], ...]:
+    return tuple(sorted((key, tuple(v) if isinstance(v, list) else v) for key, v in selectors.items()))
+
+
+def test_inline_selectors_extract_exactly_what_they_name() -> None:
+    profile = inline_profile("example", inline(container="div.story", headline="h1.story-title",
+                                               body=".story-body", remove=[".related-links"],
+                                               datelines=["reuters"], min_body_chars=50))
+    article = extract_article(INLINE_PAGE, "https://news.example.org/world/1", profile=profile)
+    assert (article.title, article.paragraphs, article.extractor, article.published_via) == (
+        "Rain expected over the weekend",
+        ("Forecasters expect heavy rain across the south on Saturday.",
+         "The wet spell should clear by Monday, they said in a statement on Friday."),
+        "feed-example@inline", "page:meta",
+    )
+
+
+def test_inline_selectors_that_stop_matching_fail_as_no_body() -> None:
+    profile = inline_profile("example", inline(container="div.gone"))
+    with pytest.raises(ExtractError) as caught:
+        extract_article(INLINE_PAGE, "https://news.example.org/world/1", profile=profile)
+    assert caught.value.reason == "no_body"
+
+
+@pytest.mark.parametrize(
+    ("selectors", "message"),
+    [
+        (inline(headline="h1"), "selectors need at least 'container'"),
+        (inline(container="div.story", colour="red"), "unknown selectors key 'colour'"),
+        (inline(container="div[unclosed"), "bad selectors: SelectorSyntaxError"),
+        (inline(container="div", datelines=["pravda"]), "unknown dateline agencies ['pravda']"),
+    ],
+)
+def test_bad_inline_selectors_are_config_errors(selectors: tuple[tuple[str, object], ...], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        inline_profile("example", selectors)
+    assert message in str(caught.value)

@@ -13,7 +13,7 @@ load: unknown keys, bad selectors, bad regular expressions and unknown agencies 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -24,6 +24,7 @@ import yaml
 
 from aggregator.datelines import DATELINES, compile_datelines
 from aggregator.errors import ConfigError, ExtractError
+from aggregator.models import Config, FeedSpec
 from aggregator.urls import host_of, registrable_domain
 
 WILDCARD = "*"
@@ -87,6 +88,9 @@ class Profile:
 
 #: The keys a profile file may have: exactly the fields of Profile.
 PROFILE_KEYS = frozenset(field.name for field in fields(Profile))
+#: What a feed may give under ``selectors:`` in feeds.yaml, for a site that has no profile.
+INLINE_KEYS = frozenset({"container", "headline", "body", "blocks", "lead", "remove", "title_suffix",
+                         "datelines", "min_body_chars"})
 
 
 def get_profile(name: str) -> Profile:
@@ -98,6 +102,73 @@ def get_profile(name: str) -> Profile:
         known = ", ".join(p.id for p in all_profiles())
         raise ExtractError(f"unknown profile {name!r} (known: {known})", reason="unknown_profile")
     return matching[0]
+
+
+@cache
+def inline_profile(feed_id: str, selectors: tuple[tuple[str, Any], ...]) -> Profile:
+    """The profile of a feed whose site has none, from the selectors its feeds.yaml entry gives.
+
+    The generic profile's rules (time sources, boilerplate, gates) apply; the given container,
+    headline, body, blocks, lead and title suffix replace the generic ones, and ``remove`` adds to
+    them. There is no fallback: selectors that stop matching give a ``no_body`` failure, recorded
+    and retried, which is what tells the user the site changed.
+    """
+    given = dict(selectors)
+    unknown = set(given) - INLINE_KEYS
+    if unknown:
+        raise ConfigError(f"unknown selectors key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(INLINE_KEYS))})")
+    if "container" not in given:
+        raise ConfigError("selectors need at least 'container'")
+    generic = _by_domain()[WILDCARD]
+    try:
+        return replace(
+            generic,
+            name=f"feed-{feed_id}", version="inline", domains=(),
+            container=_selectors(_listed(given["container"])),
+            headline=_selectors(_listed(given["headline"])) if "headline" in given else generic.headline,
+            body=_selectors(_listed(given.get("body", ()))),
+            blocks=_selector(given["blocks"]) if "blocks" in given else generic.blocks,
+            lead=_selectors(_listed(given.get("lead", ()))),
+            remove=(*generic.remove, *_selectors(_listed(given.get("remove", ())))),
+            title_suffix=_regex(given.get("title_suffix")) or generic.title_suffix,
+            datelines=_datelines(_listed(given.get("datelines", ()))) or generic.datelines,
+            min_body_chars=int(given.get("min_body_chars", generic.min_body_chars)),
+            container_fallback=None, second_opinion=None,
+        )
+    except (TypeError, ValueError, re.error, soupsieve.SelectorSyntaxError) as exc:
+        raise ConfigError(f"bad selectors: {type(exc).__name__}: {exc}") from None
+
+
+def feed_profile(feed: FeedSpec) -> str | Profile | None:
+    """What extraction is told for a feed's pages: its inline profile, its profile name, or None (by site)."""
+    return inline_profile(feed.id, feed.selectors) if feed.selectors else feed.profile
+
+
+def check_feed_profiles(config: Config) -> None:
+    """Every ``profile:`` named in a config exists and every ``selectors:`` block is valid."""
+    for feed in config.feeds:
+        try:
+            if feed.selectors:
+                inline_profile(feed.id, feed.selectors)
+            if feed.profile:
+                get_profile(feed.profile)
+        except (ConfigError, ExtractError) as exc:
+            raise ConfigError(f"{config.path}: feed '{feed.id}': {exc}") from None
+
+
+def _listed(value: Any) -> tuple[str, ...]:
+    """A selector list given as one string or a list of strings."""
+    items = (value,) if isinstance(value, str) else tuple(value)
+    if not all(isinstance(item, str) for item in items):
+        raise TypeError(f"expected selector strings, got {value!r}")
+    return items
+
+
+def _datelines(agencies: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    unknown = set(agencies) - set(DATELINES)
+    if unknown:
+        raise ValueError(f"unknown dateline agencies {sorted(unknown)} (known: {', '.join(sorted(DATELINES))})")
+    return compile_datelines(agencies)
 
 
 def profile_for_url(url: str) -> Profile:
@@ -166,9 +237,6 @@ def _build(data: dict[str, Any], source: str) -> Profile:
     for domain in domains:
         if domain != WILDCARD and registrable_domain(domain) != domain:
             raise ValueError(f"{domain!r} is not a registrable domain")
-    unknown_agencies = set(data.get("datelines", ())) - set(DATELINES)
-    if unknown_agencies:
-        raise ValueError(f"unknown dateline agencies {sorted(unknown_agencies)}")
     profile = Profile(
         name=str(data["name"]),
         version=str(data["version"]),
@@ -182,7 +250,7 @@ def _build(data: dict[str, Any], source: str) -> Profile:
         remove=_selectors(data.get("remove", ())),
         time=tuple(_time_source(item) for item in data.get("time", ())),
         title_suffix=_regex(data.get("title_suffix")),
-        datelines=compile_datelines(data.get("datelines", ())),
+        datelines=_datelines(tuple(data.get("datelines", ()))),
         not_article=_not_article(data.get("not_article") or {}),
         min_body_chars=int(data.get("min_body_chars", 1)),
         max_link_density=float(data.get("max_link_density", 1.0)),
