@@ -42,8 +42,8 @@ from .profiles import check_feed_profiles, get_profile
 from .reextract import reextract as reextract_articles
 from .reextract import report_lines
 from .scheduler import Daemon
-from .workers import LazyProcessPool
 from .store import Store
+from .workers import LazyProcessPool
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("aggregator")

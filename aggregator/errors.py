@@ -36,6 +36,19 @@ class AggregatorError(Exception):
     def message(self) -> str:
         return str(self)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled whole (type, message and every attribute: reason, url, status, retry_after, ...)
+        # without calling __init__, whose keyword-only arguments the default pickling cannot pass:
+        # errors raised in an extraction worker process come back as they were raised.
+        return _restore, (type(self), self.args, dict(self.__dict__))
+
+
+def _restore(cls: type[AggregatorError], args: tuple[object, ...], state: dict[str, object]) -> AggregatorError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(AggregatorError):
     reason = "config"

@@ -116,6 +116,7 @@ class Archiver:
         self.settings = settings
         #: where extraction runs (a process pool the caller owns and shuts down); None: in the event loop
         self.executor = executor
+        self._written: list[str] = []  # articles whose text file is written, not yet recorded so
         self.clock = clock
         self.store = store
         self.fetcher = fetcher
@@ -139,6 +140,7 @@ class Archiver:
         for article_id, path, document in self.store.articles_without_text():
             if self._write_text(article_id, path, document):
                 written += 1
+        self.record_written()
         return written
 
     async def refresh_feed(self, feed: FeedSpec) -> FeedResult:
@@ -153,6 +155,7 @@ class Archiver:
             failed=counts["failed"] + counts["abandoned"], abandoned=counts["abandoned"],
             page_errors=tuple(page.reason for page in pages if page.reason),
         )
+        self.record_written()
         self.store.record_poll(result, self._schedule(feed, state, poll), started_at=started)
         log.info(
             "poll feed=%s outcome=%s status=%s entries=%d new=%d duplicates=%d failed=%d duration_ms=%d%s",
@@ -256,14 +259,23 @@ class Archiver:
             content_type=response.headers.get("content-type"),
             date_flag=date_flag(article.published, feed_published),
         )
-        saved = self.store.save_article(
-            record, (feed.id, item.key),
-            lambda seq: str(document_relpath(feed.source, published.date(), seq, record.article_id)),
-        )
+        written, self._written = self._written, []
+        try:
+            saved = self.store.save_article(
+                record, (feed.id, item.key),
+                lambda seq: str(document_relpath(feed.source, published.date(), seq, record.article_id)),
+                written=written,
+            )
+        except BaseException:
+            self._written[:0] = written
+            raise
         if not saved.created:
             return PageResult("duplicate")
         if self.settings.write_text and saved.path and saved.document is not None:
-            self._write_text(saved.article_id, saved.path, saved.document)
+            # in a thread: the file's fsync does not hold up the other pages
+            done = await asyncio.to_thread(self._write_file, saved.article_id, saved.path, saved.document)
+            if done:
+                self._written.append(saved.article_id)
         return PageResult("archived")
 
     async def _extract(self, response: Response, *, url: str, profile: str | Profile | None) -> Article:
@@ -278,13 +290,31 @@ class Archiver:
         return fetched_document(response, url=url, profile=profile)
 
     def _write_text(self, article_id: str, path: str, document: str) -> bool:
+        """Write an article's text file (its row is committed already). That it is written is
+        recorded with the next article's transaction or by ``record_written``: a crash before
+        that only makes the next start write the same file again."""
+        if not self._write_file(article_id, path, document):
+            return False
+        self._written.append(article_id)
+        return True
+
+    def _write_file(self, article_id: str, path: str, document: str) -> bool:
+        """The text file alone, atomically (no database access: it may run in a thread)."""
         try:
             write_document(Path(self.settings.archive_dir), path, document)
-            self.store.mark_text_written(article_id)
         except StoreError as exc:
             log.error("article %s: text file not written, will retry next run: %s", article_id, exc)
             return False
         return True
+
+    def record_written(self) -> None:
+        """Record in the store the text files written and not recorded yet (one transaction)."""
+        written, self._written = self._written, []
+        try:
+            self.store.mark_text_written(*written)
+        except StoreError as exc:
+            self._written[:0] = written
+            log.error("text files written, not yet recorded (will be rewritten next run if this lasts): %s", exc)
 
 
 def _entry_rows(entries: Iterable[Entry]) -> Iterable[dict[str, object]]:

@@ -16,7 +16,9 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,8 +34,19 @@ from .models import Config, FeedSpec
 from .pipeline import Archiver
 from .profiles import check_feed_profiles
 from .store import Store, utc_now
+from .workers import LazyProcessPool
 
 log = logging.getLogger("aggregator")
+
+
+@contextmanager
+def _shut_down_on_exit(pool: Executor) -> Iterator[None]:
+    """Stop the extraction workers when the daemon stops (work not started is dropped)."""
+    try:
+        yield
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
 
 #: /healthz fails when the scheduler has not ticked for this many seconds...
 STUCK_AFTER = 120.0
@@ -100,10 +113,11 @@ class Daemon:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         if self._stop_requested:
             self._stop.set()
-        with DaemonLock(settings.database), Store(settings.database) as store:
+        pool = LazyProcessPool()  # extraction workers, started with the first page to extract
+        with DaemonLock(settings.database), Store(settings.database) as store, _shut_down_on_exit(pool):
             async with Fetcher(settings) as fetcher:
                 self.store = store
-                self.archiver = Archiver(settings, store, fetcher, clock=self.clock)
+                self.archiver = Archiver(settings, store, fetcher, clock=self.clock, executor=pool)
                 store.sync_feeds(self.config.feeds)
                 self.archiver.finish_text_files()
                 server = None
@@ -121,6 +135,7 @@ class Daemon:
                 finally:
                     scheduler.shutdown(wait=False)
                     await self._drain()
+                    self.archiver.record_written()
                     if server is not None:
                         server.shutdown()
                 log.info("daemon stopped", extra={"event": "stop"})

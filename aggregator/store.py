@@ -25,6 +25,8 @@ from .errors import StoreError
 from .models import FeedResult, FeedSpec
 
 BUSY_TIMEOUT_SECONDS = 60.0
+#: zlib level of the kept pages: 6 (zlib's default) takes ~25 % less CPU than 9 for ~1 % more bytes
+PAGE_GZIP_LEVEL = 6
 
 #: Entry states: pending (seen, not yet tried), archived (linked to an article),
 #: failed (will be retried), abandoned (max attempts reached; kept with its reason).
@@ -445,16 +447,19 @@ class Store:
 
     # -- articles ----------------------------------------------------------------------------
 
-    def save_article(self, article: NewArticle, entry: tuple[str, str] | None, name: Callable[[int], str]) -> Saved:
+    def save_article(self, article: NewArticle, entry: tuple[str, str] | None, name: Callable[[int], str],
+                     written: Sequence[str] = ()) -> Saved:
         """Archive an article and link the entry (feed_id, key) to it, in one transaction.
 
         ``name(seq)`` gives the text file's path for running number ``seq`` in the article's
         folder. If the URL (or an alias) is already archived, nothing new is stored: the entry
-        is linked to the existing article and ``created`` is False.
+        is linked to the existing article and ``created`` is False. ``written``: articles whose
+        text files were written since, marked so in the same transaction (``mark_text_written``).
         """
         now = iso(utc_now())
         urls = dict.fromkeys((article.url, *article.aliases))
         with self._write() as db:
+            self._mark_written(written)
             existing = next(filter(None, (self._article_for_url(u) for u in urls)), None)
             if existing is None:
                 seq = db.execute(
@@ -469,7 +474,7 @@ class Store:
                     db["pages"].insert({
                         "article_id": article.article_id, "url": article.page_url or article.url,
                         "content_type": article.content_type, "fetched_at": article.fetched_at,
-                        "html_gzip": gzip.compress(article.html, mtime=0),
+                        "html_gzip": gzip.compress(article.html, compresslevel=PAGE_GZIP_LEVEL, mtime=0),
                     })
                 article_id = article.article_id
             else:
@@ -495,9 +500,18 @@ class Store:
             return None
         return rows[0]["url"], rows[0]["content_type"], gzip.decompress(rows[0]["html_gzip"])
 
-    def mark_text_written(self, article_id: str) -> None:
-        with self._write() as db:
-            db.execute("UPDATE articles SET text_written_at = ? WHERE id = ?", [iso(utc_now()), article_id])
+    def mark_text_written(self, *article_ids: str) -> None:
+        """Record that these articles' text files are written (one transaction)."""
+        if article_ids:
+            with self._write():
+                self._mark_written(article_ids)
+
+    def _mark_written(self, article_ids: Sequence[str]) -> None:
+        now = iso(utc_now())
+        for start in range(0, len(article_ids), 500):
+            chunk = list(article_ids[start : start + 500])
+            self.db.execute(f"UPDATE articles SET text_written_at = ? WHERE id IN ({', '.join('?' * len(chunk))})",
+                            [now, *chunk])
 
     def articles_without_text(self) -> list[tuple[str, str, str]]:
         """(id, path, document) of articles whose text file was never confirmed written."""

@@ -134,6 +134,18 @@ def test_text_files_pending_until_marked(store: Store) -> None:
     assert store.articles_without_text() == []
 
 
+def test_written_text_files_are_recorded_in_batches(store: Store) -> None:
+    for n in range(3):
+        store.save_article(article(f"https://tass.com/a{n}", f"{n}" * 16), None, lambda n: f"tass/{n}.txt")
+    # the next article's transaction records the files written since; the rest in one more transaction
+    store.save_article(article("https://tass.com/b", "b" * 16), None, lambda n: "tass/b.txt",
+                       written=["0" * 16, "1" * 16])
+    assert [row[0] for row in store.articles_without_text()] == ["2" * 16, "b" * 16]
+    store.mark_text_written()  # nothing to record: no transaction, no change
+    store.mark_text_written("2" * 16, "b" * 16)
+    assert store.articles_without_text() == []
+
+
 def test_concurrent_writers_do_not_fail_or_duplicate(tmp_path: Path) -> None:
     path = tmp_path / "a.db"
     with Store(path) as first:
