@@ -11,12 +11,10 @@ exception is translated into the package's own tree (:mod:`aggregator.errors`).
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import ipaddress
 import random
 import re
 import socket
-import sys
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -47,13 +45,6 @@ _NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 # Hosts that inet_aton might read as an IPv4 address in a legacy form (127.1, 0x7f.1, 2130706433).
 _NUMERIC_HOST = re.compile(r"^[0-9a-fx.]+$")
 _RETRY_AFTER_SECONDS = re.compile(r"^\d+(\.\d+)?$")
-
-# httpcore runs ``import sniffio`` on every request to tell asyncio from trio, and falls back to
-# asyncio when it is missing (anyio 4 no longer installs it). A failed import is not cached: each
-# one searched all of sys.path again (~1 ms of CPU per article page). Marking the missing module
-# as absent makes the same ImportError immediate; an installed sniffio is left alone.
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 class Fetcher:
