@@ -289,7 +289,6 @@ def run(obj: Context, metrics_port: int | None, metrics_host: str) -> None:
     """Run the daemon: poll every enabled feed when it is due, until SIGTERM or Ctrl-C."""
     if obj.verbosity == 0:
         configure_logging(1, obj.log_format)  # a daemon logs one line per poll by default
-    obj.config  # validate (profiles included) before taking the lock  # noqa: B018
     Daemon(obj.config_path, metrics_port=metrics_port, metrics_host=metrics_host).run()
 
 

@@ -389,7 +389,7 @@ class Store:
                 ).fetchone()
                 if known:
                     continue
-                article_id = self._article_for_url(entry["url"]) if entry.get("url") else None
+                article_id = self.article_for_url(entry["url"]) if entry.get("url") else None
                 status = "archived" if article_id else entry.get("status", "pending")
                 db["entries"].insert(
                     {**entry, "feed_id": feed_id, "first_seen": now, "attempts": 0,
@@ -399,16 +399,14 @@ class Store:
                 linked += article_id is not None
         return added, linked
 
-    def _article_for_url(self, url: str) -> str | None:
+    def article_for_url(self, url: str) -> str | None:
+        """The article reached by ``url`` (its canonical URL or any alias), if archived."""
         row = self.db.execute(
             "SELECT article_id FROM article_urls WHERE url = ? "
             "UNION ALL SELECT id FROM articles WHERE url = ? LIMIT 1",
             [url, url],
         ).fetchone()
         return row[0] if row else None
-
-    def article_for_url(self, url: str) -> str | None:
-        return self._article_for_url(url)
 
     def link_entry(self, feed_id: str, key: str, article_id: str) -> None:
         with self._write() as db:
@@ -460,7 +458,7 @@ class Store:
         urls = dict.fromkeys((article.url, *article.aliases))
         with self._write() as db:
             self._mark_written(written)
-            existing = next(filter(None, (self._article_for_url(u) for u in urls)), None)
+            existing = next(filter(None, (self.article_for_url(u) for u in urls)), None)
             if existing is None:
                 seq = db.execute(
                     "SELECT COALESCE(MAX(seq) + 1, 0) FROM articles WHERE folder = ?", [article.folder]

@@ -189,8 +189,6 @@ def test_consent_walls_by_host_or_title(url: str, title: str) -> None:
     assert caught.value.reason == "consent"
 
 
-
-
 # --- gates ---------------------------------------------------------------------------------------
 
 
