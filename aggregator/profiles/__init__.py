@@ -19,9 +19,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import soupsieve
 import yaml
 
+from aggregator import dom
 from aggregator.datelines import DATELINES, compile_datelines
 from aggregator.errors import ConfigError, ExtractError
 from aggregator.models import Config, FeedSpec
@@ -135,7 +135,7 @@ def inline_profile(feed_id: str, selectors: tuple[tuple[str, Any], ...]) -> Prof
             min_body_chars=int(given.get("min_body_chars", generic.min_body_chars)),
             container_fallback=None, second_opinion=None,
         )
-    except (TypeError, ValueError, re.error, soupsieve.SelectorSyntaxError) as exc:
+    except (TypeError, ValueError, re.error, dom.BadSelector) as exc:
         raise ConfigError(f"bad selectors: {type(exc).__name__}: {exc}") from None
 
 
@@ -228,7 +228,7 @@ def load_profile(text: str, source: str = "<profile>") -> Profile:
         raise ConfigError(f"{source}: unknown keys {sorted(unknown)}")
     try:
         return _build(data, source)
-    except (KeyError, TypeError, ValueError, re.error, soupsieve.SelectorSyntaxError) as exc:
+    except (KeyError, TypeError, ValueError, re.error, dom.BadSelector) as exc:
         raise ConfigError(f"{source}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -274,8 +274,7 @@ def _date(value: Any) -> date:
 
 
 def _selector(selector: str) -> str:
-    soupsieve.compile(selector)  # fail at load time, not on the first page
-    return selector
+    return dom.check_selector(selector)  # fail at load time, not on the first page
 
 
 def _selectors(selectors: list[str] | tuple[str, ...]) -> tuple[str, ...]:

@@ -21,11 +21,12 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from bs4 import BeautifulSoup, Tag
+from aggregator import dom
+from aggregator.dom import Element
 
 #: Elements whose content is never the article body.
 _OUTSIDE_TAGS = frozenset({"nav", "aside", "footer", "header", "form"})
-_ROOTS = frozenset({"body", "html", "[document]"})
+_ROOTS = frozenset({"body", "html"})
 #: trafilatura's output elements that are one paragraph each (innermost wins)
 _LIBRARY_BLOCKS = frozenset({"p", "head", "item", "row", "quote"})
 #: our paragraphs must cover at least this share of the library's word 4-grams to be kept
@@ -33,29 +34,27 @@ MIN_AGREEMENT = 0.5
 _WORD = re.compile(r"\w+")
 
 
-def densest_container(soup: BeautifulSoup, unlikely: re.Pattern[str] | None) -> Tag | None:
-    scores: defaultdict[int, float] = defaultdict(float)
-    elements: dict[int, Tag] = {}
-    for paragraph in soup.find_all("p"):
-        weight = len(paragraph.get_text()) - sum(len(a.get_text()) for a in paragraph.find_all("a"))
+def densest_container(root: Element, unlikely: re.Pattern[str] | None) -> Element | None:
+    scores: defaultdict[Element, float] = defaultdict(float)
+    for paragraph in root.iter("p"):
+        weight = len(dom.text(paragraph)) - sum(len(dom.text(a)) for a in paragraph.iterdescendants("a"))
         if weight <= 0:
             continue
-        for share, element in zip((1.0, 0.5), paragraph.parents, strict=False):
-            if element.name not in _ROOTS:
-                scores[id(element)] += weight * share
-                elements[id(element)] = element
+        for share, element in zip((1.0, 0.5), paragraph.iterancestors(), strict=False):
+            if element.tag not in _ROOTS:
+                scores[element] += weight * share
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
-    return next((elements[key] for key in ranked if _likely(elements[key], unlikely)), None)
+    return next((element for element in ranked if _likely(element, unlikely)), None)
 
 
-def _likely(element: Tag, unlikely: re.Pattern[str] | None) -> bool:
+def _likely(element: Element, unlikely: re.Pattern[str] | None) -> bool:
     if unlikely and unlikely.search(_class_and_id(element)):
         return False
-    return not any(node.name in _OUTSIDE_TAGS for node in (element, *element.parents))
+    return not any(node.tag in _OUTSIDE_TAGS for node in (element, *element.iterancestors()))
 
 
-def _class_and_id(element: Tag) -> str:
-    return " ".join([*element.get_attribute_list("class"), element.get("id") or ""])
+def _class_and_id(element: Element) -> str:
+    return " ".join([*(element.get("class") or "").split(), element.get("id") or ""])
 
 
 # --- the second opinion -------------------------------------------------------------------------
