@@ -35,7 +35,14 @@ from aggregator.dom import Element
 from aggregator.errors import ExtractError
 from aggregator.models import Article
 from aggregator.profiles import Profile, TimeSource, get_profile, profile_for_url
-from aggregator.profiles.generic import MIN_AGREEMENT, agreement, densest_container, library_paragraphs
+from aggregator.profiles.generic import (
+    MIN_AGREEMENT,
+    MIN_COVERAGE,
+    agreement,
+    densest_container,
+    library_paragraphs,
+    likely_container,
+)
 from aggregator.urls import canonical_url, host_of, is_http_url, same_site
 
 #: Titles of interstitials, matched whole; narrow on purpose, since they are believed on any page.
@@ -129,10 +136,11 @@ def _extract(root: Element, html: str, url: str, profile: Profile, page_title: s
         raise _no_body(root, html, url, profile, "no article container")
     container = parts[0] if parts else root
     published, via = _published(root, container, profile.time)  # before removals: scripts hold JSON-LD
-    blocks = _innermost([b for part in parts for b in _body_blocks(part, profile)])  # removes never-body
+    blocks, scope_chars = _body_blocks(parts, profile)  # removes what is never body
     meta = _meta(root)
     title = _title(root, container, profile, meta, page_title)
     paragraphs, signals = _paragraphs([_block_text(block) for block in blocks], profile, title)
+    signals["coverage"] = round(int(signals["body_chars"]) / scope_chars, 3) if scope_chars else 0.0
     if profile.second_opinion:
         paragraphs, signals = _second_opinion(html, url, profile, title, (paragraphs, signals))
     missing = "no body text" if parts else "no article container"
@@ -152,7 +160,10 @@ def _extract(root: Element, html: str, url: str, profile: Profile, page_title: s
 
 
 def _second_opinion(html: str, url: str, profile: Profile, title: str, ours: _Body) -> _Body:
-    """Our body, unless it covers less than half of what the second-opinion library found."""
+    """Our body, unless it looks weak and covers less than half of what the second-opinion library found."""
+    if not _weak(ours, html, profile):
+        return ours
+    ours[1]["second_opinion"] = "asked"
     theirs = library_paragraphs(html, url)
     if not theirs or (ours[0] and agreement(ours[0], theirs) >= MIN_AGREEMENT):
         return ours
@@ -160,7 +171,26 @@ def _second_opinion(html: str, url: str, profile: Profile, title: str, ours: _Bo
     if not paragraphs:
         return ours
     signals["body_from"] = str(profile.second_opinion)
+    signals["coverage"] = ours[1]["coverage"]  # what made ours look weak
+    signals["second_opinion"] = "asked"
     return paragraphs, signals
+
+
+def _weak(body: _Body, html: str, profile: Profile) -> bool:
+    """A body worth a second opinion: none, too short, a paywall teaser by the gate below, or one that
+    leaves much of its container's text out (a table, text in <div>s and <br>s)."""
+    paragraphs, signals = body
+    chars = int(signals["body_chars"])
+    return (
+        not paragraphs
+        or chars < profile.min_body_chars
+        or float(signals["coverage"]) < MIN_COVERAGE
+        or (chars < _TEASER_MAX_CHARS and _paywalled(html))
+    )
+
+
+def _paywalled(html: str) -> bool:
+    return bool(_NOT_FREE.search(html) or _PAYWALL_MARKERS.search(html))
 
 
 def _raise_if_no_body(root: Element, html: str, url: str, profile: Profile, body: _Body, what: str) -> None:
@@ -172,7 +202,7 @@ def _raise_if_no_body(root: Element, html: str, url: str, profile: Profile, body
     if not paragraphs:
         raise _no_body(root, html, url, profile, what)
     chars = int(signals["body_chars"])
-    if chars < _TEASER_MAX_CHARS and (_NOT_FREE.search(html) or _PAYWALL_MARKERS.search(html)):
+    if chars < _TEASER_MAX_CHARS and _paywalled(html):
         raise ExtractError(f"paywall teaser ({chars} characters of body): {url}", reason="paywall")
     if chars < profile.min_body_chars:
         raise ExtractError(f"body too short ({chars} characters): {url}", reason="too_short")
@@ -218,7 +248,10 @@ def _container(root: Element, profile: Profile) -> list[Element]:
         return [found] if found is not None else []
     # a profile that can fall back only takes a candidate holding enough text to be the body
     found, selector = _first_match(
-        root, profile.container, lambda el: _text_length(el.iterdescendants("p")) >= profile.min_body_chars
+        root,
+        profile.container,
+        lambda el: likely_container(el, profile.unlikely)
+        and _text_length(el.iterdescendants("p")) >= profile.min_body_chars,
     )
     if found is not None:
         return [found, *_split_parts(found, selector)]
@@ -356,19 +389,22 @@ def _iso(value: str) -> datetime:
 # --- body -------------------------------------------------------------------------------------
 
 
-def _body_blocks(container: Element, profile: Profile) -> list[Element]:
-    """The body blocks, in page order, after removing what is never body (mutates the tree)."""
-    scopes = dom.select(container, ", ".join(profile.body)) if profile.body else [container]
+def _body_blocks(parts: list[Element], profile: Profile) -> tuple[list[Element], int]:
+    """The body blocks of the container's parts, in page order, after removing what is never body
+    (mutates the tree), and how much text the body scopes hold (for the ``coverage`` signal)."""
     never_body = ", ".join((*profile.lead, *profile.remove))
     blocks: list[Element] = []
-    for scope in scopes:
-        if never_body:
-            for element in dom.select(scope, never_body):
-                dom.remove(element)
-        for br in scope.iter("br"):
-            br.tail = "\n" + (br.tail or "")
-        blocks.extend(dom.select(scope, profile.blocks))
-    return _innermost(blocks)
+    scope_chars = 0
+    for part in parts:
+        for scope in dom.select(part, ", ".join(profile.body)) if profile.body else [part]:
+            if never_body:
+                for element in dom.select(scope, never_body):
+                    dom.remove(element)
+            for br in scope.iter("br"):
+                br.tail = "\n" + (br.tail or "")
+            scope_chars += len(_collapse(dom.text(scope)))
+            blocks.extend(dom.select(scope, profile.blocks))
+    return _innermost(blocks), scope_chars
 
 
 def _innermost(blocks: list[Element]) -> list[Element]:

@@ -97,6 +97,8 @@ def summarise(scores: Sequence[PageScore]) -> dict[str, float]:
 
 #: url -> reason, for the pages our quality gates refused (scored as empty predictions)
 REFUSED: dict[str, str] = {}
+#: the pages on which our generic extractor asked its second opinion (trafilatura)
+ASKED: set[str] = set()
 
 
 def ours(html: str, url: str) -> str:
@@ -108,6 +110,19 @@ def ours(html: str, url: str) -> str:
     except ExtractError as exc:
         REFUSED[url] = exc.reason
         return ""
+
+
+def _count_second_opinions() -> None:
+    """Record on which pages our extractor calls trafilatura (the call is its whole extra cost)."""
+    import aggregator.extract
+
+    library = aggregator.extract.library_paragraphs
+
+    def counted(html: str, url: str) -> list[str]:
+        ASKED.add(url)
+        return library(html, url)
+
+    aggregator.extract.library_paragraphs = counted
 
 
 def trafilatura_default(html: str, url: str) -> str:
@@ -204,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     sys.path.insert(0, str(REPO))
     pages = load_pages(args.dev_dir)
+    _count_second_opinions()
     chosen = {name: fn for name, fn in EXTRACTORS.items() if not args.only or any(o in name for o in args.only)}
     print(f"{len(pages)} pages from {args.dev_dir}")
     header = "| extractor | F1 | P | R | page-F1 | median ms | p90 ms | F1 first 30 | F1 last 30 | F1 of 5 folds |"
@@ -222,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {summarise(scores[half:])['f1']:.3f} | {fold_text} |",
             flush=True,
         )
+    if ASKED:
+        print(f"\nour extractor asked trafilatura's opinion on {len(ASKED)} of {len(pages)} pages (weak bodies only)")
     if REFUSED:
         print("\nrefused by our quality gates (scored as empty above):")
         for url, reason in REFUSED.items():

@@ -105,7 +105,7 @@ def test_profile_chosen_by_final_url_and_forced_by_name() -> None:
     assert extract_article(html, "https://www.tass.com/politics/1189047").extractor == "tass@2019"
     # on another site the TASS page goes to the generic profile, which still finds the body
     mirrored = extract_article(html, "https://mirror.example.org/tass/1189047")
-    assert mirrored.extractor == "generic@2"
+    assert mirrored.extractor == "generic@3"
     assert mirrored.url == "https://mirror.example.org/tass/1189047"  # canonical is off-site
     forced = extract_article(html, "https://mirror.example.org/tass/1189047", profile="tass@2019")
     assert forced.paragraphs == extract_article(html, TASS_URL).paragraphs
@@ -362,8 +362,67 @@ def test_generic_second_opinion_when_there_is_no_container() -> None:
     expected = (FIXTURES / "real" / "entermedia-8723.body.txt").read_text(encoding="utf-8").splitlines()
     assert article.paragraphs == tuple(expected)
     assert (article.extractor, article.signals["body_from"], article.signals["container"]) == (
-        "generic@2", "trafilatura", "none"
+        "generic@3", "trafilatura", "none"
     )
+
+
+def _count_second_opinions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import aggregator.extract
+
+    asked: list[str] = []
+    real = aggregator.extract.library_paragraphs
+
+    def counting(html: str, url: str) -> list[str]:
+        asked.append(url)
+        return real(html, url)
+
+    monkeypatch.setattr(aggregator.extract, "library_paragraphs", counting)
+    return asked
+
+
+def test_generic_asks_no_second_opinion_for_a_body_that_fills_its_container(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _count_second_opinions(monkeypatch)
+    article = extract_article(page(f"<h1>H</h1><div class='article-body'><p>{LONG}</p><p>More.</p></div>"),
+                              "https://example.org/a")
+    assert (asked, article.paragraphs) == ([], (LONG.strip(), "More."))
+    assert float(article.signals["coverage"]) > 0.95
+
+
+def test_generic_asks_a_second_opinion_when_the_container_holds_text_outside_its_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A results table beside one short paragraph: most of the container is not in our blocks."""
+    asked = _count_second_opinions(monkeypatch)
+    rows = "".join(f"<tr><td>{n}</td><td>Driver number {n}</td><td>{5000 - n * 7} points</td></tr>" for n in range(30))
+    body = f"<h1>Standings</h1><div class='article-body'><p>{LONG}</p><table>{rows}</table></div>"
+    article = extract_article(page(body), "https://example.org/standings")
+    assert asked == ["https://example.org/standings"]
+    assert float(article.signals["coverage"]) < 0.6
+    assert any("Driver number 29" in paragraph for paragraph in article.paragraphs)
+    assert article.signals["body_from"] == "trafilatura"
+
+
+def test_generic_passes_over_comment_and_sidebar_candidates() -> None:
+    """An <article> that is a reader's comment, or sits in an <aside>, is not the article."""
+    comment = f"<article class='comment-body'><p>{LONG} A reader's comment.</p></article>"
+    aside = f"<aside><article><p>{LONG} A teaser of another story.</p></article></aside>"
+    story = f"<div class='story'><p>{LONG}</p><p>The story itself.</p></div>"
+    article = extract_article(page(f"<h1>H</h1>{aside}{comment}{story}"), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "The story itself.")
+
+
+def test_generic_finds_the_body_in_a_page_wrapped_in_one_form() -> None:
+    """ASP.NET pages put the whole page in a <form>: that is no reason to pass everything over."""
+    html = page(f"<form id='aspnetForm'><h1>H</h1><article><p>{LONG}</p><p>Second.</p></article></form>")
+    assert extract_article(html, "https://example.org/a").signals["container"] == "article"
+
+
+def test_embedded_tweets_are_body_for_the_generic_profile_only() -> None:
+    """A quoted tweet is part of what a story reports (the benchmark's bodies keep them); TASS's
+    profile, whose pages embed tweets as illustrations, leaves them out (see its fixtures)."""
+    tweet = "<blockquote class='twitter-tweet'><p>What the minister wrote on Twitter today.</p></blockquote>"
+    article = extract_article(page(f"<h1>H</h1><article><p>{LONG}</p>{tweet}</article>"), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "What the minister wrote on Twitter today.")
 
 
 NOT_FREE = '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": false}</script>'
