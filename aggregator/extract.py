@@ -34,7 +34,7 @@ from aggregator.datelines import strip_dateline
 from aggregator.dom import Element
 from aggregator.errors import ExtractError
 from aggregator.models import Article
-from aggregator.profiles import Profile, TimeSource, get_profile, profile_for_url
+from aggregator.profiles import Profile, TimeSource, layouts
 from aggregator.profiles.generic import (
     MIN_AGREEMENT,
     MIN_COVERAGE,
@@ -93,19 +93,19 @@ def extract_article(html: str, url: str, *, profile: str | Profile | None = None
     title_element = root.find(".//title")
     page_title = _collapse(dom.text(title_element)) if title_element is not None else ""
     _raise_if_blocked_page(page_title, url)
-    chosen = _choose(profile, url)
-    try:
-        return _extract(root, html, url, chosen, page_title)
-    except ExtractError as err:
-        if err.reason in _MAYBE_BLOCKED:
-            _raise_if_blocking_markers(root, html, url)
-        raise
-
-
-def _choose(profile: str | Profile | None, url: str) -> Profile:
-    if isinstance(profile, Profile):
-        return profile
-    return get_profile(profile) if profile else profile_for_url(url)
+    error: ExtractError | None = None
+    for chosen in layouts(profile, url):  # newest first; an older layout only when no body was found
+        try:
+            return _extract(root if error is None else dom.parse(html), html, url, chosen, page_title)
+        except ExtractError as err:
+            if error is None or err.reason != "no_body":
+                error = err
+            if err.reason != "no_body":
+                break
+    assert error is not None
+    if error.reason in _MAYBE_BLOCKED:
+        _raise_if_blocking_markers(root, html, url)
+    raise error
 
 
 def _raise_if_blocked_page(page_title: str, url: str) -> None:

@@ -171,3 +171,38 @@ def test_bad_inline_selectors_are_config_errors(selectors: tuple[tuple[str, obje
     with pytest.raises(ConfigError) as caught:
         inline_profile("example", selectors)
     assert message in str(caught.value)
+
+
+def test_a_redesign_is_a_new_version_and_old_pages_keep_their_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a redesign the new version is tried first; a page of the old layout (kept for reextract)
+    finds no body with it and extracts with the version of its own layout."""
+    import dataclasses
+
+    from aggregator import profiles
+
+    old = get_profile("tass")
+    redesign = dataclasses.replace(old, version="2030", valid_from=date(2030, 1, 1), container=(".story",),
+                                   headline=("h1.story__title",), body=(), lead=())
+    registry = {**profiles._registry(), "tass": (old, redesign)}
+    old_page = (Path(__file__).parent / "fixtures" / "tass" / "politics-1189047.html").read_text(encoding="utf-8")
+    new_page = ("<html><head><title>T</title></head><body><div class='story'><h1 class='story__title'>New layout</h1>"
+                "<p>MOSCOW, March 3. /TASS/. The first paragraph of a page in the new layout.</p></div></body></html>")
+    url = "https://tass.com/politics/1189047"
+    before = extract_article(old_page, url)
+    monkeypatch.setattr(profiles, "_registry", lambda: registry)
+    profiles._by_domain.cache_clear()
+    try:
+        assert [p.id for p in profiles.layouts(None, url)] == ["tass@2030", "tass@2019"]
+        assert [p.id for p in profiles.layouts("tass@2019", url)] == ["tass@2019"]
+        assert extract_article(old_page, url) == before
+        article = extract_article(new_page, url)
+        assert (article.extractor, article.title, article.paragraphs) == (
+            "tass@2030", "New layout", ("The first paragraph of a page in the new layout.",)
+        )
+        with pytest.raises(ExtractError) as caught:
+            extract_article(old_page, url, profile="tass@2030")
+        assert caught.value.reason == "no_body"
+    finally:
+        monkeypatch.undo()
+        profiles._by_domain.cache_clear()
+    assert get_profile("tass").id == "tass@2019"

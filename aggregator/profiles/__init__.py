@@ -104,6 +104,21 @@ def get_profile(name: str) -> Profile:
     return matching[0]
 
 
+def layouts(profile: str | Profile | None, url: str) -> tuple[Profile, ...]:
+    """The profiles to try on a page of ``url``, in order: a profile object or ``name@version`` alone;
+    a name, or by default the site's profile, as every version newest first, so that a page kept
+    from before a redesign still extracts with the version of its own layout. The fallback's
+    versions are not layouts: only its latest is tried."""
+    if isinstance(profile, Profile):
+        return (profile,)
+    if profile and "@" in profile:
+        return (get_profile(profile),)
+    latest = get_profile(profile) if profile else profile_for_url(url)
+    if latest.is_fallback:
+        return (latest,)
+    return tuple(reversed(_registry()[latest.name]))
+
+
 @cache
 def inline_profile(feed_id: str, selectors: tuple[tuple[str, Any], ...]) -> Profile:
     """The profile of a feed whose site has none, from the selectors its feeds.yaml entry gives.
