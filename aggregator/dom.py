@@ -9,6 +9,7 @@ once by cssselect (the Scrapy project's translator) and cached as compiled XPath
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cache
 
@@ -20,12 +21,18 @@ Element = lxml_html.HtmlElement
 #: what a bad selector raises (syntax, or a pseudo-class the translator does not know)
 BadSelector = SelectorError
 _TRANSLATOR = HTMLTranslator()
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse(markup: str) -> Element:
     """The document's root element (``<html>``); an empty page gives an empty ``<html>``."""
     parser = lxml_html.HTMLParser()
-    parser.feed(markup[1:] if markup[:1] == "\ufeff" else markup)
+    markup = markup[1:] if markup[:1] == "\ufeff" else markup
+    try:
+        parser.feed(markup)
+    except UnicodeEncodeError:  # lone surrogates (text decoded with "surrogateescape"): as U+FFFD
+        parser = lxml_html.HTMLParser()
+        parser.feed(_SURROGATE.sub("\ufffd", markup))
     root = parser.close()
     return root if root is not None else lxml_html.Element("html")
 

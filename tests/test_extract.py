@@ -455,3 +455,9 @@ def test_only_boilerplate() -> None:
     with pytest.raises(ExtractError) as caught:
         extract_article(page(body), "https://example.org/a")
     assert caught.value.reason == "boilerplate"
+
+
+def test_text_with_lone_surrogates_extracts_with_replacement_characters() -> None:
+    """A caller's str decoded with "surrogateescape" is no reason for a crash outside the error tree."""
+    html = page(f"<article><h1>H</h1><p>{LONG} Bad byte: \udcff.</p></article>")
+    assert extract_article(html, "https://example.org/a").paragraphs[0].endswith("Bad byte: \ufffd.")
