@@ -29,7 +29,7 @@ from .models import Article, Entry, FeedResult, FeedSpec, Response, Settings
 from .profiles import Profile, feed_profile
 from .render import document_relpath, render_document, source_slug
 from .schedule import health, next_poll, page_retry_at, server_min_interval
-from .store import EntryWork, FeedState, NewArticle, PollRecord, Store, iso, utc_now
+from .store import EntryWork, FeedState, NewArticle, PollRecord, Store, compress_page, iso, utc_now
 from .textfiles import remove_stale_temp_files, write_document
 from .urls import canonical_url, is_http_url, url_hash16
 
@@ -86,6 +86,14 @@ def fetched_document(response: Response, *, url: str, profile: str | Profile | N
         raise ExtractError(f"{url}: not an HTML page ({content_type.split(';')[0]})", reason="not_html")
     html = decode_html(response.content, content_type or None)
     return extract_article(html, response.final_url, profile=profile)
+
+
+def _extract_and_compress(response: Response, *, url: str, profile: str | Profile | None,
+                          keep_html: bool) -> tuple[Article, bytes | None]:
+    """``fetched_document``, and the page compressed for keeping: what the extraction worker does,
+    so that the gzip of the page is off the event loop's core too."""
+    article = fetched_document(response, url=url, profile=profile)
+    return article, compress_page(response.content) if keep_html else None
 
 
 def render_article(article: Article, *, source: str, timezone: str | None,
@@ -157,6 +165,13 @@ class Archiver:
         )
         self.record_written()
         self.store.record_poll(result, self._schedule(feed, state, poll), started_at=started)
+        if log.isEnabledFor(logging.INFO):  # the arguments alone cost more than a disabled call
+            self._log_poll(feed, result, started)
+        self.progress.advance()
+        return result
+
+    @staticmethod
+    def _log_poll(feed: FeedSpec, result: FeedResult, started: datetime) -> None:
         log.info(
             "poll feed=%s outcome=%s status=%s entries=%d new=%d duplicates=%d failed=%d duration_ms=%d%s",
             feed.id, result.outcome, result.http_status, result.entries, result.archived, result.duplicates,
@@ -165,8 +180,6 @@ class Archiver:
             extra={"event": "poll", "feed": feed.id, "outcome": result.outcome, "new": result.archived,
                    "failed": result.failed, "http_status": result.http_status, "error": result.error},
         )
-        self.progress.advance()
-        return result
 
     def _schedule(self, feed: FeedSpec, state: FeedState, poll: _Poll) -> PollRecord:
         """The feed's next poll and health after this poll, and what to do about a permanent redirect."""
@@ -242,7 +255,7 @@ class Archiver:
             self.store.link_entry(feed.id, item.key, known)
             return PageResult("duplicate")
         response = await self.fetcher.get(item.link, max_bytes=self.settings.max_page_bytes, accept=HTML_ACCEPT)
-        article = await self._extract(response, url=item.link, profile=feed_profile(feed))
+        article, html_gzip = await self._extract(response, url=item.link, profile=feed_profile(feed))
         first_seen = datetime.fromisoformat(item.first_seen)
         feed_published = datetime.fromisoformat(item.feed_published) if item.feed_published else None
         document, published, via = render_article(article, source=feed.source, timezone=feed.timezone,
@@ -253,8 +266,9 @@ class Archiver:
             source=feed.source, feed_id=feed.id, body=article.body, document=document,
             extractor=article.extractor, fetched_at=iso(utc_now()) or "",
             folder=f"{source_slug(feed.source)}/{published.date().isoformat()}",
-            aliases=(item.url, canonical_url(response.final_url)),
-            html=response.content if self.settings.keep_html else None,
+            # a page reached without a redirect: its canonical URL is the entry's, computed already
+            aliases=(item.url, item.url if response.final_url == item.link else canonical_url(response.final_url)),
+            html=response.content if self.settings.keep_html else None, html_gzip=html_gzip,
             page_url=response.final_url,
             content_type=response.headers.get("content-type"),
             date_flag=date_flag(article.published, feed_published),
@@ -278,16 +292,19 @@ class Archiver:
                 self._written.append(saved.article_id)
         return PageResult("archived")
 
-    async def _extract(self, response: Response, *, url: str, profile: str | Profile | None) -> Article:
-        """``fetched_document``, in the executor when there is one (its errors come back pickled)."""
+    async def _extract(self, response: Response, *, url: str,
+                       profile: str | Profile | None) -> tuple[Article, bytes | None]:
+        """``fetched_document``, in the executor when there is one (its errors come back pickled),
+        which then also compresses the page to keep; without one the store compresses it."""
         if self.executor is not None:
-            call = functools.partial(fetched_document, response, url=url, profile=profile)
+            call = functools.partial(_extract_and_compress, response, url=url, profile=profile,
+                                     keep_html=self.settings.keep_html)
             try:
                 return await asyncio.get_running_loop().run_in_executor(self.executor, call)
             except BrokenExecutor as exc:  # a worker died: extract here from now on
                 log.error("extraction workers failed (%s); extracting in the main process", exc)
                 self.executor = None
-        return fetched_document(response, url=url, profile=profile)
+        return fetched_document(response, url=url, profile=profile), None
 
     def _write_text(self, article_id: str, path: str, document: str) -> bool:
         """Write an article's text file (its row is committed already). That it is written is

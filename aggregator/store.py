@@ -33,6 +33,11 @@ PAGE_GZIP_LEVEL = 6
 ENTRY_STATES = ("pending", "archived", "failed", "abandoned")
 
 
+def compress_page(html: bytes) -> bytes:
+    """A kept page as stored in ``pages.html_gzip`` (gzip, ``PAGE_GZIP_LEVEL``, no timestamp)."""
+    return gzip.compress(html, compresslevel=PAGE_GZIP_LEVEL, mtime=0)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -103,6 +108,7 @@ class NewArticle:
     folder: str  # archive sub-folder, e.g. "tass/2020-08-13"
     aliases: tuple[str, ...] = ()
     html: bytes | None = None  # the page as fetched, kept (compressed) for re-extraction
+    html_gzip: bytes | None = None  # ``compress_page(html)`` when the caller compressed it already
     page_url: str | None = None  # the URL that answered with it
     content_type: str | None = None
     date_flag: str | None = None  # the page's and the feed's dates far apart (dates.date_flag)
@@ -189,8 +195,21 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db["articles"].add_column("date_flag", str)
 
 
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """The full-text index follows updates of an article's title and body only: marking its text file
+    written (or any other bookkeeping column) no longer deletes and re-indexes the whole body."""
+    db.execute("DROP TRIGGER IF EXISTS [articles_au]")
+    db.execute(
+        "CREATE TRIGGER [articles_au] AFTER UPDATE OF [title], [body] ON [articles] BEGIN\n"
+        "  INSERT INTO [articles_fts] ([articles_fts], rowid, [title], [body]) "
+        "VALUES('delete', old.rowid, old.[title], old.[body]);\n"
+        "  INSERT INTO [articles_fts] (rowid, [title], [body]) VALUES (new.rowid, new.[title], new.[body]);\n"
+        "END"
+    )
+
+
 #: Schema migrations, applied in order; the schema version is ``PRAGMA user_version``.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -199,6 +218,7 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._sql: dict[tuple[Any, ...], str] = {}  # INSERT/UPDATE statements by table and columns
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
@@ -240,9 +260,33 @@ class Store:
             self.db.rollback()
             raise StoreError(f"{self.path}: commit failed: {exc}") from None
 
+    def _insert(self, table: str, row: dict[str, Any]) -> None:
+        """INSERT one row (plain SQL: sqlite-utils' ``insert`` reads the table's schema on every call,
+        several statements per row on the hot paths)."""
+        keys = tuple(row)
+        sql = self._sql.get((table, keys))
+        if sql is None:
+            sql = self._sql[(table, keys)] = (
+                f"INSERT INTO [{table}] ({', '.join(f'[{k}]' for k in keys)}) VALUES ({', '.join('?' * len(keys))})"
+            )
+        self.db.conn.execute(sql, list(row.values()))
+
+    def _update(self, table: str, pk: str, values: dict[str, Any]) -> None:
+        """UPDATE one row by its primary key ``pk`` (the row must exist, as with sqlite-utils' ``update``)."""
+        keys = tuple(values)
+        sql = self._sql.get((table, "update", keys))
+        if sql is None:
+            sql = self._sql[(table, "update", keys)] = (
+                f"UPDATE [{table}] SET {', '.join(f'[{k}] = ?' for k in keys)} WHERE id = ?"
+            )
+        if self.db.conn.execute(sql, [*values.values(), pk]).rowcount != 1:
+            raise sqlite_utils.db.NotFoundError(f"{table}: no row with id {pk!r}")
+
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-        try:
-            return list(self.db.query(sql, list(params)))
+        try:  # the connection itself: sqlite-utils' ``query`` wraps every read in a savepoint
+            cursor = self.db.conn.execute(sql, list(params))
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: query failed: {exc}") from None
 
@@ -280,23 +324,28 @@ class Store:
         a URL the feed was permanently redirected away from: the adopted URL stays.
         """
         now = iso(utc_now())
+        columns = ("url", "source", "timezone", "profile", "interval", "enabled")
         with self._write() as db:
+            stored = {r[0]: r[1:] for r in db.execute(
+                f"SELECT id, previous_urls, {', '.join(columns)} FROM feeds").fetchall()}
             for feed in feeds:
-                existing = self._rows("SELECT url, previous_urls FROM feeds WHERE id = ?", [feed.id])
                 row: dict[str, Any] = {
-                    "id": feed.id, "url": feed.url, "source": feed.source, "timezone": feed.timezone,
+                    "url": feed.url, "source": feed.source, "timezone": feed.timezone,
                     "profile": feed.profile, "interval": feed.interval, "enabled": int(feed.enabled),
                 }
-                if not existing:
-                    db["feeds"].insert({**row, "created_at": now, "status": "new", "error_count": 0})
+                existing = stored.get(feed.id)
+                if existing is None:
+                    self._insert("feeds", {"id": feed.id, **row, "created_at": now, "status": "new", "error_count": 0})
+                    stored[feed.id] = (None, *row.values())
                     continue
-                old_url, previous = existing[0]["url"], json.loads(existing[0]["previous_urls"] or "[]")
+                old_url, previous = existing[1], json.loads(existing[0] or "[]")
                 if feed.url in previous:
                     row["url"] = old_url
                 elif old_url != feed.url:
                     row.update(etag=None, last_modified=None, status="new", error_count=0, next_poll_at=None,
                                redirect_url=None, redirect_count=0)
-                db["feeds"].update(feed.id, row)
+                if tuple(row.values()) != existing[1:]:  # an unchanged feed costs no write
+                    self._update("feeds", feed.id, row)
 
     def due_feeds(self, now: datetime, feed_ids: Iterable[str]) -> list[tuple[str, datetime | None]]:
         """Of ``feed_ids``, those enabled, not gone and due at ``now``, with the time they were due
@@ -329,7 +378,8 @@ class Store:
         finished = utc_now()
         duration_ms = int((datetime.now(UTC) - started_at).total_seconds() * 1000)
         with self._write() as db:
-            db["polls"].insert(
+            self._insert(
+                "polls",
                 {
                     "feed_id": result.feed_id, "started_at": iso(started_at), "finished_at": iso(finished),
                     "duration_ms": duration_ms, "outcome": result.outcome, "http_status": result.http_status,
@@ -354,7 +404,7 @@ class Store:
                 previous = [*json.loads(old[1] or "[]"), old[0]]
                 update.update(url=record.adopt_url, previous_urls=json.dumps(previous), redirect_url=None,
                               redirect_count=0, etag=None, last_modified=None)
-            db["feeds"].update(result.feed_id, update)
+            self._update("feeds", result.feed_id, update)
 
     def feed_overview(self) -> list[dict[str, Any]]:
         """One row per feed: its state and how many articles and failing entries it has."""
@@ -391,10 +441,8 @@ class Store:
                     continue
                 article_id = self.article_for_url(entry["url"]) if entry.get("url") else None
                 status = "archived" if article_id else entry.get("status", "pending")
-                db["entries"].insert(
-                    {**entry, "feed_id": feed_id, "first_seen": now, "attempts": 0,
-                     "status": status, "article_id": article_id}
-                )
+                self._insert("entries", {**entry, "feed_id": feed_id, "first_seen": now, "attempts": 0,
+                                         "status": status, "article_id": article_id})
                 added += 1
                 linked += article_id is not None
         return added, linked
@@ -465,14 +513,14 @@ class Store:
                 ).fetchone()[0]
                 path = name(seq)
                 record = asdict(article)
-                for key in ("aliases", "article_id", "html", "page_url", "content_type"):
+                for key in ("aliases", "article_id", "html", "html_gzip", "page_url", "content_type"):
                     del record[key]
-                db["articles"].insert({**record, "id": article.article_id, "seq": seq, "path": path})
+                self._insert("articles", {**record, "id": article.article_id, "seq": seq, "path": path})
                 if article.html is not None:
-                    db["pages"].insert({
+                    packed = article.html_gzip if article.html_gzip is not None else compress_page(article.html)
+                    self._insert("pages", {
                         "article_id": article.article_id, "url": article.page_url or article.url,
-                        "content_type": article.content_type, "fetched_at": article.fetched_at,
-                        "html_gzip": gzip.compress(article.html, compresslevel=PAGE_GZIP_LEVEL, mtime=0),
+                        "content_type": article.content_type, "fetched_at": article.fetched_at, "html_gzip": packed,
                     })
                 article_id = article.article_id
             else:

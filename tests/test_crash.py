@@ -15,7 +15,7 @@ from .conftest import Page, Site, item, rss, tass_page, write_config
 from .test_daemon import query, start_daemon, wait_for
 
 FEEDS = 4
-PER_FEED = 100
+PER_FEED = 250  # enough that the ingest outlasts KILLS // 2 kills at ~200 articles/s
 KILLS = 12
 SEED = 20260601
 

@@ -32,7 +32,7 @@ def store(tmp_path: Path) -> Store:
 
 
 def test_schema_is_versioned_and_wal(store: Store) -> None:
-    assert store.schema_version == SCHEMA_VERSION == 2
+    assert store.schema_version == SCHEMA_VERSION == 3
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert set(store.db.table_names()) >= {"feeds", "articles", "article_urls", "entries", "polls"}
 
@@ -171,3 +171,33 @@ def test_concurrent_writers_do_not_fail_or_duplicate(tmp_path: Path) -> None:
         assert store.count("articles") == 30
         seqs = [r[0] for r in store.db.execute("SELECT seq FROM articles ORDER BY seq")]
         assert seqs == list(range(30))
+
+
+def test_full_text_index_follows_title_and_body_only(store: Store) -> None:
+    store.save_article(article("https://tass.com/a", "1" * 16), None, lambda n: "tass/x.txt")
+
+    def fts_changes() -> int:
+        return int(store.db.execute("SELECT total_changes()").fetchone()[0])
+
+    before = fts_changes()
+    store.mark_text_written("1" * 16)  # bookkeeping: one row updated, the index left alone
+    assert fts_changes() - before == 1
+    assert [r["id"] for r in store.search("b")] == ["1" * 16]
+    store.update_extraction("1" * 16, {"title": "Kremlin", "body": "summit talks"})
+    assert [r["id"] for r in store.search("summit")] == ["1" * 16]
+    assert store.search("b") == []
+    assert store.integrity_problems() == []
+
+
+def test_a_page_compressed_by_the_caller_is_stored_as_given(store: Store) -> None:
+    from aggregator.store import compress_page
+
+    html = b"<html><body>" + b"news " * 1000 + b"</body></html>"
+    plain = article("https://tass.com/a", "1" * 16)
+    store.save_article(NewArticle(**{**plain.__dict__, "html": html}), None, lambda n: "tass/a.txt")
+    packed = NewArticle(**{**article("https://tass.com/b", "2" * 16).__dict__, "html": html,
+                           "html_gzip": compress_page(html)})
+    store.save_article(packed, None, lambda n: "tass/b.txt")
+    assert store.page_html("1" * 16)[2] == store.page_html("2" * 16)[2] == html
+    rows = store.db.execute("SELECT html_gzip FROM pages ORDER BY article_id").fetchall()
+    assert rows[0][0] == rows[1][0] == compress_page(html)
