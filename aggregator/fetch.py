@@ -11,16 +11,19 @@ exception is translated into the package's own tree (:mod:`aggregator.errors`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import random
 import re
 import socket
 import urllib.request
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
+from typing import Any
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -45,6 +48,9 @@ _NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 # Hosts that inet_aton might read as an IPv4 address in a legacy form (127.1, 0x7f.1, 2130706433).
 _NUMERIC_HOST = re.compile(r"^[0-9a-fx.]+$")
 _RETRY_AFTER_SECONDS = re.compile(r"^\d+(\.\d+)?$")
+_ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+#: idle clients kept (each with at most one keep-alive connection); httpx's own pool keeps 20
+_MAX_IDLE_CLIENTS = 32
 
 
 class Fetcher:
@@ -69,21 +75,13 @@ class Fetcher:
         # httpx reads HTTP(S)_PROXY / NO_PROXY only when it builds its own transports; an injected
         # transport carries every request itself, so the guard must not assume a proxy then.
         self._env_proxies_apply = transport is None and settings.proxy is None
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            # With an injected transport httpx would mount a real proxy transport next to it.
-            proxy=settings.proxy if transport is None else None,
-            trust_env=True,
-            follow_redirects=False,
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.connect_timeout,
-                pool=settings.connect_timeout,
-            ),
-            headers={"User-Agent": settings.user_agent, "Accept": DEFAULT_ACCEPT},
-            event_hooks={"response": [_check_redirect]},
-        )
+        self._transport = transport
+        self._jar = _Cookies()  # one cookie jar for all the clients below
+        self._tls = httpx.create_ssl_context() if transport is None else None  # built once: ~20 ms each
+        # An injected transport carries every request through one client; otherwise each request
+        # borrows a client of a single connection (see _borrow).
+        self._shared = self._new_client() if transport is not None else None
+        self._idle: OrderedDict[_Client, str] = OrderedDict()  # origin of each idle client, oldest first
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
 
@@ -99,7 +97,31 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        clients = [*self._idle, *([self._shared] if self._shared is not None else [])]
+        self._idle.clear()
+        for client in clients:
+            await client.aclose()
+
+    def _new_client(self) -> _Client:
+        settings = self.settings
+        return _Client(
+            jar=self._jar,
+            transport=self._transport,
+            # With an injected transport httpx would mount a real proxy transport next to it.
+            proxy=settings.proxy if self._transport is None else None,
+            verify=self._tls if self._tls is not None else True,
+            trust_env=True,
+            follow_redirects=False,
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.connect_timeout,
+                pool=settings.connect_timeout,
+            ),
+            limits=_ONE_CONNECTION if self._transport is None else httpx.Limits(),
+            headers={"User-Agent": settings.user_agent, "Accept": DEFAULT_ACCEPT},
+            event_hooks={"response": [_check_redirect]},
+        )
 
     async def get(
         self,
@@ -170,8 +192,8 @@ class Fetcher:
                         current = str(target)
                     visited.add(str(target))
                     await self._guard(target, current)
-                    async with self._slot(target.host, deadline):
-                        result = await self._exchange(target, current, headers, max_bytes)
+                    async with self._slot(target, deadline) as client:
+                        result = await self._exchange(client, target, current, headers, max_bytes)
                     if isinstance(result, Response):
                         return Response(
                             url=url,
@@ -194,17 +216,21 @@ class Fetcher:
             raise errors.Timeout(f"GET {current}: timed out after {total:g}s (total)", url=current) from exc
 
     async def _exchange(
-        self, target: httpx.URL, url: str, headers: dict[str, str], max_bytes: int
+        self, client: httpx.AsyncClient, target: httpx.URL, url: str, headers: dict[str, str], max_bytes: int
     ) -> Response | tuple[int, httpx.URL]:
         """One request/response: the final answer, or ``(status, next URL)`` for a redirect."""
         try:
-            request = self._client.build_request("GET", target, headers=headers)
-            response = await self._client.send(request, stream=True)
+            request = client.build_request("GET", target, headers=headers)
+            response = await client.send(request, stream=True)
             try:
                 status = response.status_code
                 if status in REDIRECT_STATUSES:
                     return status, _redirect_target(url, response)
                 if status == 304:
+                    # A 304 has no body, but reading its (empty) end of message is what lets httpcore
+                    # put the connection back in the pool: closed unread, it is dropped, and the next
+                    # poll pays for a new TCP connection.
+                    await response.aread()
                     return Response(url, url, 304, _headers(response))
                 if not 200 <= status < 300:
                     raise errors.HTTPStatusError(
@@ -226,7 +252,7 @@ class Fetcher:
     def _parse(url: str) -> httpx.URL:
         # Parsed with httpx's own parser, so that the guard checks the very host httpx connects to.
         try:
-            target = httpx.URL(url)
+            target = _parsed_url(url)
         except (httpx.InvalidURL, TypeError) as exc:
             raise errors.FetchError(f"GET {url}: invalid URL: {exc}", url=url, reason="bad_url") from exc
         return _checked_scheme(target, url, f"GET {url}:")
@@ -292,10 +318,10 @@ class Fetcher:
     # -- concurrency --------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def _slot(self, host: str, deadline: asyncio.Timeout) -> AsyncIterator[None]:
-        """Hold the per-host and the global slot; time spent queueing is not charged to the
-        request's total time limit."""
-        key = host.lower()
+    async def _slot(self, target: httpx.URL, deadline: asyncio.Timeout) -> AsyncIterator[httpx.AsyncClient]:
+        """Hold the per-host and the global slot, and a client for ``target``'s origin; time spent
+        queueing is not charged to the request's total time limit."""
+        key = target.host.lower()
         host_slots = self._host_slots.get(key)
         if host_slots is None:
             host_slots = self._host_slots[key] = asyncio.Semaphore(self.settings.per_host_concurrency)
@@ -307,10 +333,66 @@ class Fetcher:
         async with host_slots, self._slots:
             if remaining is not None:
                 deadline.reschedule(loop.time() + remaining)
-            yield
+            if self._shared is not None:
+                yield self._shared
+                return
+            origin = f"{target.scheme}://{key}:{target.port}"
+            client = self._borrow(origin)
+            try:
+                yield client
+            finally:
+                await self._give_back(client, origin)
+
+    # Why clients of one connection each: httpcore's pool looks at every connection it holds (a
+    # poll() of each idle socket, and a count of the idle ones) whenever a request starts or ends.
+    # With the 16 connections of a busy run in one pool that was most of the CPU of a 304 poll
+    # (benchmarks/run.py, warm cycle). A request here borrows an idle client already connected to
+    # its origin, else a new one (the slots above bound how many are busy); given back, it keeps
+    # its connection alive, and beyond _MAX_IDLE_CLIENTS the least recently used is closed. HTTP
+    # itself stays httpx's and httpcore's; the clients share one TLS context and one cookie jar.
+
+    def _borrow(self, origin: str) -> _Client:
+        for client, client_origin in reversed(self._idle.items()):  # most recently used first
+            if client_origin == origin:
+                del self._idle[client]
+                return client
+        return self._new_client()
+
+    async def _give_back(self, client: _Client, origin: str) -> None:
+        self._idle[client] = origin
+        while len(self._idle) > _MAX_IDLE_CLIENTS:
+            oldest, _ = self._idle.popitem(last=False)
+            await oldest.aclose()
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+class _Cookies(httpx.Cookies):
+    """The client's cookie jar; a response without Set-Cookie is not handed to it (httpx wraps every
+    response and its request in urllib adapters for the jar, ~10 % of the CPU of a 304 poll, to find
+    no cookie)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+class _Client(httpx.AsyncClient):
+    """httpx's client with a :class:`_Cookies` jar it shares with the fetcher's other clients."""
+
+    def __init__(self, *, jar: _Cookies, **kwargs: Any) -> None:
+        self._jar = jar
+        super().__init__(**kwargs)
+
+    @property  # type: ignore[override]
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._jar = _Cookies(cookies)
 
 
 async def _check_redirect(response: httpx.Response) -> None:
@@ -318,6 +400,12 @@ async def _check_redirect(response: httpx.Response) -> None:
     (it does so even with follow_redirects=False, and fails on ``javascript:`` and ``data:``)."""
     if response.status_code in REDIRECT_STATUSES and response.headers.get("location", "").strip():
         _redirect_target(str(response.request.url), response)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_url(url: str) -> httpx.URL:
+    """``httpx.URL(url)``, remembered: the same feed URLs are parsed on every poll (URLs are immutable)."""
+    return httpx.URL(url)
 
 
 def _redirect_target(url: str, response: httpx.Response) -> httpx.URL:
