@@ -1,6 +1,6 @@
 """How fast and how lean is the archiver, side by side with the obvious alternative?
 
-    /work/venv/bin/python -m benchmarks.run [--runs 3] [--quick] [--out FILE]
+    /work/venv/bin/python -m benchmarks.run [--runs 3] [--quick] [--out FILE] [--only warm cold ...]
 
 Serves the synthetic TASS-like site of ``benchmarks/site.py`` from its own process, then measures,
 each scenario ``--runs`` times (the table shows medians):
@@ -387,7 +387,11 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def run(sizes: Sizes, runs: int, work: Path, progress: Callable[[str], None] = lambda _: None) -> str:
+SCENARIOS = ("cold ingest", "warm cycle", "extraction", "search", "daemon")
+
+
+def run(sizes: Sizes, runs: int, work: Path, progress: Callable[[str], None] = lambda _: None,
+        only: tuple[str, ...] = SCENARIOS) -> str:
     rows: list[Row] = []
     daemon_ranges = ",".join(f"{LIVE_BASE + f * 100_000}-{LIVE_BASE + f * 100_000 + sizes.daemon_per_cycle * 60}"
                              for f in range(sizes.daemon_feeds))
@@ -401,6 +405,8 @@ def run(sizes: Sizes, runs: int, work: Path, progress: Callable[[str], None] = l
             ("search", lambda: search_latency(work, sizes, runs)),
             ("daemon", lambda: daemon(site.origin, site, work, sizes, runs)),
         ):
+            if name not in only:
+                continue
             started = time.perf_counter()
             found, _ = scenario()
             rows += found
@@ -418,10 +424,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of each scenario (the table shows medians)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of a few seconds")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
+    parser.add_argument("--only", nargs="+", choices=[name.split()[0] for name in SCENARIOS], metavar="SCENARIO",
+                        help=f"run only these scenarios ({', '.join(name.split()[0] for name in SCENARIOS)})")
     args = parser.parse_args()
+    only = tuple(name for name in SCENARIOS if not args.only or name.split()[0] in args.only)
     with tempfile.TemporaryDirectory(prefix="aggregator-bench-") as tmp:
         report = run(QUICK if args.quick else Sizes(), args.runs, Path(tmp),
-                     lambda line: print(line, file=sys.stderr, flush=True))
+                     lambda line: print(line, file=sys.stderr, flush=True), only)
     print(report)
     if args.out:
         args.out.write_text(report, encoding="utf-8")
