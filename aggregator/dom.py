@@ -70,10 +70,6 @@ def remove(element: Element) -> None:
     element.drop_tree()
 
 
-def ancestors(element: Element) -> Iterator[Element]:
-    return element.iterancestors()
-
-
 def describe(element: Element) -> str:
     """``tag#id.class.class``, how the signals name the container."""
     classes = ".".join((element.get("class") or "").split())

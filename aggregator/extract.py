@@ -98,10 +98,10 @@ def extract_article(html: str, url: str, *, profile: str | Profile | None = None
         try:
             return _extract(root if error is None else dom.parse(html), html, url, chosen, page_title)
         except ExtractError as err:
-            if error is None or err.reason != "no_body":
+            if err.reason != "no_body":  # the page's own verdict (a gallery, a paywall): no other layout
                 error = err
-            if err.reason != "no_body":
                 break
+            error = error or err  # the newest layout's "no body" is the one reported
     assert error is not None
     if error.reason in _MAYBE_BLOCKED:
         _raise_if_blocking_markers(root, html, url)
