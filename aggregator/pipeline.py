@@ -156,7 +156,8 @@ class Archiver:
         started = utc_now()
         state = self.store.feed_state(feed.id)
         poll = await self._poll(feed, state)
-        pages = await self._archive_pages(feed)
+        # an unchanged feed with nothing left to fetch (most polls) has no page work to look up
+        pages = await self._archive_pages(feed) if state.unfinished or poll.result.new_entries else []
         counts = Counter(page.status for page in pages)
         result = replace(
             poll.result, archived=counts["archived"], duplicates=poll.result.duplicates + counts["duplicate"],

@@ -59,7 +59,7 @@ class FeedState:
     error_count: int = 0
     redirect_url: str | None = None  # a permanent redirect seen on the last polls
     redirect_count: int = 0  # on how many consecutive polls
-    article_count: int = 0
+    unfinished: bool = False  # entries pending or failed (to fetch now or later): False spares the query
 
 
 @dataclass(frozen=True)
@@ -365,13 +365,13 @@ class Store:
     def feed_state(self, feed_id: str) -> FeedState:
         rows = self._rows(
             "SELECT id, url, etag, last_modified, status, error_count, redirect_url, redirect_count, "
-            "(SELECT COUNT(DISTINCT article_id) FROM entries e WHERE e.feed_id = feeds.id "
-            " AND e.article_id IS NOT NULL) AS article_count FROM feeds WHERE id = ?",
+            "EXISTS (SELECT 1 FROM entries e WHERE e.feed_id = feeds.id AND e.status IN ('pending', 'failed')) "
+            "AS unfinished FROM feeds WHERE id = ?",
             [feed_id],
         )
         if not rows:
             raise StoreError(f"{self.path}: feed '{feed_id}' is not in the database")
-        return FeedState(**rows[0])
+        return FeedState(**{**rows[0], "unfinished": bool(rows[0]["unfinished"])})
 
     def record_poll(self, result: FeedResult, record: PollRecord, *, started_at: datetime) -> None:
         """Log a poll and update the feed's state and schedule; validators only from a good poll."""
