@@ -30,6 +30,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from aggregator import errors
 from aggregator.models import Response, Settings
+from aggregator.sockets import AsyncioBackend
 
 __all__ = ["DEFAULT_ACCEPT", "Fetcher", "parse_retry_after"]
 
@@ -51,6 +52,7 @@ _RETRY_AFTER_SECONDS = re.compile(r"^\d+(\.\d+)?$")
 _ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 #: idle clients kept (each with at most one keep-alive connection); httpx's own pool keeps 20
 _MAX_IDLE_CLIENTS = 32
+_BACKEND = AsyncioBackend()
 
 
 class Fetcher:
@@ -104,11 +106,12 @@ class Fetcher:
 
     def _new_client(self) -> _Client:
         settings = self.settings
+        transport = self._transport or self._asyncio_transport()
         return _Client(
             jar=self._jar,
-            transport=self._transport,
-            # With an injected transport httpx would mount a real proxy transport next to it.
-            proxy=settings.proxy if self._transport is None else None,
+            transport=transport,
+            # Given a transport, httpx would still mount a proxy transport of its own next to it.
+            proxy=settings.proxy if transport is None else None,
             verify=self._tls if self._tls is not None else True,
             trust_env=True,
             follow_redirects=False,
@@ -122,6 +125,23 @@ class Fetcher:
             headers={"User-Agent": settings.user_agent, "Accept": DEFAULT_ACCEPT},
             event_hooks={"response": [_check_redirect]},
         )
+
+    def _asyncio_transport(self) -> httpx.AsyncHTTPTransport | None:
+        """httpx's transport for one connection, its sockets on :class:`sockets.AsyncioBackend`.
+
+        None when proxies come from the environment: httpx applies those (HTTP(S)_PROXY, NO_PROXY)
+        only with transports it builds itself, which then keep httpcore's default backend.
+        """
+        if self._env_proxies_apply and _environment_proxies():
+            return None
+        transport = httpx.AsyncHTTPTransport(verify=self._tls or True, proxy=self.settings.proxy,
+                                             limits=_ONE_CONNECTION, trust_env=True)
+        # httpx takes no backend argument; its httpcore pool (plain, or a proxy's) reads this
+        # attribute for each connection it opens. test_fetch_connections checks that it is used.
+        pool = getattr(transport, "_pool", None)
+        if hasattr(pool, "_network_backend"):
+            pool._network_backend = _BACKEND  # type: ignore[union-attr]
+        return transport
 
     async def get(
         self,
@@ -432,6 +452,13 @@ def _checked_scheme(target: httpx.URL, url: str, prefix: str) -> httpx.URL:
     if not target.raw_host:
         raise errors.FetchError(f"{prefix} URL has no host", url=url, reason="bad_url")
     return target
+
+
+def _environment_proxies() -> bool:
+    """Whether httpx would find a proxy in the environment (or the system's settings, which
+    urllib reads on Windows and macOS)."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
 async def _getaddrinfo(host: str) -> list[str]:

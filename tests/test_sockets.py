@@ -1,0 +1,213 @@
+"""The fetcher's sockets (aggregator.sockets, httpcore's network layer on asyncio streams), against
+real local servers: plain HTTP, TLS with a certificate from a test CA (trustme), TLS through a
+proxy's CONNECT tunnel, an idle connection the server ends, and the fall-back to httpx's own
+transport when the environment names a proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpcore
+import pytest
+import trustme
+
+from aggregator import errors, sockets
+from aggregator.fetch import Fetcher
+from aggregator.models import Response, Settings
+
+from .test_fetch_connections import ok_or_304, port_of, serve
+
+LOCAL = Settings(allow_private_networks=True, retries=0)
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """The (host, port) of each connection the asyncio backend opens."""
+    seen: list[tuple[str, int]] = []
+    connect = sockets.AsyncioBackend.connect_tcp
+
+    async def spy(self: sockets.AsyncioBackend, host: str, port: int, **kwargs: object) -> httpcore.AsyncNetworkStream:
+        seen.append((host, port))
+        return await connect(self, host, port, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sockets.AsyncioBackend, "connect_tcp", spy)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def trusted(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The test CA is the one the fetcher trusts (httpx reads SSL_CERT_FILE)."""
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    monkeypatch.setenv("SSL_CERT_FILE", str(path))
+    yield
+
+
+def server_tls(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1", "feeds.example").configure_cert(context)
+    return context
+
+
+async def tls_server(ca: trustme.CA) -> tuple[asyncio.Server, list[int]]:
+    """An HTTPS server answering every request with a small body, one request per connection."""
+    connections = [0]
+
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections[0] += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                body = b"secure " + head.split(b" ")[1]
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(client, "127.0.0.1", 0, ssl=server_tls(ca)), connections
+
+
+def test_connections_are_opened_by_the_asyncio_backend(opened: list[tuple[str, int]]) -> None:
+    async def go() -> list[Response]:
+        server, _, _ = await serve(ok_or_304)
+        async with server, Fetcher(LOCAL) as fetcher:
+            url = f"http://127.0.0.1:{port_of(server)}/feed"
+            return [await fetcher.get(url, max_bytes=1000, etag='"v1"' if i else None) for i in range(3)]
+
+    answers = asyncio.run(go())
+    assert [a.status for a in answers] == [200, 304, 304]
+    assert len(opened) == 1  # kept alive across the three requests
+
+
+def test_a_configured_proxy_is_reached_through_the_asyncio_backend(opened: list[tuple[str, int]]) -> None:
+    async def go() -> tuple[Response, int]:
+        server, _, _ = await serve(ok_or_304)
+        settings = Settings(retries=0, proxy=f"http://127.0.0.1:{port_of(server)}")
+        async with server, Fetcher(settings) as fetcher:
+            return await fetcher.get("http://feeds.example/rss", max_bytes=1000), port_of(server)
+
+    answer, port = asyncio.run(go())
+    assert answer.content == b"<rss>http://feeds.example/rss</rss>"
+    assert opened == [("127.0.0.1", port)]
+
+
+def test_https_with_a_trusted_certificate(ca: trustme.CA, trusted: None, opened: list[tuple[str, int]]) -> None:
+    async def go() -> tuple[list[Response], int]:
+        server, connections = await tls_server(ca)
+        async with server, Fetcher(LOCAL) as fetcher:
+            url = f"https://localhost:{port_of(server)}/page"
+            return [await fetcher.get(url, max_bytes=1000) for _ in range(2)], connections[0]
+
+    answers, connections = asyncio.run(go())
+    assert [a.content for a in answers] == [b"secure /page"] * 2
+    assert connections == 1 and len(opened) == 1
+
+
+def test_https_with_an_untrusted_certificate_is_refused(ca: trustme.CA) -> None:
+    async def go() -> None:
+        server, _ = await tls_server(ca)  # the fetcher trusts the usual CAs, not this test one
+        async with server, Fetcher(LOCAL) as fetcher:
+            await fetcher.get(f"https://localhost:{port_of(server)}/page", max_bytes=1000)
+
+    with pytest.raises(errors.NetworkError, match=r"cannot connect: .*certificate verify failed"):
+        asyncio.run(go())
+
+
+def test_https_through_a_proxy_tunnel(ca: trustme.CA, trusted: None, opened: list[tuple[str, int]]) -> None:
+    async def go() -> tuple[Response, list[bytes], int, int]:
+        origin, _ = await tls_server(ca)
+        requests: list[bytes] = []
+        closed = asyncio.Event()
+
+        async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            head = await reader.readuntil(b"\r\n\r\n")
+            requests.append(head.split(b"\r\n")[0])
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port_of(origin))  # any name
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+            async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+                while data := await source.read(65536):
+                    sink.write(data)
+                sink.close()
+
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
+            closed.set()
+
+        proxy = await asyncio.start_server(tunnel, "127.0.0.1", 0)
+        ports = port_of(origin), port_of(proxy)
+        settings = Settings(retries=0, proxy=f"http://127.0.0.1:{ports[1]}")
+        async with origin, proxy:
+            async with Fetcher(settings) as fetcher:
+                answer = await fetcher.get(f"https://feeds.example:{ports[0]}/tunnelled", max_bytes=1000)
+            await asyncio.wait_for(closed.wait(), 5)  # the fetcher hung up: the tunnel ends
+        return answer, requests, *ports
+
+    answer, requests, origin_port, proxy_port = asyncio.run(go())
+    assert answer.content == b"secure /tunnelled"
+    assert requests == [b"CONNECT feeds.example:%d HTTP/1.1" % origin_port]
+    assert opened == [("127.0.0.1", proxy_port)]
+
+
+def test_an_idle_connection_the_server_ended_after_a_last_word_is_not_reused() -> None:
+    """A server that says "408" on an idle connection and hangs up: the next request takes a new one."""
+
+    async def go() -> tuple[list[Response], int]:
+        connections = [0]
+
+        async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connections[0] += 1
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            writer.close()
+
+        server = await asyncio.start_server(client, "127.0.0.1", 0)
+        async with server, Fetcher(LOCAL) as fetcher:
+            url = f"http://127.0.0.1:{port_of(server)}/feed"
+            first = await fetcher.get(url, max_bytes=100)
+            await asyncio.sleep(0.2)
+            second = await fetcher.get(url, max_bytes=100)
+        return [first, second], connections[0]
+
+    answers, connections = asyncio.run(go())
+    assert [(a.status, a.content) for a in answers] == [(200, b"ok"), (200, b"ok")]
+    assert connections == 2
+
+
+def test_environment_proxies_are_left_to_httpx(monkeypatch: pytest.MonkeyPatch, opened: list[tuple[str, int]]) -> None:
+    async def go() -> Response:
+        server, targets, _ = await serve(ok_or_304)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port_of(server)}")
+        async with server, Fetcher(Settings(retries=0)) as fetcher:
+            answer = await fetcher.get("http://feeds.example/rss", max_bytes=1000)
+        assert targets == ["http://feeds.example/rss"]
+        return answer
+
+    assert asyncio.run(go()).status == 200
+    assert opened == []  # httpx's own transport (anyio's sockets) carried it
+
+
+def test_connect_timeout_and_refusal_are_httpcore_errors() -> None:
+    async def go() -> None:
+        backend = sockets.AsyncioBackend()
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = port_of(server)
+        async with server:
+            with pytest.raises(httpcore.ConnectTimeout):
+                await backend.connect_tcp("127.0.0.1", port, timeout=0)
+        with pytest.raises(httpcore.ConnectError):
+            await backend.connect_tcp("127.0.0.1", port, timeout=5)
+
+    asyncio.run(go())
