@@ -141,7 +141,7 @@ def fetch(obj: Context, feed_ids: tuple[str, ...]) -> None:
     gc.freeze()
     results = asyncio.run(_fetch(config.settings, feeds, show_bar))
     for result in results:
-        if result.outcome != "ok" or result.failed or obj.verbosity >= 0:
+        if not result.ok or result.failed or obj.verbosity >= 0:
             click.echo(summary_line(result))
     if not all(r.ok for r in results):
         sys.exit(1)

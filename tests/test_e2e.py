@@ -69,6 +69,9 @@ def test_fetch_archives_byte_exact_once_and_records_failures(tmp_path: Path, tas
                              "WHERE status != 'archived' ORDER BY link") == [
         ("abandoned", 3, "http_404"), ("abandoned", 3, "not_article")
     ]
+    # --quiet: nothing for a good feed, unchanged ones included
+    quiet = run_cli("-q", "fetch", config=config)
+    assert (quiet.returncode, quiet.stdout) == (0, "")
 
 
 def test_one_story_in_two_feeds_is_one_article(tmp_path: Path, tass_site: Site) -> None:
