@@ -6,6 +6,11 @@ hand so that every hop is checked (scheme and SSRF guard), bodies are streamed u
 cap, the whole exchange runs under a total time limit, transient failures are retried with
 backoff (honouring Retry-After), concurrency is bounded globally and per host, and every httpx
 exception is translated into the package's own tree (:mod:`aggregator.errors`).
+
+Requests go straight to httpx transports (``httpx.Request`` in, ``httpx.Response`` out), not
+through ``httpx.AsyncClient``: of what the client adds, redirects are followed here anyway, cookies
+are one ``httpx.Cookies`` jar used here, and proxies are chosen here (the SSRF guard needs the same
+answer), so the client was only overhead: a tenth of the CPU of polling an unchanged feed.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -50,13 +54,13 @@ _NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 _NUMERIC_HOST = re.compile(r"^[0-9a-fx.]+$")
 _RETRY_AFTER_SECONDS = re.compile(r"^\d+(\.\d+)?$")
 _ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-#: idle clients kept (each with at most one keep-alive connection); httpx's own pool keeps 20
-_MAX_IDLE_CLIENTS = 32
+#: idle transports kept (each with at most one keep-alive connection); httpx's own pool keeps 20
+_MAX_IDLE_TRANSPORTS = 32
 _BACKEND = AsyncioBackend()
 
 
 class Fetcher:
-    """One shared HTTP client with the archiver's fetch policy; use as ``async with``.
+    """The archiver's HTTP client: its fetch policy over httpx transports; use as ``async with``.
 
     ``transport`` replaces the network (``httpx.MockTransport`` in tests), ``resolver(host)``
     returns the IP address strings of a host name (default: the event loop's getaddrinfo),
@@ -74,16 +78,23 @@ class Fetcher:
         self.settings = settings
         self._resolver = resolver or _getaddrinfo
         self._sleep = sleep
-        # httpx reads HTTP(S)_PROXY / NO_PROXY only when it builds its own transports; an injected
-        # transport carries every request itself, so the guard must not assume a proxy then.
-        self._env_proxies_apply = transport is None and settings.proxy is None
-        self._transport = transport
-        self._jar = _Cookies()  # one cookie jar for all the clients below
+        # An injected transport carries every request itself (no proxy then); otherwise each request
+        # borrows a transport of a single connection (see _borrow).
+        self._injected = transport
+        # Proxies from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), read once.
+        self._env_proxies = _environment_proxies() if transport is None and settings.proxy is None else {}
+        self._jar = httpx.Cookies()  # one cookie jar for every connection
         self._tls = httpx.create_ssl_context() if transport is None else None  # built once: ~20 ms each
-        # An injected transport carries every request through one client; otherwise each request
-        # borrows a client of a single connection (see _borrow).
-        self._shared = self._new_client() if transport is not None else None
-        self._idle: OrderedDict[_Client, str] = OrderedDict()  # origin of each idle client, oldest first
+        # What httpx's client would send by default; gzip and deflate are the encodings httpx decodes
+        # without optional packages.
+        self._headers = {"User-Agent": settings.user_agent, "Accept": DEFAULT_ACCEPT,
+                         "Accept-Encoding": "gzip, deflate"}
+        self._extensions = {"timeout": httpx.Timeout(
+            connect=settings.connect_timeout, read=settings.read_timeout,
+            write=settings.connect_timeout, pool=settings.connect_timeout,
+        ).as_dict()}
+        # each idle transport's origin, least recently used first
+        self._idle: OrderedDict[httpx.AsyncBaseTransport, str] = OrderedDict()
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
 
@@ -99,45 +110,22 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        clients = [*self._idle, *([self._shared] if self._shared is not None else [])]
+        """Close the idle connections (an injected transport is its owner's to close)."""
+        transports = list(self._idle)
         self._idle.clear()
-        for client in clients:
-            await client.aclose()
+        for transport in transports:
+            await transport.aclose()
 
-    def _new_client(self) -> _Client:
-        settings = self.settings
-        transport = self._transport or self._asyncio_transport()
-        return _Client(
-            jar=self._jar,
-            transport=transport,
-            # Given a transport, httpx would still mount a proxy transport of its own next to it.
-            proxy=settings.proxy if transport is None else None,
-            verify=self._tls if self._tls is not None else True,
-            trust_env=True,
-            follow_redirects=False,
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.connect_timeout,
-                pool=settings.connect_timeout,
-            ),
-            limits=_ONE_CONNECTION if self._transport is None else httpx.Limits(),
-            headers={"User-Agent": settings.user_agent, "Accept": DEFAULT_ACCEPT},
-            event_hooks={"response": [_check_redirect]},
-        )
-
-    def _asyncio_transport(self) -> httpx.AsyncHTTPTransport | None:
-        """httpx's transport for one connection, its sockets on :class:`sockets.AsyncioBackend`.
-
-        None when proxies come from the environment: httpx applies those (HTTP(S)_PROXY, NO_PROXY)
-        only with transports it builds itself, which then keep httpcore's default backend.
-        """
-        if self._env_proxies_apply and _environment_proxies():
-            return None
-        transport = httpx.AsyncHTTPTransport(verify=self._tls or True, proxy=self.settings.proxy,
-                                             limits=_ONE_CONNECTION, trust_env=True)
+    def _new_transport(self, proxy: str | None, url: str) -> httpx.AsyncHTTPTransport:
+        """httpx's transport for one connection (through ``proxy``), its sockets on
+        :class:`sockets.AsyncioBackend`."""
+        try:
+            transport = httpx.AsyncHTTPTransport(verify=self._tls or True, proxy=proxy, limits=_ONE_CONNECTION)
+        except (ValueError, ImportError) as exc:  # a proxy from the environment httpx cannot use
+            raise errors.FetchError(f"GET {url}: cannot use the proxy {proxy}: {_detail(exc)}", url=url,
+                                    reason="bad_proxy") from exc
         # httpx takes no backend argument; its httpcore pool (plain, or a proxy's) reads this
-        # attribute for each connection it opens. test_fetch_connections checks that it is used.
+        # attribute for each connection it opens. test_sockets checks that it is used.
         pool = getattr(transport, "_pool", None)
         if hasattr(pool, "_network_backend"):
             pool._network_backend = _BACKEND  # type: ignore[union-attr]
@@ -222,9 +210,10 @@ class Fetcher:
                     if hop:
                         current = str(target)
                     visited.add(str(target))
-                    await self._guard(target, current)
-                    async with self._slot(target, deadline) as client:
-                        result = await self._exchange(client, target, current, headers, max_bytes)
+                    proxy = self._proxy_for(target)
+                    await self._guard(target, current, proxied=proxy is not None)
+                    async with self._slot(target, current, deadline, proxy) as transport:
+                        result = await self._exchange(transport, target, current, headers, max_bytes)
                     if isinstance(result, Response):
                         return Response(
                             url=url,
@@ -247,13 +236,23 @@ class Fetcher:
             raise errors.Timeout(f"GET {current}: timed out after {total:g}s (total)", url=current) from exc
 
     async def _exchange(
-        self, client: httpx.AsyncClient, target: httpx.URL, url: str, headers: dict[str, str], max_bytes: int
+        self,
+        transport: httpx.AsyncBaseTransport,
+        target: httpx.URL,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
     ) -> Response | tuple[int, httpx.URL]:
         """One request/response: the final answer, or ``(status, next URL)`` for a redirect."""
         try:
-            request = client.build_request("GET", target, headers=headers)
-            response = await client.send(request, stream=True)
+            request = httpx.Request("GET", target, headers={**self._headers, **headers}, extensions=self._extensions)
+            if self._jar:
+                self._jar.set_cookie_header(request)
+            response = await transport.handle_async_request(request)
+            response.request = request
             try:
+                if "set-cookie" in response.headers or "set-cookie2" in response.headers:
+                    self._jar.extract_cookies(response)
                 status = response.status_code
                 if status in REDIRECT_STATUSES:
                     return status, _redirect_target(url, response)
@@ -288,8 +287,9 @@ class Fetcher:
             raise errors.FetchError(f"GET {url}: invalid URL: {exc}", url=url, reason="bad_url") from exc
         return _checked_scheme(target, url, f"GET {url}:")
 
-    async def _guard(self, target: httpx.URL, url: str) -> None:
-        """SSRF guard: refuse hosts that are, or resolve to, non-public addresses.
+    async def _guard(self, target: httpx.URL, url: str, *, proxied: bool) -> None:
+        """SSRF guard: refuse hosts that are, or resolve to, non-public addresses (a name sent to a
+        proxy is the proxy's to resolve: only literal addresses are checked then).
 
         Known limit (DNS rebinding): the addresses checked here come from a separate lookup; the
         connection resolves the name again, so a name whose answer changes between the two
@@ -306,7 +306,7 @@ class Fetcher:
             if not _is_public(literal):
                 raise errors.Blocked(f"GET {url}: refused, {host} is not a public address", url=url)
             return
-        if self._proxied(target.scheme, host):
+        if proxied:
             return  # the proxy resolves the name (there may be no DNS here at all)
         try:
             addresses = await self._resolver(host)
@@ -324,33 +324,27 @@ class Fetcher:
                     f"GET {url}: refused, {host} resolves to non-public address {address}", url=url
                 )
 
-    def _proxied(self, scheme: str, host: str) -> bool:
-        """Whether a request to ``host`` goes through a proxy (which then resolves the name)."""
+    def _proxy_for(self, target: httpx.URL) -> str | None:
+        """The proxy a request to ``target`` goes through: the ``proxy`` setting (for everything),
+        else one from the environment unless NO_PROXY exempts the host; None: a direct connection."""
         if self.settings.proxy:
-            return True  # httpx then sends everything to it, NO_PROXY is not consulted
-        if not self._env_proxies_apply:
-            return False
-        proxies = urllib.request.getproxies_environment()
-        if not (proxies.get(scheme) or proxies.get("all")):
-            return False
-        if urllib.request.proxy_bypass_environment(host, proxies):
-            return False
-        # httpx and urllib read NO_PROXY slightly differently; a loose suffix match errs towards
-        # "direct", i.e. towards resolving and checking the name ourselves.
-        for entry in proxies.get("no", "").split(","):
-            name = entry.strip().lower().rpartition("://")[2].rstrip("/")
-            if not name.startswith("["):
-                name = name.partition(":")[0]
-            name = name.lstrip("*.")
-            if name and host.endswith(name):
-                return False
-        return True
+            return self.settings.proxy
+        proxies = self._env_proxies  # none with an injected transport
+        proxy = proxies.get(target.scheme) or proxies.get("all")
+        if not proxy:
+            return None
+        host = target.host.lower().rstrip(".")
+        if urllib.request.proxy_bypass_environment(host, proxies) or _no_proxy_suffix(host, proxies.get("no", "")):
+            return None
+        return proxy
 
     # -- concurrency --------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def _slot(self, target: httpx.URL, deadline: asyncio.Timeout) -> AsyncIterator[httpx.AsyncClient]:
-        """Hold the per-host and the global slot, and a client for ``target``'s origin; time spent
+    async def _slot(
+        self, target: httpx.URL, url: str, deadline: asyncio.Timeout, proxy: str | None
+    ) -> AsyncIterator[httpx.AsyncBaseTransport]:
+        """Hold the per-host and the global slot, and a transport for ``target``'s origin; time spent
         queueing is not charged to the request's total time limit."""
         key = target.host.lower()
         host_slots = self._host_slots.get(key)
@@ -364,34 +358,34 @@ class Fetcher:
         async with host_slots, self._slots:
             if remaining is not None:
                 deadline.reschedule(loop.time() + remaining)
-            if self._shared is not None:
-                yield self._shared
+            if self._injected is not None:
+                yield self._injected
                 return
             origin = f"{target.scheme}://{key}:{target.port}"
-            client = self._borrow(origin)
+            transport = self._borrow(origin, proxy, url)
             try:
-                yield client
+                yield transport
             finally:
-                await self._give_back(client, origin)
+                await self._give_back(transport, origin)
 
-    # Why clients of one connection each: httpcore's pool looks at every connection it holds (a
+    # Why transports of one connection each: httpcore's pool looks at every connection it holds (a
     # poll() of each idle socket, and a count of the idle ones) whenever a request starts or ends.
     # With the 16 connections of a busy run in one pool that was most of the CPU of a 304 poll
-    # (benchmarks/run.py, warm cycle). A request here borrows an idle client already connected to
-    # its origin, else a new one (the slots above bound how many are busy); given back, it keeps
-    # its connection alive, and beyond _MAX_IDLE_CLIENTS the least recently used is closed. HTTP
-    # itself stays httpx's and httpcore's; the clients share one TLS context and one cookie jar.
+    # (benchmarks/run.py, warm cycle). A request here borrows an idle transport already connected
+    # to its origin, else a new one (the slots above bound how many are busy); given back, it keeps
+    # its connection alive, and beyond _MAX_IDLE_TRANSPORTS the least recently used is closed. HTTP
+    # itself stays httpx's and httpcore's; the transports share one TLS context.
 
-    def _borrow(self, origin: str) -> _Client:
-        for client, client_origin in reversed(self._idle.items()):  # most recently used first
-            if client_origin == origin:
-                del self._idle[client]
-                return client
-        return self._new_client()
+    def _borrow(self, origin: str, proxy: str | None, url: str) -> httpx.AsyncBaseTransport:
+        for transport, transport_origin in reversed(self._idle.items()):  # most recently used first
+            if transport_origin == origin:
+                del self._idle[transport]
+                return transport
+        return self._new_transport(proxy, url)
 
-    async def _give_back(self, client: _Client, origin: str) -> None:
-        self._idle[client] = origin
-        while len(self._idle) > _MAX_IDLE_CLIENTS:
+    async def _give_back(self, transport: httpx.AsyncBaseTransport, origin: str) -> None:
+        self._idle[transport] = origin
+        while len(self._idle) > _MAX_IDLE_TRANSPORTS:
             oldest, _ = self._idle.popitem(last=False)
             await oldest.aclose()
 
@@ -399,38 +393,28 @@ class Fetcher:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-class _Cookies(httpx.Cookies):
-    """The client's cookie jar; a response without Set-Cookie is not handed to it (httpx wraps every
-    response and its request in urllib adapters for the jar, ~10 % of the CPU of a 304 poll, to find
-    no cookie)."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        headers = response.headers
-        if "set-cookie" in headers or "set-cookie2" in headers:
-            super().extract_cookies(response)
-
-
-class _Client(httpx.AsyncClient):
-    """httpx's client with a :class:`_Cookies` jar it shares with the fetcher's other clients."""
-
-    def __init__(self, *, jar: _Cookies, **kwargs: Any) -> None:
-        self._jar = jar
-        super().__init__(**kwargs)
-
-    @property  # type: ignore[override]
-    def cookies(self) -> httpx.Cookies:
-        return self._jar
-
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        self._jar = _Cookies(cookies)
+def _environment_proxies() -> dict[str, str]:
+    """urllib's reading of the proxy settings (the environment's; also the system's on Windows and
+    macOS), a proxy given without a scheme taken as http://, as httpx does."""
+    proxies = urllib.request.getproxies()
+    for scheme in ("http", "https", "all"):
+        if proxies.get(scheme) and "://" not in proxies[scheme]:
+            proxies[scheme] = "http://" + proxies[scheme]
+    return proxies
 
 
-async def _check_redirect(response: httpx.Response) -> None:
-    """Response hook: refuse a bad Location before httpx itself builds the next request from it
-    (it does so even with follow_redirects=False, and fails on ``javascript:`` and ``data:``)."""
-    if response.status_code in REDIRECT_STATUSES and response.headers.get("location", "").strip():
-        _redirect_target(str(response.request.url), response)
+def _no_proxy_suffix(host: str, no_proxy: str) -> bool:
+    """NO_PROXY read loosely (``*.example``, ``.example``, ``http://example``, ``example:8080``
+    exempt ``a.example`` too), beyond urllib's reading: both this choice of route and the SSRF
+    guard's follow it, and when in doubt a direct connection is the safe side (its name is checked)."""
+    for entry in no_proxy.split(","):
+        name = entry.strip().lower().rpartition("://")[2].rstrip("/")
+        if not name.startswith("["):
+            name = name.partition(":")[0]
+        name = name.lstrip("*.")
+        if name and host.endswith(name):
+            return True
+    return False
 
 
 @functools.lru_cache(maxsize=4096)
@@ -463,13 +447,6 @@ def _checked_scheme(target: httpx.URL, url: str, prefix: str) -> httpx.URL:
     if not target.raw_host:
         raise errors.FetchError(f"{prefix} URL has no host", url=url, reason="bad_url")
     return target
-
-
-def _environment_proxies() -> bool:
-    """Whether httpx would find a proxy in the environment (or the system's settings, which
-    urllib reads on Windows and macOS)."""
-    proxies = urllib.request.getproxies()
-    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
 async def _getaddrinfo(host: str) -> list[str]:

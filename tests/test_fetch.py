@@ -670,3 +670,25 @@ def test_env_proxy_bypassed_by_no_proxy_resolves(no_proxy: str, monkeypatch: pyt
     monkeypatch.setenv("NO_PROXY", no_proxy)
     with pytest.raises(errors.Blocked):
         real_get("http://intranet.example/", Settings(retries=0), resolver=FakeDNS(PRIVATE_DNS))
+
+
+def test_no_proxy_host_is_fetched_directly(local: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The route follows the same reading of NO_PROXY as the guard: the dead proxy is never tried.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    local.expect_request("/rss").respond_with_data("direct")
+    assert real_get(local.url_for("/rss")).content == b"direct"
+
+
+@pytest.mark.parametrize("proxy", ["127.0.0.1:{port}", "http://127.0.0.1:{port}"])
+def test_env_proxy_without_a_scheme_is_http(proxy: str, local: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    local.expect_request("/rss").respond_with_data("via proxy")
+    monkeypatch.setenv("HTTP_PROXY", proxy.format(port=local.port))
+    assert real_get("http://feeds.example/rss", Settings(retries=0), resolver=no_dns).content == b"via proxy"
+
+
+def test_unusable_env_proxy_is_a_fetch_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "gopher://proxy.example:70")
+    with pytest.raises(errors.FetchError, match=r"cannot use the proxy gopher://proxy\.example:70") as caught:
+        real_get("http://feeds.example/rss", Settings(retries=0), resolver=no_dns)
+    assert caught.value.reason == "bad_proxy"

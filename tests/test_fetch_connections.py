@@ -193,7 +193,7 @@ def test_concurrent_requests_reuse_their_connections_in_the_next_round() -> None
 
 
 def test_idle_connections_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fetch, "_MAX_IDLE_CLIENTS", 3)
+    monkeypatch.setattr(fetch, "_MAX_IDLE_TRANSPORTS", 3)
 
     async def go() -> tuple[int, int]:
         servers = [await serve(ok_or_304) for _ in range(5)]

@@ -1,7 +1,7 @@
 """The fetcher's sockets (aggregator.sockets, httpcore's network layer on asyncio streams), against
-real local servers: plain HTTP, TLS with a certificate from a test CA (trustme), TLS through a
-proxy's CONNECT tunnel, an idle connection the server ends, and the fall-back to httpx's own
-transport when the environment names a proxy."""
+real local servers: plain HTTP, proxies (configured or from the environment), TLS with a
+certificate from a test CA (trustme), TLS through a proxy's CONNECT tunnel, and an idle connection
+the server ends."""
 
 from __future__ import annotations
 
@@ -186,17 +186,21 @@ def test_an_idle_connection_the_server_ended_after_a_last_word_is_not_reused() -
     assert connections == 2
 
 
-def test_environment_proxies_are_left_to_httpx(monkeypatch: pytest.MonkeyPatch, opened: list[tuple[str, int]]) -> None:
-    async def go() -> Response:
+def test_a_proxy_from_the_environment_is_reached_through_the_asyncio_backend(
+    monkeypatch: pytest.MonkeyPatch, opened: list[tuple[str, int]]
+) -> None:
+    async def go() -> tuple[Response, int]:
         server, targets, _ = await serve(ok_or_304)
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port_of(server)}")
+        port = port_of(server)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
         async with server, Fetcher(Settings(retries=0)) as fetcher:
             answer = await fetcher.get("http://feeds.example/rss", max_bytes=1000)
         assert targets == ["http://feeds.example/rss"]
-        return answer
+        return answer, port
 
-    assert asyncio.run(go()).status == 200
-    assert opened == []  # httpx's own transport (anyio's sockets) carried it
+    answer, port = asyncio.run(go())
+    assert answer.status == 200
+    assert opened == [("127.0.0.1", port)]
 
 
 def test_connect_timeout_and_refusal_are_httpcore_errors() -> None:
