@@ -375,13 +375,14 @@ class Store:
 
     def record_poll(self, result: FeedResult, record: PollRecord, *, started_at: datetime) -> None:
         """Log a poll and update the feed's state and schedule; validators only from a good poll."""
-        finished = utc_now()
-        duration_ms = int((datetime.now(UTC) - started_at).total_seconds() * 1000)
+        now = datetime.now(UTC)
+        duration_ms = int((now - started_at).total_seconds() * 1000)
+        finished = iso(now)
         with self._write() as db:
             self._insert(
                 "polls",
                 {
-                    "feed_id": result.feed_id, "started_at": iso(started_at), "finished_at": iso(finished),
+                    "feed_id": result.feed_id, "started_at": iso(started_at), "finished_at": finished,
                     "duration_ms": duration_ms, "outcome": result.outcome, "http_status": result.http_status,
                     "entries": result.entries, "new_articles": result.archived,
                     "duplicates": result.duplicates, "failed": result.failed,
@@ -389,12 +390,12 @@ class Store:
                 }
             )
             update: dict[str, Any] = {
-                "status": record.status, "last_polled_at": iso(finished), "last_http_status": result.http_status,
+                "status": record.status, "last_polled_at": finished, "last_http_status": result.http_status,
                 "next_poll_at": iso(record.next_poll_at), "server_min_interval": record.server_min_interval,
                 "redirect_url": record.redirect_url, "redirect_count": record.redirect_count,
             }
             if result.ok:
-                update.update(error_count=0, last_error_reason=None, last_error=None, last_success_at=iso(finished),
+                update.update(error_count=0, last_error_reason=None, last_error=None, last_success_at=finished,
                               etag=record.etag, last_modified=record.last_modified)
             else:
                 update.update(last_error_reason=result.error_reason, last_error=result.error)
