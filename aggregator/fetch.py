@@ -78,15 +78,16 @@ class Fetcher:
         self.settings = settings
         self._resolver = resolver or _getaddrinfo
         self._sleep = sleep
-        # An injected transport carries every request itself (no proxy then); otherwise each request
-        # borrows a transport of a single connection (see _borrow).
+        # An injected transport carries every request itself (the proxy setting then only tells the
+        # SSRF guard that names are the proxy's to resolve); otherwise each request borrows a
+        # transport of a single connection (see _borrow).
         self._injected = transport
         # Proxies from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), read once.
         self._env_proxies = _environment_proxies() if transport is None and settings.proxy is None else {}
         self._jar = httpx.Cookies()  # one cookie jar for every connection
         self._tls = httpx.create_ssl_context() if transport is None else None  # built once: ~20 ms each
-        # What httpx's client would send by default; gzip and deflate are the encodings httpx decodes
-        # without optional packages.
+        # httpx's client defaults, less "Connection: keep-alive" (HTTP/1.1's default); gzip and
+        # deflate are the encodings httpx decodes without optional packages.
         self._headers = {"User-Agent": settings.user_agent, "Accept": DEFAULT_ACCEPT,
                          "Accept-Encoding": "gzip, deflate"}
         self._extensions = {"timeout": httpx.Timeout(
