@@ -86,6 +86,8 @@ class _Stream(httpcore.AsyncNetworkStream):
             return
         try:
             self._writer.write(buffer)
+            if not self._writer.transport.get_write_buffer_size() and not self._writer.transport.is_closing():
+                return  # the socket took it all (a request is small): nothing to wait for, no timer
             if timeout is None:
                 await self._writer.drain()
                 return

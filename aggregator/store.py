@@ -242,8 +242,9 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[sqlite_utils.Database]:
         """One write transaction, taken at once so that concurrent writers queue, never deadlock."""
+        conn = self.db.conn
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot start a write: {exc}") from None
         try:
@@ -255,7 +256,8 @@ class Store:
             self.db.rollback()
             raise
         try:
-            self.db.commit()
+            if conn.in_transaction:  # as sqlite-utils' commit(), without its wrapper on every write
+                conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self.db.rollback()
             raise StoreError(f"{self.path}: commit failed: {exc}") from None
