@@ -5,6 +5,7 @@ shared cookies and the proxy path show."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -16,8 +17,9 @@ from aggregator.models import Response, Settings
 Handler = Callable[[str, dict[str, str]], Awaitable[tuple[bytes, bool]]]  # (response bytes, then close?)
 
 
-async def serve(handler: Handler) -> tuple[asyncio.Server, list[str], list[int]]:
-    """A keep-alive HTTP/1.1 server; returns it, the request targets seen, and a connection counter."""
+async def serve(handler: Handler, tls: ssl.SSLContext | None = None) -> tuple[asyncio.Server, list[str], list[int]]:
+    """A keep-alive HTTP/1.1 server (HTTPS with ``tls``); returns it, the request targets seen, and
+    a connection counter."""
     targets: list[str] = []
     connections = [0]
 
@@ -35,12 +37,12 @@ async def serve(handler: Handler) -> tuple[asyncio.Server, list[str], list[int]]
                 await writer.drain()
                 if close:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             pass
         finally:
             writer.close()
 
-    server = await asyncio.start_server(client, "127.0.0.1", 0)
+    server = await asyncio.start_server(client, "127.0.0.1", 0, ssl=tls)
     return server, targets, connections
 
 

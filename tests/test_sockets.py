@@ -57,24 +57,15 @@ def server_tls(ca: trustme.CA) -> ssl.SSLContext:
     return context
 
 
+async def secure(target: str, headers: dict[str, str]) -> tuple[bytes, bool]:
+    body = b"secure " + target.encode()
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body), False
+
+
 async def tls_server(ca: trustme.CA) -> tuple[asyncio.Server, list[int]]:
-    """An HTTPS server answering every request with a small body, one request per connection."""
-    connections = [0]
-
-    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections[0] += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                body = b"secure " + head.split(b" ")[1]
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
-
-    return await asyncio.start_server(client, "127.0.0.1", 0, ssl=server_tls(ca)), connections
+    """A keep-alive HTTPS server answering every request with a small body; and its connection count."""
+    server, _, connections = await serve(secure, tls=server_tls(ca))
+    return server, connections
 
 
 def test_connections_are_opened_by_the_asyncio_backend(opened: list[tuple[str, int]]) -> None:
