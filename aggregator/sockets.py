@@ -54,7 +54,7 @@ async def _connected(connect: Any, timeout: float | None, socket_options: Iterab
         async with asyncio.timeout(timeout):
             reader, writer = await connect
     except TimeoutError as exc:
-        raise httpcore.ConnectTimeout(f"no connection within {timeout:g}s") from exc
+        raise httpcore.ConnectTimeout(f"no connection{_within(timeout)}") from exc
     except OSError as exc:
         raise httpcore.ConnectError(_reason(exc)) from exc
     sock = writer.get_extra_info("socket")
@@ -77,7 +77,7 @@ class _Stream(httpcore.AsyncNetworkStream):
             async with asyncio.timeout(timeout):
                 return await self._reader.read(max_bytes)
         except TimeoutError as exc:
-            raise httpcore.ReadTimeout(f"no data for {timeout:g}s") from exc
+            raise httpcore.ReadTimeout(f"no data{_within(timeout)}") from exc
         except OSError as exc:
             raise httpcore.ReadError(_reason(exc)) from exc
 
@@ -94,7 +94,7 @@ class _Stream(httpcore.AsyncNetworkStream):
             async with asyncio.timeout(timeout):
                 await self._writer.drain()
         except TimeoutError as exc:
-            raise httpcore.WriteTimeout(f"could not send for {timeout:g}s") from exc
+            raise httpcore.WriteTimeout(f"could not send{_within(timeout)}") from exc
         except (OSError, RuntimeError) as exc:  # RuntimeError: writing after the connection was shut
             raise httpcore.WriteError(_reason(exc)) from exc
 
@@ -109,7 +109,7 @@ class _Stream(httpcore.AsyncNetworkStream):
                 await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
         except TimeoutError as exc:
             self._writer.transport.abort()
-            raise httpcore.ConnectTimeout(f"no TLS handshake within {timeout:g}s") from exc
+            raise httpcore.ConnectTimeout(f"no TLS handshake{_within(timeout)}") from exc
         except OSError as exc:  # ssl.SSLError (a failed certificate check too) is an OSError
             self._writer.transport.abort()
             raise httpcore.ConnectError(_reason(exc)) from exc
@@ -141,3 +141,8 @@ def _has_input(fd: int) -> bool:
 
 def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
+
+
+def _within(timeout: float | None) -> str:
+    """" within 5s", or nothing when the time-out was the system's (a TimeoutError is an OSError too)."""
+    return f" within {timeout:g}s" if timeout is not None else ""

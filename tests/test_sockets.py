@@ -206,3 +206,12 @@ def test_connect_timeout_and_refusal_are_httpcore_errors() -> None:
             await backend.connect_tcp("127.0.0.1", port, timeout=5)
 
     asyncio.run(go())
+
+
+def test_a_system_time_out_is_a_connect_timeout_without_a_limit_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def timed_out(*args: object, **kwargs: object) -> None:
+        raise TimeoutError(110, "Connection timed out")
+
+    monkeypatch.setattr(asyncio, "open_connection", timed_out)
+    with pytest.raises(httpcore.ConnectTimeout, match=r"^no connection$"):
+        asyncio.run(sockets.AsyncioBackend().connect_tcp("192.0.2.1", 80))
