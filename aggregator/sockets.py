@@ -37,30 +37,24 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         local = (local_address, 0) if local_address else None
-        connect = asyncio.open_connection(host, port, local_addr=local, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY)
-        return await _connected(connect, timeout, socket_options)
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host, port, local_addr=local, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY
+                )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"no connection{_within(timeout)}") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(_reason(exc)) from exc
+        sock = writer.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return _Stream(reader, writer)
 
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        return await _connected(asyncio.open_unix_connection(path), timeout, socket_options)
+    # No connect_unix_socket: the fetcher never asks for one (httpcore's base class then refuses).
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-async def _connected(connect: Any, timeout: float | None, socket_options: Iterable[Any] | None) -> _Stream:
-    try:
-        async with asyncio.timeout(timeout):
-            reader, writer = await connect
-    except TimeoutError as exc:
-        raise httpcore.ConnectTimeout(f"no connection{_within(timeout)}") from exc
-    except OSError as exc:
-        raise httpcore.ConnectError(_reason(exc)) from exc
-    sock = writer.get_extra_info("socket")
-    for option in socket_options or ():
-        sock.setsockopt(*option)
-    return _Stream(reader, writer)
 
 
 class _Stream(httpcore.AsyncNetworkStream):
