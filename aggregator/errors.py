@@ -6,6 +6,7 @@ that owns the library; nothing else escapes. Every error carries a short machine
 
     AggregatorError
      ├── ConfigError              feeds.yaml is unreadable or invalid (CLI exit code 2)
+     ├── InvalidURL               a URL that cannot be parsed or normalised (``bad_url``)
      ├── FetchError               an HTTP fetch did not give a usable body
      │    ├── Blocked             refused before sending: scheme, private address (SSRF guard)
      │    ├── Timeout             connect/read/total time limit
@@ -17,9 +18,18 @@ that owns the library; nothing else escapes. Every error carries a short machine
      │                            or a feed declaring XML entities (``unsafe_xml``)
      ├── ExtractError             the page holds no archivable article (``reason`` says why)
      └── StoreError               the database or the archive folder failed
+
+Any other exception that ends the handling of one feed or page (a bug, or an input no check
+foresaw) is that item's recorded failure with reason ``internal`` (see ``failure``): it never
+stops the other feeds and pages.
 """
 
 from __future__ import annotations
+
+#: The reason recorded for a failure nobody anticipated: a bug, or an input no check foresaw.
+INTERNAL = "internal"
+#: Longest message recorded for an unanticipated failure (its traceback goes to the debug log).
+_MAX_MESSAGE = 500
 
 
 class AggregatorError(Exception):
@@ -52,6 +62,13 @@ def _restore(cls: type[AggregatorError], args: tuple[object, ...], state: dict[s
 
 class ConfigError(AggregatorError):
     reason = "config"
+
+
+class InvalidURL(AggregatorError):
+    """A URL (from a feed, a page or a redirect) that cannot be parsed or normalised: an
+    unbalanced ``[``, a host label over 63 characters, a host that IDNA cannot encode."""
+
+    reason = "bad_url"
 
 
 class FetchError(AggregatorError):
@@ -116,3 +133,13 @@ class ExtractError(AggregatorError):
 
 class StoreError(AggregatorError):
     reason = "store"
+
+
+def failure(exc: BaseException) -> tuple[str, str]:
+    """``(reason, one-line message)`` of any exception that ended the handling of one feed or page:
+    the package's own as they are, any other as ``internal`` with its type and message."""
+    if isinstance(exc, AggregatorError):
+        return exc.reason, str(exc)
+    text = " ".join(str(exc).split())
+    message = f"internal error: {type(exc).__name__}" + (f": {text}" if text else "")
+    return INTERNAL, message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 1] + "…"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import BrokenExecutor, Executor
@@ -21,7 +22,7 @@ from typing import Protocol
 
 from .charset import decode_html
 from .dates import choose_published, date_flag
-from .errors import AggregatorError, ExtractError, FeedError, FetchError, StoreError
+from .errors import INTERNAL, ExtractError, FeedError, FetchError, InvalidURL, failure
 from .extract import extract_article
 from .feeds import parse_feed
 from .fetch import Fetcher
@@ -77,6 +78,7 @@ class _Poll:
 class PageResult:
     status: str  # archived | duplicate | failed | abandoned
     reason: str | None = None
+    error: str | None = None  # the one-line message of a failure
 
 
 def fetched_document(response: Response, *, url: str, profile: str | Profile | None) -> Article:
@@ -130,6 +132,11 @@ class Archiver:
         self.fetcher = fetcher
         self.progress: Progress = progress or _NoProgress()
         self._pages = asyncio.Semaphore(max(1, settings.concurrency) * 2)
+        #: the page fetch under way for each canonical URL, so that entries sharing it wait for it
+        self._in_flight: dict[str, asyncio.Future[PageResult]] = {}
+        #: feeds whose last poll could not be recorded: not polled again before this time
+        self._held: dict[str, datetime] = {}
+        self._unrecorded: dict[str, int] = {}  # consecutive polls of a feed that could not be recorded
 
     async def fetch_all(self, feeds: Sequence[FeedSpec]) -> list[FeedResult]:
         """Poll the given feeds once, concurrently; one result per feed, in order."""
@@ -143,7 +150,10 @@ class Archiver:
         temporary files a killed writer left behind)."""
         if not self.settings.write_text:
             return 0
-        remove_stale_temp_files(Path(self.settings.archive_dir))
+        try:
+            remove_stale_temp_files(Path(self.settings.archive_dir))
+        except OSError as exc:  # a folder that cannot be listed: the writes below say more
+            log.error("cannot remove leftover temporary files in %s: %s", self.settings.archive_dir, exc)
         written = 0
         for article_id, path, document in self.store.articles_without_text():
             if self._write_text(article_id, path, document):
@@ -152,12 +162,21 @@ class Archiver:
         return written
 
     async def refresh_feed(self, feed: FeedSpec) -> FeedResult:
-        """Poll one feed, archive its new pages, retry due failed ones, and schedule the next poll."""
-        started = utc_now()
-        state = self.store.feed_state(feed.id)
-        poll = await self._poll(feed, state)
-        # an unchanged feed with nothing left to fetch (most polls) has no page work to look up
-        pages = await self._archive_pages(feed) if state.unfinished or poll.result.new_entries else []
+        """Poll one feed, archive its new pages, retry due failed ones, and schedule the next poll.
+
+        Never raises (but for cancellation): whatever goes wrong, expected or not, ends as this
+        feed's recorded failure, with the usual backoff before its next poll."""
+        started, timer = datetime.now(UTC), time.perf_counter()
+        state = FeedState(feed.id, feed.url, None, None)
+        try:
+            state = self.store.feed_state(feed.id)
+            poll = await self._poll(feed, state)
+            # an unchanged feed with nothing left to fetch (most polls) has no page work to look up
+            pages = await self._archive_pages(feed) if state.unfinished or poll.result.new_entries else []
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # fault isolation: one feed's failure, whatever it is
+            poll, pages = _Poll(self._feed_failed(feed, exc)), []
         counts = Counter(page.status for page in pages)
         result = replace(
             poll.result, archived=counts["archived"], duplicates=poll.result.duplicates + counts["duplicate"],
@@ -165,21 +184,52 @@ class Archiver:
             page_errors=tuple(page.reason for page in pages if page.reason),
         )
         self.record_written()
-        self.store.record_poll(result, self._schedule(feed, state, poll), started_at=started)
+        duration_ms = round((time.perf_counter() - timer) * 1000)
+        self._record_poll(feed, state, poll, result, started, duration_ms)
         if log.isEnabledFor(logging.INFO):  # the arguments alone cost more than a disabled call
-            self._log_poll(feed, result, started)
+            self._log_poll(feed, result, duration_ms)
         self.progress.advance()
         return result
 
+    def _feed_failed(self, feed: FeedSpec, exc: Exception) -> FeedResult:
+        """The result of a poll that raised: its reason (``internal`` when nobody anticipated it)."""
+        reason, message = failure(exc)
+        if reason == INTERNAL:
+            log.debug("feed %s: unexpected failure", feed.id, exc_info=exc)
+        return FeedResult(feed.id, "error", error_reason=reason, error=message)
+
+    def _record_poll(self, feed: FeedSpec, state: FeedState, poll: _Poll, result: FeedResult,
+                     started: datetime, duration_ms: int) -> None:
+        """Record the poll and the feed's next poll time; when even that fails (the database), the
+        feed is held back in memory for as long as its backoff says, so it is never hammered."""
+        try:
+            self.store.record_poll(result, self._schedule(feed, state, poll), started_at=started,
+                                   duration_ms=duration_ms)
+        except Exception as exc:
+            self._unrecorded[feed.id] = self._unrecorded.get(feed.id, 0) + 1
+            hold = next_poll(self.clock(), interval=feed.interval, error_count=self._unrecorded[feed.id],
+                             max_backoff=self.settings.max_backoff)
+            self._held[feed.id] = hold
+            log.error("feed %s: the poll could not be recorded (%s); not polled again before %s",
+                      feed.id, failure(exc)[1], iso(hold), exc_info=log.isEnabledFor(logging.DEBUG))
+            return
+        if self._held:
+            self._held.pop(feed.id, None)
+            self._unrecorded.pop(feed.id, None)
+
+    def held_until(self, feed_id: str) -> datetime | None:
+        """When a feed whose last poll could not be recorded may be polled again (None: not held)."""
+        return self._held.get(feed_id)
+
     @staticmethod
-    def _log_poll(feed: FeedSpec, result: FeedResult, started: datetime) -> None:
+    def _log_poll(feed: FeedSpec, result: FeedResult, duration_ms: int) -> None:
         log.info(
             "poll feed=%s outcome=%s status=%s entries=%d new=%d duplicates=%d failed=%d duration_ms=%d%s",
             feed.id, result.outcome, result.http_status, result.entries, result.archived, result.duplicates,
-            result.failed, (utc_now() - started).total_seconds() * 1000,
-            f" error={result.error}" if result.error else "",
+            result.failed, duration_ms, f" error={result.error}" if result.error else "",
             extra={"event": "poll", "feed": feed.id, "outcome": result.outcome, "new": result.archived,
-                   "failed": result.failed, "http_status": result.http_status, "error": result.error},
+                   "failed": result.failed, "http_status": result.http_status, "error": result.error,
+                   "duration_ms": duration_ms},
         )
 
     def _schedule(self, feed: FeedSpec, state: FeedState, poll: _Poll) -> PollRecord:
@@ -234,21 +284,80 @@ class Archiver:
     async def _archive_pages(self, feed: FeedSpec) -> list[PageResult]:
         work = self.store.entries_to_fetch(feed.id, self.settings.max_attempts, self.clock())
         self.progress.add(len(work))
-        return list(await asyncio.gather(*(self._archive_entry(feed, item) for item in work)))
+        by_url: dict[str, list[EntryWork]] = {}
+        for item in work:
+            by_url.setdefault(item.url, []).append(item)
+        groups = await asyncio.gather(*(self._archive_url(feed, items) for items in by_url.values()))
+        return [result for group in groups for result in group]
+
+    async def _archive_url(self, feed: FeedSpec, items: list[EntryWork]) -> list[PageResult]:
+        """The entries of one feed that share a URL: the page is fetched for the first one only."""
+        first, *rest = items
+        results = [await self._archive_entry(feed, first)]
+        for item in rest:
+            results.append(await self._after_same_url(feed, item, results[0]))
+            self.progress.advance()
+        return results
 
     async def _archive_entry(self, feed: FeedSpec, item: EntryWork) -> PageResult:
-        async with self._pages:
+        """Archive one entry's page; never raises (but for cancellation). An entry whose URL
+        another feed is fetching at this moment waits for that fetch instead of repeating it."""
+        try:
+            other = self._in_flight.get(item.url)
+            if other is not None:
+                return await self._after_same_url(feed, item, await other)
+            done: asyncio.Future[PageResult] = asyncio.get_running_loop().create_future()
+            self._in_flight[item.url] = done
             try:
-                return await self._archive_page(feed, item)
-            except AggregatorError as exc:
-                retry_at = page_retry_at(self.clock(), item.attempts + 1, self.settings.page_retry_delay,
-                                         self.settings.max_backoff)
-                status = self.store.entry_failed(feed.id, item.key, reason=exc.reason, error=str(exc),
-                                                 max_attempts=self.settings.max_attempts, retry_at=retry_at)
-                log.warning("page feed=%s url=%s %s: %s", feed.id, item.link, status, exc)
-                return PageResult(status, exc.reason)
+                async with self._pages:
+                    result = await self._attempt_page(feed, item)
+                done.set_result(result)
+                return result
             finally:
-                self.progress.advance()
+                del self._in_flight[item.url]
+                if not done.done():
+                    done.cancel()
+        finally:
+            self.progress.advance()
+
+    async def _attempt_page(self, feed: FeedSpec, item: EntryWork) -> PageResult:
+        try:
+            return await self._archive_page(feed, item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # fault isolation: one page's failure, whatever it is
+            return self._page_failed(feed, item, *failure(exc), exc)
+
+    async def _after_same_url(self, feed: FeedSpec, item: EntryWork, first: PageResult) -> PageResult:
+        """An entry whose URL another entry just fetched: linked to that article, or failed alike."""
+        if first.status in ("archived", "duplicate"):
+            try:
+                known = self.store.article_for_url(item.url)
+                if known:
+                    self.store.link_entry(feed.id, item.key, known)
+                    return PageResult("duplicate")
+            except Exception as exc:
+                return self._page_failed(feed, item, *failure(exc), exc)
+            return await self._attempt_page(feed, item)  # not reachable by its URL after all: its own fetch
+        return self._page_failed(feed, item, first.reason or INTERNAL, first.error or "the page failed", None)
+
+    def _page_failed(self, feed: FeedSpec, item: EntryWork, reason: str, message: str,
+                     exc: BaseException | None) -> PageResult:
+        """Record a failed attempt at a page, with its backoff; when even that fails (the
+        database), the page stays as it was and is tried again after the feed's own backoff."""
+        if reason == INTERNAL and exc is not None:
+            log.debug("page feed=%s url=%s: unexpected failure", feed.id, item.link, exc_info=exc)
+        retry_at = page_retry_at(self.clock(), item.attempts + 1, self.settings.page_retry_delay,
+                                 self.settings.max_backoff)
+        try:
+            status = self.store.entry_failed(feed.id, item.key, reason=reason, error=message,
+                                             max_attempts=self.settings.max_attempts, retry_at=retry_at)
+        except Exception as store_exc:
+            log.error("page feed=%s url=%s failed (%s) and the failure could not be recorded: %s",
+                      feed.id, item.link, message, failure(store_exc)[1])
+            return PageResult("failed", reason, message)
+        log.warning("page feed=%s url=%s %s: %s", feed.id, item.link, status, message)
+        return PageResult(status, reason, message)
 
     async def _archive_page(self, feed: FeedSpec, item: EntryWork) -> PageResult:
         known = self.store.article_for_url(item.url)
@@ -320,8 +429,8 @@ class Archiver:
         """The text file alone, atomically (no database access: it may run in a thread)."""
         try:
             write_document(Path(self.settings.archive_dir), path, document)
-        except StoreError as exc:
-            log.error("article %s: text file not written, will retry next run: %s", article_id, exc)
+        except Exception as exc:  # the row is committed: the next run writes the file
+            log.error("article %s: text file not written, will retry next run: %s", article_id, failure(exc)[1])
             return False
         return True
 
@@ -330,9 +439,10 @@ class Archiver:
         written, self._written = self._written, []
         try:
             self.store.mark_text_written(*written)
-        except StoreError as exc:
+        except Exception as exc:
             self._written[:0] = written
-            log.error("text files written, not yet recorded (will be rewritten next run if this lasts): %s", exc)
+            log.error("text files written, not yet recorded (will be rewritten next run if this lasts): %s",
+                      failure(exc)[1])
 
 
 def _entry_rows(entries: Iterable[Entry]) -> Iterable[dict[str, object]]:
@@ -340,10 +450,16 @@ def _entry_rows(entries: Iterable[Entry]) -> Iterable[dict[str, object]]:
     for entry in entries:
         link = entry.link if entry.link and is_http_url(entry.link) else None
         row: dict[str, object] = {
-            "key": entry.key, "link": link, "url": canonical_url(link) if link else None,
-            "title": entry.title, "feed_published": entry.published.isoformat() if entry.published else None,
+            "key": entry.key, "link": None, "url": None, "title": entry.title,
+            "feed_published": entry.published.isoformat() if entry.published else None,
         }
         if link is None:
-            row.update(status="abandoned", last_error_reason="no_link",
-                       last_error="feed entry has no http(s) link")
+            row.update(status="abandoned", last_error_reason="no_link", last_error="feed entry has no http(s) link")
+            yield row
+            continue
+        row["link"] = link
+        try:
+            row["url"] = canonical_url(link)
+        except InvalidURL as exc:
+            row.update(status="abandoned", last_error_reason=exc.reason, last_error=str(exc))
         yield row

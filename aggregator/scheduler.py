@@ -26,7 +26,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .config import load_config
-from .errors import ConfigError
+from .errors import ConfigError, failure
 from .fetch import Fetcher
 from .lock import DaemonLock
 from .metrics import Metrics, serve_metrics
@@ -82,6 +82,8 @@ class Daemon:
         self.last_tick = time.monotonic()
         self.last_success: float | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._idle = asyncio.Event()  # set while no tick runs
+        self._idle.set()
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -133,12 +135,20 @@ class Daemon:
                 try:
                     await self._stop.wait()
                 finally:
-                    scheduler.shutdown(wait=False)
+                    await self._stop_ticking(scheduler)
                     await self._drain()
                     self.archiver.record_written()
                     if server is not None:
                         server.shutdown()
                 log.info("daemon stopped", extra={"event": "stop"})
+
+    async def _stop_ticking(self, scheduler: AsyncIOScheduler) -> None:
+        """Stop the scheduler once a tick it has already started is over: shut down under a
+        pending tick, APScheduler cancels it and logs the cancellation as the job's error."""
+        scheduler.pause()
+        await asyncio.sleep(0)  # a tick task created before the pause starts now, or never
+        await self._idle.wait()
+        scheduler.shutdown(wait=False)
 
     async def _drain(self) -> None:
         """Let polls in flight finish within the grace period; cancel what is left."""
@@ -161,14 +171,26 @@ class Daemon:
 
     async def _tick(self) -> None:
         """Start a refresh for every due feed that is not already being polled."""
+        self._idle.clear()
+        try:
+            self._start_due_polls()
+        finally:
+            self._idle.set()
+
+    def _start_due_polls(self) -> None:
         self.last_tick = time.monotonic()
         if self._stop is not None and self._stop.is_set():
             return
         now = self.clock()
-        due = self.store.due_feeds(now, [feed.id for feed in self._enabled()])
+        try:
+            due = self.store.due_feeds(now, [feed.id for feed in self._enabled()])
+        except Exception as exc:  # the database is unwell: nothing is due until it answers again
+            log.error("scheduler: cannot read which feeds are due: %s", failure(exc)[1])
+            return
         self.metrics.lag.set(max([(now - at).total_seconds() for _, at in due if at is not None], default=0.0))
         for feed_id, _ in due:
-            if feed_id in self._running:
+            held = self.archiver.held_until(feed_id)
+            if feed_id in self._running or (held is not None and now < held):
                 continue
             feed = self.config.feed(feed_id)
             if feed is not None:
@@ -183,8 +205,9 @@ class Daemon:
                 self.last_success = time.time()
         except asyncio.CancelledError:
             raise
-        except Exception:  # one feed's unexpected failure must not stop the daemon
-            log.exception("poll of feed %s failed unexpectedly; it stays due", feed.id)
+        except Exception as exc:  # refresh_feed records its own failures: this is a last resort
+            log.error("poll of feed %s failed unexpectedly: %s", feed.id, failure(exc)[1],
+                      exc_info=log.isEnabledFor(logging.DEBUG))
         finally:
             self._running.pop(feed.id, None)
 

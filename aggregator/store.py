@@ -375,11 +375,10 @@ class Store:
             raise StoreError(f"{self.path}: feed '{feed_id}' is not in the database")
         return FeedState(**{**rows[0], "unfinished": bool(rows[0]["unfinished"])})
 
-    def record_poll(self, result: FeedResult, record: PollRecord, *, started_at: datetime) -> None:
+    def record_poll(self, result: FeedResult, record: PollRecord, *, started_at: datetime,
+                    duration_ms: int) -> None:
         """Log a poll and update the feed's state and schedule; validators only from a good poll."""
-        now = datetime.now(UTC)
-        duration_ms = int((now - started_at).total_seconds() * 1000)
-        finished = iso(now)
+        finished = iso(datetime.now(UTC))
         with self._write() as db:
             self._insert(
                 "polls",

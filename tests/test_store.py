@@ -101,18 +101,18 @@ def test_poll_state_and_schedule(store: Store) -> None:
     soon = started + timedelta(minutes=15)
     store.record_poll(FeedResult("tass", "ok", http_status=200),
                       PollRecord("ok", soon, etag='"v1"', last_modified="Wed, 12 Aug 2020 21:26:00 GMT"),
-                      started_at=started)
+                      started_at=started, duration_ms=5)
     assert store.due_feeds(started, ["tass"]) == []
     assert store.due_feeds(soon, ["tass", "unknown"]) == [("tass", soon)]
     store.record_poll(FeedResult("tass", "error", http_status=503, error_reason="http_503", error="HTTP 503"),
-                      PollRecord("backing_off", soon), started_at=started)
+                      PollRecord("backing_off", soon), started_at=started, duration_ms=5)
     state = store.feed_state("tass")
     assert (state.etag, state.last_modified) == ('"v1"', "Wed, 12 Aug 2020 21:26:00 GMT")
     (row,) = store.feed_overview()
     assert (row["status"], row["error_count"], row["last_error"]) == ("backing_off", 1, "HTTP 503")
     assert store.count("polls") == 2
     store.record_poll(FeedResult("tass", "error", http_status=410, error_reason="http_410", error="HTTP 410"),
-                      PollRecord("gone", None), started_at=started)
+                      PollRecord("gone", None), started_at=started, duration_ms=5)
     assert store.due_feeds(soon + timedelta(days=365), ["tass"]) == []
     # a changed feed URL starts afresh: validators and health forgotten
     store.sync_feeds([FeedSpec(id="tass", url="https://tass.com/rss/v3.xml", source="TASS")])
@@ -124,7 +124,7 @@ def test_poll_state_and_schedule(store: Store) -> None:
 def test_an_adopted_redirect_survives_the_old_config(store: Store) -> None:
     now = datetime.now(UTC)
     store.record_poll(FeedResult("tass", "ok", http_status=200),
-                      PollRecord("ok", now, adopt_url="https://tass.com/rss/v9.xml"), started_at=now)
+                      PollRecord("ok", now, adopt_url="https://tass.com/rss/v9.xml"), started_at=now, duration_ms=5)
     store.sync_feeds([FEED])  # feeds.yaml still names the old URL
     assert store.feed_state("tass").url == "https://tass.com/rss/v9.xml"
     assert store.feed_overview()[0]["previous_urls"] == '["https://tass.com/rss/v2.xml"]'
