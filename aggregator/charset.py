@@ -79,7 +79,9 @@ def decode_html(content: bytes, content_type: str | None = None) -> str:
 def _try_decode(content: bytes, codec: str) -> str | None:
     try:
         return content.decode(codec)
-    except (UnicodeDecodeError, LookupError):  # LookupError: a codec such as base64 is no charset
+    # LookupError: a codec such as base64 is no charset; UnicodeError: "punycode" or "undefined"
+    # named as a page's charset fail with it rather than with UnicodeDecodeError
+    except (UnicodeError, LookupError):
         return None
 
 

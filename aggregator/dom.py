@@ -12,16 +12,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cache
+from typing import TypeAlias
 
+import cssselect
 from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
 from lxml import html as lxml_html
 
-Element = lxml_html.HtmlElement
+Element: TypeAlias = lxml_html.HtmlElement
 #: what a bad selector raises (syntax, or a pseudo-class the translator does not know)
 BadSelector = SelectorError
 _TRANSLATOR = HTMLTranslator()
+#: A selector group on a scope of more elements than this is matched one selector at a time and the
+#: results merged here: libxml2 merges the node-sets of an XPath union in time quadratic in their sizes.
+_UNION_MAX_ELEMENTS = 4096
+_COUNT_DESCENDANTS = etree.XPath("count(descendant::*)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def parse(markup: str) -> Element:
@@ -43,6 +50,15 @@ def compiled(selector: str) -> etree.XPath:
     return etree.XPath(_TRANSLATOR.css_to_xpath(selector, prefix="descendant::"))
 
 
+@cache
+def _parts(selector: str) -> tuple[etree.XPath, ...]:
+    """Each selector of a group on its own, as ``compiled`` would translate it within the group."""
+    return tuple(
+        etree.XPath(_TRANSLATOR.selector_to_xpath(part, prefix="descendant::", translate_pseudo_elements=True))
+        for part in cssselect.parse(selector)
+    )
+
+
 def check_selector(selector: str) -> str:
     """``selector`` unchanged, or BadSelector: profiles fail when loaded, not on their first page."""
     compiled(selector)
@@ -52,7 +68,22 @@ def check_selector(selector: str) -> str:
 def select(scope: Element, selector: str) -> list[Element]:
     """The elements inside ``scope`` (the whole document for the root) matching ``selector``, in page order."""
     context = scope.getroottree() if scope.getparent() is None else scope
-    return [element for element in compiled(selector)(context) if isinstance(element.tag, str)]
+    parts = _parts(selector)
+    if len(parts) > 1 and _COUNT_DESCENDANTS(context) > _UNION_MAX_ELEMENTS:
+        found = _merged([part(context) for part in parts], scope)
+    else:
+        found = compiled(selector)(context)
+    return [element for element in found if isinstance(element.tag, str)]
+
+
+def _merged(found: list[list[Element]], scope: Element) -> list[Element]:
+    """The union of node-sets from ``scope``, in page order, without repeats."""
+    nonempty = [elements for elements in found if elements]
+    if len(nonempty) <= 1:
+        return nonempty[0] if nonempty else []
+    # one proxy object per node while any is referenced, so identity is node identity
+    position = {element: index for index, element in enumerate(scope.iter())}
+    return sorted({element for elements in nonempty for element in elements}, key=position.__getitem__)
 
 
 def select_first(scope: Element, selector: str) -> Element | None:
@@ -67,7 +98,29 @@ def text(element: Element) -> str:
 
 def remove(element: Element) -> None:
     """Take ``element`` out of the tree, keeping the text that follows it."""
-    element.drop_tree()
+    try:
+        element.drop_tree()
+    except ValueError:  # the text joined holds characters lxml parses but refuses to set (nothing changed)
+        element.tail = _xml_text(element.tail)
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = _xml_text(previous.tail)
+        else:
+            element.getparent().text = _xml_text(element.getparent().text)
+        element.drop_tree()
+
+
+def set_tail(element: Element, tail: str) -> None:
+    """``element.tail = tail``, without the characters lxml refuses to set (control characters)."""
+    try:
+        element.tail = tail
+    except ValueError:
+        element.tail = _xml_text(tail)
+
+
+def _xml_text(text: str | None) -> str | None:
+    """``text`` without what XML 1.0 cannot hold: C0 controls but tab and newlines, U+FFFE, U+FFFF."""
+    return _NOT_XML.sub("", text) if text else text
 
 
 def describe(element: Element) -> str:

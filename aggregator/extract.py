@@ -13,6 +13,7 @@ with a ``reason`` instead of returning an article with nothing to archive:
     no_body      no body container, or no text in it
     too_short    less body text than the profile's min_body_chars
     no_title     no headline, og:title or <title>
+    bad_url      the page's own URL has no canonical form (aggregator.urls.canonical_url refuses it)
     unknown_profile   the profile asked for does not exist
 
 Challenge and consent pages are recognised first by their title or host; markers that real
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -32,7 +34,7 @@ from dateutil.parser import isoparse
 from aggregator import dom
 from aggregator.datelines import strip_dateline
 from aggregator.dom import Element
-from aggregator.errors import ExtractError
+from aggregator.errors import ExtractError, InvalidURL
 from aggregator.models import Article
 from aggregator.profiles import Profile, TimeSource, layouts
 from aggregator.profiles.generic import (
@@ -66,6 +68,8 @@ _CONSENT_FRAME = 'iframe[src*="//consent."], iframe[src*="consent-"], iframe[id^
 #: a page is "dominated" by consent text when at least this share of its words are consent words
 _CONSENT_SHARE = 0.03
 _CONSENT_MIN_HITS = 3
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INVISIBLE = frozenset({"script", "style", "noscript", "template"})
 #: reasons after which a challenge or consent marker is the better explanation
 _MAYBE_BLOCKED = frozenset({"no_body", "too_short", "no_title"})
@@ -78,6 +82,10 @@ _PAYWALL_MARKERS = re.compile(
     r"|to continue reading,? (?:please )?(?:subscribe|log in|sign in)",
     re.IGNORECASE,
 )
+#: Longest headline kept (whole sentences fit; a page's whole text as its <h1> does not).
+MAX_TITLE_CHARS = 1000
+#: Page times outside these years are not believed: converting them to a time zone could overflow.
+_MIN_YEAR, _MAX_YEAR = 2, 9998
 #: body paragraphs and the quality signals measured on them
 _Body = tuple[list[str], dict[str, float | int | str]]
 
@@ -89,6 +97,8 @@ def extract_article(html: str, url: str, *, profile: str | Profile | None = None
     selectors); by default the site of ``url`` chooses one. Raises ExtractError when the page
     holds nothing to archive.
     """
+    if _SURROGATE.search(url):  # the messages below name the URL, and must be storable text
+        _page_url(url)  # raises: canonical_url refuses lone surrogates
     root = dom.parse(html)
     title_element = root.find(".//title")
     page_title = _collapse(dom.text(title_element)) if title_element is not None else ""
@@ -106,6 +116,14 @@ def extract_article(html: str, url: str, *, profile: str | Profile | None = None
     if error.reason in _MAYBE_BLOCKED:
         _raise_if_blocking_markers(root, html, url)
     raise error
+
+
+def _page_url(url: str) -> str:
+    """The canonical form of the page's own URL; ExtractError ``bad_url`` when it has none."""
+    try:
+        return canonical_url(url)
+    except InvalidURL as err:
+        raise ExtractError(f"the page's own URL is unusable: {err}", reason="bad_url") from None
 
 
 def _raise_if_blocked_page(page_title: str, url: str) -> None:
@@ -148,10 +166,13 @@ def _extract(root: Element, html: str, url: str, profile: Profile, page_title: s
     if not title:
         raise ExtractError(f"no headline or title: {url}", reason="no_title")
     signals["container"] = dom.describe(container) if parts else "none"
+    if len(title) > MAX_TITLE_CHARS:
+        signals["title_cut"] = len(title)  # the headline's length before the cut
+        title = _shorten(title, MAX_TITLE_CHARS)
     return Article(
         title=title,
         paragraphs=tuple(paragraphs),
-        url=_canonical(root, meta, url),
+        url=_canonical(root, meta, url) or _page_url(url),
         extractor=profile.id,
         published=published,
         published_via=via,
@@ -221,8 +242,12 @@ def _no_body(root: Element, html: str, url: str, profile: Profile, what: str) ->
 
 
 def _collapse(text: str) -> str:
-    """Whitespace (spaces, NBSP, tabs, newlines) collapsed to single spaces, ends stripped."""
-    return " ".join(text.split())
+    """Whitespace (spaces, NBSP, tabs, newlines) collapsed to single spaces, ends stripped, control
+    characters (a page's raw ones, or its ``&#8;``) removed."""
+    collapsed = " ".join(text.split())
+    if collapsed.isprintable():  # the common case, decided in one fast pass
+        return collapsed
+    return " ".join(_CONTROL.sub("", collapsed).split())
 
 
 def _first(root: Element, selectors: Sequence[str], accept: Callable[[Element], bool] | None = None) -> Element | None:
@@ -309,6 +334,14 @@ def _title(root: Element, container: Element, profile: Profile, meta: dict[str, 
     return ""
 
 
+def _shorten(text: str, limit: int) -> str:
+    """``text`` (whitespace collapsed) in at most ``limit`` characters, cut at a word boundary and
+    marked with "…"; inside a word only when it has no space in its second half."""
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space >= limit // 2 else cut).rstrip() + "…"
+
+
 def _strip_title_suffix(title: str, profile: Profile, site_name: str) -> str:
     if profile.title_suffix:
         title = profile.title_suffix.sub("", title)
@@ -317,15 +350,18 @@ def _strip_title_suffix(title: str, profile: Profile, site_name: str) -> str:
     return title.strip()
 
 
-def _canonical(root: Element, meta: dict[str, str], url: str) -> str:
-    """The page's rel=canonical or og:url when on the same site as ``url``, else ``url``."""
+def _canonical(root: Element, meta: dict[str, str], url: str) -> str | None:
+    """The page's rel=canonical or og:url when it is a usable URL on the same site as ``url``."""
     link = dom.select_first(_head(root), "link[rel~=canonical][href]")
     for candidate in (link.get("href", "") if link is not None else "", meta.get("og:url", "")):
         if candidate:
-            absolute = canonical_url(candidate, base=url)
+            try:
+                absolute = canonical_url(candidate, base=url)
+            except InvalidURL:  # the page's claim is malformed: not used, the fetched URL stands
+                continue
             if is_http_url(absolute) and same_site(absolute, url):
                 return absolute
-    return canonical_url(url)
+    return None
 
 
 # --- publication time -------------------------------------------------------------------------
@@ -350,11 +386,11 @@ def _time_values(raw: str, fmt: str) -> Iterator[object]:
         yield raw.strip()
         return
     try:
-        pending = [json.loads(raw)]
-    except ValueError:
+        pending = deque([json.loads(raw)])
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder recurses
         return
     while pending:  # breadth first: the page's own item before anything nested in it
-        item = pending.pop(0)
+        item = pending.popleft()
         if isinstance(item, list):
             pending.extend(item)
         elif isinstance(item, dict):
@@ -363,20 +399,25 @@ def _time_values(raw: str, fmt: str) -> Iterator[object]:
                 yield from value
             elif value:
                 yield value
-            pending.extend(item.get("@graph") or [])
+            graph = item.get("@graph")
+            if isinstance(graph, list | dict):  # a page may write anything there: 5, "x", null
+                pending.append(graph)
 
 
 def _parse_time(value: object, fmt: str) -> datetime | None:
-    """An aware datetime, or None (unparseable, or no time zone to be known)."""
+    """An aware datetime that converts to any time zone, or None (unparseable, no time zone to be
+    known, or a year such as 1 or 9999 that a conversion would take out of range)."""
     if not isinstance(value, str) or not value:
         return None
     try:
-        if fmt == "unix":
-            return datetime.fromtimestamp(int(value), tz=UTC)
-        when = _iso(value)
-    except (ValueError, OverflowError, OSError):
+        when = datetime.fromtimestamp(int(value), tz=UTC) if fmt == "unix" else _iso(value)
+        if when.tzinfo is None or when.utcoffset() is None:
+            return None
+        if not _MIN_YEAR <= when.astimezone(UTC).year <= _MAX_YEAR:
+            return None
+    except (ValueError, OverflowError, OSError):  # OverflowError: the offset takes it past year 1 or 9999
         return None
-    return when if when.tzinfo is not None else None
+    return when
 
 
 def _iso(value: str) -> datetime:
@@ -401,7 +442,7 @@ def _body_blocks(parts: list[Element], profile: Profile) -> tuple[list[Element],
                 for element in dom.select(scope, never_body):
                     dom.remove(element)
             for br in scope.iter("br"):
-                br.tail = "\n" + (br.tail or "")
+                dom.set_tail(br, "\n" + (br.tail or ""))
             scope_chars += len(_collapse(dom.text(scope)))
             blocks.extend(dom.select(scope, profile.blocks))
     return _innermost(blocks), scope_chars
@@ -410,7 +451,15 @@ def _body_blocks(parts: list[Element], profile: Profile) -> tuple[list[Element],
 def _innermost(blocks: list[Element]) -> list[Element]:
     """Blocks holding no other block (a <p> in a <blockquote> or <li> is its own line), no repeats."""
     members = set(blocks)
-    holders = {parent for block in blocks for parent in block.iterancestors() if parent in members}
+    holders: set[Element] = set()
+    climbed: set[Element] = set()  # every ancestor of a block seen so far, and so all of theirs
+    for block in blocks:
+        for parent in block.iterancestors():
+            if parent in climbed:  # the rest of the way up was climbed from an earlier block
+                break
+            climbed.add(parent)
+            if parent in members:
+                holders.add(parent)
     seen: set[Element] = set()
     kept = []
     for block in blocks:

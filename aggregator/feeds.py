@@ -17,6 +17,18 @@ Decisions worth knowing:
   its fallback parser then expands them without any limit: one 100 kB entity referenced
   20,000 times made a 160 kB document take 46 s and 5.8 GB. expat's own amplification
   guard only covers the strict parser.
+* A document nested deeper than 256 elements (libxml2's own limit), or with more elements
+  and references than its size explains, is refused before parsing (reason ``too_complex``):
+  feedparser keeps Python objects for every open element, every entry, every piece of
+  content, so that nested ``<a>``s took many times the document's size. The check is
+  one regular-expression pass over the tags; what passes it costs at most ``MAX_PARSE_FACTOR``
+  times its size.
+* Numeric character references to no character (``&#xD800;``, ``&#x110000;``) become U+FFFD
+  before parsing: one of them made the loose parser fail on the whole feed.
+* Titles are cut at ``MAX_TITLE_CHARS`` (a word boundary, marked "…"); a guid longer than
+  ``MAX_GUID_CHARS`` is replaced by ``sha256:<hex>`` of it (still distinct and stable); a link
+  ``canonical_url`` would refuse (malformed, longer than 8192 characters) is no link. Each
+  is counted in the feed's warning.
 * Dates keep the offset written in the feed (feedparser's ``*_parsed`` fields are UTC);
   a time without a zone is UTC; a zone abbreviation that is not understood makes the date
   unparseable (None) rather than silently UTC.
@@ -25,14 +37,16 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import feedparser
 from dateutil.parser import isoparse
@@ -40,6 +54,7 @@ from dateutil.parser import isoparse
 from .charset import guess_encoding
 from .errors import FeedError
 from .models import Entry, ParsedFeed
+from .urls import MAX_URL_CHARS, usable_http_url
 
 __all__ = ["parse_feed"]
 
@@ -68,6 +83,9 @@ _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")  # UTF-16 and UTF-32
 #: How much of a page is searched for challenge/redirect markers and its <title>.
 _SNIFF_BYTES = 256 * 1024
+#: The largest body decoded as JSON to say that it is JSON (Python objects for "[{},{}...]" take
+#: many times the document's size).
+_JSON_SNIFF_BYTES = 1024 * 1024
 
 _PROLOG_ITEM = re.compile(
     rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>)", re.DOTALL | re.IGNORECASE
@@ -75,6 +93,14 @@ _PROLOG_ITEM = re.compile(
 _ROOT_TAG = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
+#: A numeric character reference to no character: a surrogate, beyond U+10FFFF, or more digits than
+#: any character needs. feedparser's loose parser fails on the whole document for one of them.
+_BAD_CHAR_REF = re.compile(
+    rb"&#(?:[0-9]{8,}|111411[2-9]|11141[2-9][0-9]|1114[2-9][0-9]{2}|111[5-9][0-9]{3}|11[2-9][0-9]{4}"
+    rb"|1[2-9][0-9]{5}|[2-9][0-9]{6}|0*(?:5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}|573[0-3][0-9]"
+    rb"|5734[0-3])|[xX](?:[0-9a-fA-F]{7,}|(?:1[1-9a-fA-F]|[2-9a-fA-F][0-9a-fA-F])[0-9a-fA-F]{4}"
+    rb"|0*[dD][89a-fA-F][0-9a-fA-F]{2}));"
+)
 _CHANNEL = re.compile(rb"<(?:[\w.-]+:)?channel[\s>/]", re.IGNORECASE)
 _HTML_DOCTYPE = re.compile(rb"<!DOCTYPE\s+html", re.IGNORECASE)
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.DOTALL | re.IGNORECASE)
@@ -86,6 +112,26 @@ _ISO_DATE = re.compile(r"\d{4}-?\d{2}", re.ASCII)
 _UNKNOWN_ZONE = re.compile(r"\d\d\s+([A-Za-z]{1,6})\s*$", re.ASCII)
 _TTL = re.compile(r"\d{1,9}", re.ASCII)
 _MAX_WARNING = 200
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+#: Longest feed or entry title kept (a headline, not an article); a longer one is cut.
+MAX_TITLE_CHARS = 1000
+#: Longest guid kept as written; a longer one is replaced by its hash.
+MAX_GUID_CHARS = 2048
+#: Deepest element nesting accepted: libxml2's default (``xmlParserMaxDepth``). feedparser keeps
+#: state for every open element, whatever the element.
+MAX_DEPTH = 256
+#: A start or end tag that is not self-closing (its name, "/" first for an end tag), or a comment or
+#: CDATA section (no name: their "<" are text). An attribute value holding ">" ends the tag early,
+#: which can only make a self-closing tag count as open.
+_MARKUP = re.compile(rb"<(/?[A-Za-z_][^\s/>]*)[^>]*(?<!/)>|<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)", re.DOTALL)
+#: Upper estimates of the memory feedparser keeps per element and per character or entity
+#: reference, at their most expensive (an entry's fields, an Atom <link/>, a reference in content).
+_ELEMENT_COST = 600
+_REFERENCE_COST = 110
+#: A document is refused when that estimate passes this multiple of its size plus this allowance,
+#: so that no document costs more; ordinary feeds stay well under the multiple.
+MAX_PARSE_FACTOR = 20
+PARSE_ALLOWANCE = 16 * 1024 * 1024
 
 
 def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
@@ -93,8 +139,9 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
 
     ``headers`` are the HTTP response headers (their ``Content-Type`` charset decides the
     encoding when the document declares none). Raises ``FeedError`` when the body is not a
-    feed: empty, an HTML page (error, redirect or challenge page), JSON, garbage, or a
-    document declaring XML entities (reason ``unsafe_xml``).
+    feed: empty, an HTML page (error, redirect or challenge page), JSON, garbage (reason
+    ``not_a_feed``), a document declaring XML entities (``unsafe_xml``), or one too deeply
+    nested or dense to parse within bounded memory (``too_complex``).
     """
     response_headers = {name.lower(): value for name, value in (headers or {}).items()}
     # Relative links are resolved here against ``url``; a Content-Location base would make
@@ -117,8 +164,13 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
     root, html_doctype = _root_element(view)
     if root in _HTML_ROOTS or (root is None and html_doctype):
         raise FeedError(f"{url}: not a feed: {_describe_html(view)}")
-    if view.lstrip()[:1] in (b"{", b"[") and _is_json(content):
-        raise FeedError(f"{url}: not a feed: JSON document")
+    if view.lstrip()[:1] in (b"{", b"["):
+        if len(content) > _JSON_SNIFF_BYTES:  # no XML starts so; decoding it could cost 25x its size
+            raise FeedError(f"{url}: not a feed: starts like JSON, not XML")
+        if _is_json(content):
+            raise FeedError(f"{url}: not a feed: JSON document")
+    _check_structure(view, url)
+    content, bad_refs = _BAD_CHAR_REF.subn(b"&#xFFFD;", content)
 
     try:
         result = feedparser.parse(
@@ -132,23 +184,22 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
 
     feed = result.get("feed") or {}
     raw_entries = result.get("entries") or []
-    title = _collapse(_field(feed, "title"))
+    title = _title(_field(feed, "title"))
     problem = result.get("bozo_exception") if result.get("bozo") else None
     if not raw_entries:
         _check_empty_feed(url, result.get("version") or "", root, view, title, problem)
 
-    entries, skipped, duplicates = _entries(raw_entries, url)
+    entries, tally = _entries(raw_entries, url)
     notes = []
     if repaired:
         notes.append(f"{repaired} invalid UTF-8 byte sequence(s) replaced with U+FFFD")
     if legacy:
         notes.append(f"not UTF-8 as declared or implied: read as {legacy}")
+    if bad_refs:
+        notes.append(f"{bad_refs} reference(s) to no character (a surrogate, beyond U+10FFFF) replaced with U+FFFD")
     if problem is not None:
         notes.append(_describe(problem))
-    if skipped:
-        notes.append(f"{_count(skipped)} without link or guid skipped")
-    if duplicates:
-        notes.append(f"{_count(duplicates)} with a repeated guid or link collapsed")
+    notes.extend(tally.notes())
     return ParsedFeed(
         title=title,
         entries=entries,
@@ -253,7 +304,7 @@ def _transcode_legacy(content: bytes, view: bytes, headers: Mapping[str, str]) -
         return content, None
     try:
         return content.decode(guessed).encode("utf-8"), guessed
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: UTF-7 decodes to lone surrogates, unencodable
         return content, None
 
 
@@ -313,43 +364,135 @@ def _check_empty_feed(
         raise FeedError(f"{url}: not a feed: <{root}> without a channel")
 
 
+# --- what parsing it would cost -------------------------------------------------------
+
+
+def _check_structure(view: bytes, url: str) -> None:
+    """Refuse (``too_complex``) a document nested deeper than ``MAX_DEPTH``, or holding so many
+    elements and references for its size that feedparser's state for them would pass
+    ``MAX_PARSE_FACTOR`` times the size (plus ``PARSE_ALLOWANCE``).
+
+    One pass over the tags with a stack of open element names. An end tag closes the nearest open
+    element of its name, if any (what feedparser's loose parser and browsers do with unclosed
+    ``<br>``s); an end tag matching nothing closes nothing, as in feedparser, whose stack it
+    therefore does not shrink either. Names compare case-insensitively, as the loose parser's do.
+    """
+    budget = MAX_PARSE_FACTOR * len(view) + PARSE_ALLOWANCE
+    max_tags = budget // _ELEMENT_COST  # more start tags than this alone pass the budget
+    stack: list[bytes] = []
+    tags = 0
+    for match in _MARKUP.finditer(view):
+        name = match[1]
+        if name is None:  # a comment or a CDATA section
+            continue
+        name = name.lower()
+        if name[0] != 0x2F:  # "/"
+            tags += 1
+            stack.append(name)
+            if len(stack) > MAX_DEPTH:
+                raise FeedError(
+                    f"{url}: refused: elements nested deeper than {MAX_DEPTH} levels (the limit libxml2"
+                    " sets), which would make the parser hold state for every level",
+                    reason="too_complex",
+                )
+            if tags > max_tags:
+                raise _too_dense(url, len(view), budget)
+        elif stack and stack[-1] == name[1:]:
+            stack.pop()
+        elif name[1:] in stack:
+            del stack[len(stack) - 1 - stack[::-1].index(name[1:]) :]
+    # self-closing tags, which _MARKUP skips: an Atom <link/> costs what an element does
+    estimate = _ELEMENT_COST * (tags + view.count(b"/>")) + _REFERENCE_COST * view.count(b"&")
+    if estimate > budget:
+        raise _too_dense(url, len(view), budget)
+
+
+def _too_dense(url: str, size: int, budget: int) -> FeedError:
+    return FeedError(
+        f"{url}: refused: too many elements and character references for its size ({size / 1e6:.1f} MB):"
+        f" parsing it would take more than {budget // 1_000_000} MB",
+        reason="too_complex",
+    )
+
+
 # --- entries ----------------------------------------------------------------------------
 
 
-def _entries(raw_entries: list[Any], url: str) -> tuple[tuple[Entry, ...], int, int]:
-    """Entries in feed order, first occurrence of each key; also how many were skipped
-    (no guid and no http(s) link) and how many were repeats."""
+@dataclass
+class _Tally:
+    """What ``_entries`` did not keep as written, for the feed's warning."""
+
+    skipped: int = 0  # no guid and no usable link
+    duplicates: int = 0  # a guid or link seen before
+    bad_links: int = 0  # an http(s) link that is malformed or longer than MAX_URL_CHARS
+    hashed_guids: int = 0  # guids longer than MAX_GUID_CHARS, replaced by their hash
+
+    def notes(self) -> list[str]:
+        return [
+            note
+            for count, note in (
+                (self.skipped, f"{_count(self.skipped)} without link or guid skipped"),
+                (self.duplicates, f"{_count(self.duplicates)} with a repeated guid or link collapsed"),
+                (self.bad_links, f"{_count(self.bad_links)} with a malformed link or one longer than"
+                                 f" {MAX_URL_CHARS} characters (link dropped)"),
+                (self.hashed_guids, f"{_count(self.hashed_guids)} with a guid longer than {MAX_GUID_CHARS}"
+                                    " characters (replaced by its SHA-256)"),
+            )
+            if count
+        ]
+
+
+def _entries(raw_entries: list[Any], url: str) -> tuple[tuple[Entry, ...], _Tally]:
+    """Entries in feed order, first occurrence of each key, and the tally of what was not kept
+    as written."""
     entries: list[Entry] = []
     seen: set[str] = set()
-    skipped = duplicates = 0
+    tally = _Tally()
     for raw in raw_entries:
         entry = Entry(
-            guid=_clean(_field(raw, "id")),
-            link=_entry_link(raw, url),
-            title=_collapse(_field(raw, "title")),
+            guid=_entry_guid(raw, tally),
+            link=_entry_link(raw, url, tally),
+            title=_title(_field(raw, "title")),
             published=_entry_date(raw),
             summary=_clean(_field(raw, "summary")),
         )
         if not entry.key:
-            skipped += 1
+            tally.skipped += 1
         elif entry.key in seen:
-            duplicates += 1
+            tally.duplicates += 1
         else:
             seen.add(entry.key)
             entries.append(entry)
-    return tuple(entries), skipped, duplicates
+    return tuple(entries), tally
 
 
-def _entry_link(raw: Mapping[str, Any], base: str) -> str | None:
-    """The entry's http(s) link, made absolute against the feed URL."""
+def _entry_guid(raw: Mapping[str, Any], tally: _Tally) -> str | None:
+    """The guid as written; one longer than MAX_GUID_CHARS as ``sha256:<hex>``, which keeps it as
+    distinct from other guids and as stable from poll to poll as it was (cutting it would not)."""
+    guid = _clean(_field(raw, "id"))
+    if guid is None or len(guid) <= MAX_GUID_CHARS:
+        return guid
+    tally.hashed_guids += 1
+    return "sha256:" + hashlib.sha256(guid.encode("utf-8", "replace")).hexdigest()
+
+
+def _entry_link(raw: Mapping[str, Any], base: str, tally: _Tally) -> str | None:
+    """The entry's http(s) link, made absolute against the feed URL. A link ``canonical_url`` would
+    refuse (malformed, longer than MAX_URL_CHARS) is no link, and counted; javascript:, mailto: or a
+    permalink guid that is not an absolute URL is no link either, and nothing wrong."""
     written = _field(raw, "link")
     link = _clean(written)
     if link is None:
         return None
-    if any(_field(item, "href") == written for item in _field(raw, "links") or ()):
-        link = _join(base, link)
     # else feedparser took a permalink guid as the link: it only counts if already absolute
-    return link if link is not None and _is_http(link) else None
+    own = any(_field(item, "href") == written for item in _field(raw, "links") or ())
+    if own and len(link) <= MAX_URL_CHARS:
+        link = _join(base, link) or link  # unjoinable (an unbalanced "["): refused just below
+    if usable_http_url(link):
+        return link
+    if own and (len(link) > MAX_URL_CHARS or link[:6].lower().startswith(("http:", "https:"))):
+        tally.bad_links += 1
+    return None
 
 
 def _join(base: str, link: str) -> str | None:
@@ -357,14 +500,6 @@ def _join(base: str, link: str) -> str | None:
         return urljoin(base, link)
     except ValueError:  # e.g. an unbalanced "[" in the host
         return None
-
-
-def _is_http(link: str) -> bool:
-    try:
-        parts = urlsplit(link)
-        return parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        return False
 
 
 def _entry_date(raw: Mapping[str, Any]) -> datetime | None:
@@ -417,6 +552,18 @@ def _collapse(value: object) -> str | None:
     return " ".join(text.split()) if text else None
 
 
+def _title(value: object) -> str | None:
+    """A feed or entry title, collapsed, and cut at a word boundary (marked "…") past MAX_TITLE_CHARS."""
+    text = _collapse(value)
+    if text is None or len(text) <= MAX_TITLE_CHARS:
+        return text
+    cut = text[: MAX_TITLE_CHARS - 1]
+    space = cut.rfind(" ")
+    if space >= MAX_TITLE_CHARS // 2:  # else one huge word: cut inside it
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
 def _ttl(value: object) -> int | None:
     text = value.strip() if isinstance(value, str) else ""
     minutes = int(text) if _TTL.fullmatch(text) else 0
@@ -424,7 +571,9 @@ def _ttl(value: object) -> int | None:
 
 
 def _describe(exc: object) -> str:
-    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    """One line for a warning or error: no control characters nor lone surrogates (the database
+    stores it as UTF-8), at most _MAX_WARNING characters."""
+    text = _UNPRINTABLE.sub("?", " ".join(f"{type(exc).__name__}: {exc}".split()))
     return text if len(text) <= _MAX_WARNING else text[: _MAX_WARNING - 1] + "…"
 
 

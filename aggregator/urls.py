@@ -1,18 +1,28 @@
 """Canonical URLs and article identity (the only user of url-normalize and publicsuffixlist).
 
 Normalisation itself (case, default ports, percent-encoding, dot segments, IDNA) is
-url-normalize's job; this module adds what an archive needs on top: tracking parameters and
-fragments removed, "same site" by registrable domain, and the 16-hex id of FORMAT.md.
+url-normalize's job; this module adds what an archive needs on top: tracking parameters, the
+fragment and credentials (``user:pass@``) removed, "same site" by registrable domain, and the
+16-hex id of FORMAT.md.
+
+URLs come from servers, so none is trusted: ``canonical_url`` returns a URL or raises
+``InvalidURL`` (an unbalanced ``[``, a port out of range, an empty or over-long host label, a host
+that IDNA cannot encode, a lone surrogate, control characters or spaces in the host, a URL longer
+than ``MAX_URL_CHARS``); ``is_http_url``, ``host_of``, ``same_site`` and ``registrable_domain``
+never raise.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
 
 from publicsuffixlist import PublicSuffixList
 from url_normalize import url_normalize
+
+from .errors import InvalidURL
 
 #: Query parameters that only track the reader: exact names and name prefixes.
 TRACKING_PARAMS = frozenset(
@@ -25,6 +35,20 @@ TRACKING_PARAMS = frozenset(
 )
 TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hsa_", "itm_", "wt.")
 
+#: The longest URL accepted, before and after normalisation (what common servers accept in a
+#: request line); a canonical URL is at most this long, so it is always accepted again.
+MAX_URL_CHARS = 8192
+#: DNS limits (RFC 1035): a host name of at most 253 characters, labels of 1 to 63.
+MAX_HOST_CHARS = 253
+#: A normalised (ASCII) host name: labels of letters, digits, "-" and "_".
+_HOST = re.compile(r"(?:[a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}", re.ASCII)
+_IP_LITERAL = re.compile(r"\[[^\[\]]*\](?::[0-9]*)?")
+#: Never valid in a canonical URL (url-normalize percent-encodes them outside the host).
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_SHOWN_CHARS = 120
+
 _psl = PublicSuffixList()
 
 
@@ -34,28 +58,139 @@ def is_tracking_param(name: str) -> bool:
 
 
 def canonical_url(url: str, base: str | None = None) -> str:
-    """Normalise ``url`` (made absolute against ``base``), drop tracking parameters and the fragment."""
-    if base:
-        url = urljoin(base, url.strip())
-    normalized = url_normalize(url.strip()) or url.strip()
-    parts = urlsplit(normalized)
+    """Normalise ``url`` (made absolute against ``base``), drop tracking parameters, the fragment and
+    any ``user:password@``; InvalidURL (one line naming the URL) when it cannot be normalised."""
+    _check_length(url, url)
+    if _SURROGATE.search(url) or (base and _SURROGATE.search(base)):
+        raise _invalid(url, base, "a lone surrogate (not text)")
+    try:
+        joined = urljoin(base, url.strip()) if base else url.strip()
+        _check_length(joined, url)
+        _check_host(urlsplit(joined).hostname or "")
+        normalized = url_normalize(joined) or joined
+        parts = urlsplit(normalized)
+        netloc = _checked_netloc(parts)
+    except ValueError as exc:  # urllib's and IDNA's (UnicodeError is a ValueError): bad brackets, labels
+        raise _invalid(url, base, _describe(exc)) from None
     kept = [pair for pair in parts.query.split("&") if pair and not is_tracking_param(unquote(pair.split("=")[0]))]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "&".join(kept), ""))
+    canonical = urlunsplit((parts.scheme, netloc, parts.path or "/", "&".join(kept), ""))
+    if _UNSAFE.search(canonical):
+        raise _invalid(url, base, "control character, space or lone surrogate")
+    _check_length(canonical, url)
+    return canonical
+
+
+def _check_length(text: str, url: str) -> None:
+    if len(text) > MAX_URL_CHARS:
+        raise _invalid(url, None, f"longer than {MAX_URL_CHARS} characters ({len(text)})")
+
+
+def _check_host(host: str) -> None:
+    """The host as written: an empty label (``a..com``, ``.a.com``) or a space or control character
+    in it is an error, not something url-normalize may drop."""
+    if ".." in host or host.startswith("."):
+        raise ValueError(f"empty label in host {_shown(host)}")
+    if _UNSAFE.search(host):
+        raise ValueError(f"bad host name {_shown(host)}")
+
+
+def _checked_netloc(parts: SplitResult) -> str:
+    """The authority without userinfo, once its host and port are known to be valid (else ValueError)."""
+    _check_port(parts)
+    hostport = parts.netloc.rpartition("@")[2]
+    if hostport.startswith("["):  # an IP literal, which urlsplit has checked, then only a port
+        if not _IP_LITERAL.fullmatch(hostport):
+            raise ValueError(f"text after the IP literal in {_shown(hostport)}")
+        return hostport
+    host, colon, port = hostport.partition(":")
+    host = host.removesuffix(".")  # "example.com." is "example.com", as url-normalize has it for http
+    if not host and (parts.scheme in ("http", "https") or parts.geturl().startswith(f"{parts.scheme}://")):
+        raise ValueError("no host")  # an authority ("//") with no host in it: ftp://@/x, file:///x
+    if host and not _is_host_name(host):
+        raise ValueError(f"bad host name {_shown(host)}")
+    return host + colon + port
+
+
+def _check_port(parts: SplitResult) -> None:
+    """ValueError unless the port, if any, is a number in 0-65535 (urllib's ``port`` raises it too)."""
+    if parts.port is not None and not 0 <= parts.port <= 65535:
+        raise ValueError(f"port out of range: {parts.port}")
+
+
+def _is_host_name(host: str) -> bool:
+    """A normalised (lower-case ASCII) host name within the DNS limits, no label empty."""
+    return len(host) <= MAX_HOST_CHARS and bool(_HOST.fullmatch(host))
+
+
+def _invalid(url: str, base: str | None, why: str) -> InvalidURL:
+    against = f" (against {_shown(base)})" if base else ""
+    return InvalidURL(f"invalid URL {_shown(url)}{against}: {why}")
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a one-line message: control characters and surrogates escaped, shortened."""
+    shown = _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text[:_SHOWN_CHARS])
+    if len(shown) > _SHOWN_CHARS or len(text) > _SHOWN_CHARS:
+        shown = f"{shown[:_SHOWN_CHARS]}… ({len(text)} characters)"
+    return f"'{shown}'"
+
+
+def _describe(exc: Exception) -> str:
+    return _UNPRINTABLE.sub("?", " ".join(f"{exc}".split()))[:200] or type(exc).__name__
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        return urlsplit(url)
+    except ValueError:  # an unbalanced "[" or a bad IP literal
+        return None
+
+
+def usable_http_url(url: str) -> bool:
+    """True when ``url`` is an absolute http(s) URL that ``canonical_url`` accepts.
+
+    Decided without normalising in the common case (ASCII, at most a third of MAX_URL_CHARS, a host
+    name): percent-encoding then keeps it under the limit, and such a host normalises when its
+    labels are valid. Anything else is asked of ``canonical_url`` itself."""
+    url = url.strip()  # as canonical_url does
+    parts = _split(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    if not url.isascii() or 3 * len(url) > MAX_URL_CHARS or "[" in parts.netloc:
+        try:
+            return is_http_url(canonical_url(url))
+        except InvalidURL:
+            return False
+    try:
+        _check_port(parts)
+    except ValueError:
+        return False
+    return _is_host_name(parts.hostname.removesuffix("."))
 
 
 def is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    parts = _split(url)
+    return parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    """The URL's host name in lower case; ``""`` when it has none or cannot be parsed."""
+    parts = _split(url)
+    return (parts.hostname or "").lower() if parts is not None else ""
 
 
-@lru_cache(maxsize=4096)
 def registrable_domain(host: str) -> str:
     """``news.bbc.co.uk`` -> ``bbc.co.uk``; an IP address or a bare name stays as it is."""
     host = host.lower().rstrip(".")
+    if len(host) > MAX_HOST_CHARS:  # no such host in DNS; kept out of the cache, whose entries stay small
+        return host
+    return _registrable(host)
+
+
+@lru_cache(maxsize=4096)
+def _registrable(host: str) -> str:
+    if ":" in host or host.replace(".", "").isdigit():  # IPv6, IPv4: no public suffix applies
+        return host
     return _psl.privatesuffix(host) or host
 
 

@@ -100,3 +100,12 @@ def test_declared_codecs_order_and_utf16_in_meta() -> None:
 def test_undecodable_bytes_never_raise() -> None:
     assert isinstance(decode_html(bytes(range(256)) * 4, "text/html; charset=base64"), str)
     assert decode_html(b"") == ""
+
+
+@pytest.mark.parametrize("label", ["punycode", "undefined", "idna", "base64", "rot13"])
+def test_codecs_that_are_no_charset_fall_through_to_detection(label: str) -> None:
+    """``punycode`` and ``undefined`` fail with UnicodeError, not UnicodeDecodeError."""
+    page = html(RUSSIAN, head=f'<meta charset="{label}">')
+    assert decode_html(page.encode("utf-8")) == page
+    assert decode_html(page.encode("utf-8"), f"text/html; charset={label}") == page
+    assert isinstance(decode_html(b"\xff\xfe\x80 abc\\x +2AA-", f"text/html; charset={label}"), str)

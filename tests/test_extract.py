@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from aggregator import dom
 from aggregator.errors import ExtractError
 from aggregator.extract import extract_article
 from aggregator.models import Article
 from aggregator.render import render_document
+
+from .conftest import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROFILE_CASES = sorted((FIXTURES / "profiles").glob("*/*.json"))
@@ -461,3 +465,171 @@ def test_text_with_lone_surrogates_extracts_with_replacement_characters() -> Non
     """A caller's str decoded with "surrogateescape" is no reason for a crash outside the error tree."""
     html = page(f"<article><h1>H</h1><p>{LONG} Bad byte: \udcff.</p></article>")
     assert extract_article(html, "https://example.org/a").paragraphs[0].endswith("Bad byte: \ufffd.")
+
+
+# --- hostile pages: every one gives an article or an ExtractError --------------------------------
+
+STORY = f"<article><h1>Headline</h1><p>{LONG}</p></article>"
+
+
+def ld_json(script: str) -> str:
+    return f'<script type="application/ld+json">{script}</script>'
+
+
+@pytest.mark.parametrize("graph", ["5", '"text"', "null", "true", "[5, null, []]"])
+def test_json_ld_graph_of_any_type(graph: str) -> None:
+    article = extract_article(page(STORY, head=ld_json(f'{{"@graph": {graph}}}')), "https://example.org/a")
+    assert (article.title, article.published) == ("Headline", None)
+
+
+def test_json_ld_graph_that_is_one_object_is_read() -> None:
+    head = ld_json('{"@graph": {"@type": "NewsArticle", "datePublished": "2020-08-12T21:26:00Z"}}')
+    assert extract_article(page(STORY, head=head), "https://example.org/a").published == datetime(
+        2020, 8, 12, 21, 26, tzinfo=UTC)
+
+
+def test_json_ld_nested_50000_levels_deep() -> None:
+    head = ld_json("[" * 50_000 + "]" * 50_000) + ld_json('{"datePublished": "2020-08-12T21:26:00Z"}')
+    article = extract_article(page(STORY, head=head), "https://example.org/a")
+    assert (article.published, article.published_via) == (datetime(2020, 8, 12, 21, 26, tzinfo=UTC), "page:json-ld")
+
+
+def test_a_json_ld_list_of_100000_items_is_read_in_linear_time() -> None:
+    head = ld_json("[" + "{}," * 100_000 + '{"datePublished": "2020-08-12T21:26:00Z"}]')
+    assert extract_article(page(STORY, head=head), "https://example.org/a").published is not None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"0000-01-01T00:00:00Z"', '"0001-01-01T00:00:00+05:00"', '"9999-12-31T23:59:00-05:00"', '"99999-01-01"',
+     "1e30", "true", "{}", '[1, null, {}, "x"]', '"2020-08-12T21:26:00"', '"2020-13-45T00:00Z"', '"\\u0000"'],
+)
+def test_absurd_json_ld_dates_are_no_date(value: str) -> None:
+    head = ld_json(f'{{"@type": "NewsArticle", "datePublished": {value}}}')
+    assert extract_article(page(STORY, head=head), "https://example.org/a").published is None
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00+05:00", "99999-01-01", "\x00", "", "2020-W60", "T" * 10_000])
+def test_absurd_time_and_meta_values_are_no_date(value: str) -> None:
+    head = f'<meta property="article:published_time" content="{value}">'
+    time_element = f'<time itemprop="datePublished" datetime="{value}">x</time>'
+    body = f"<article><h1>Headline</h1>{time_element}<p>{LONG}</p></article>"
+    assert extract_article(page(body, head=head), "https://example.org/a").published is None
+
+
+@pytest.mark.parametrize("unix", ["1e30", "99999999999999", "-99999999999999", "1" * 5000, "", "253402300800"])
+def test_absurd_unix_times_are_no_date(unix: str) -> None:
+    html = read_page(FIXTURES / "tass" / "politics-1189047.html").replace('time="1597267560"', f'time="{unix}"')
+    article = extract_article(html, TASS_URL)
+    assert article.published_via != "page:dateformat"
+    if article.published is not None:  # JSON-LD then; any time kept converts to any zone
+        article.published.astimezone(ZoneInfo("Pacific/Kiritimati"))
+
+
+@pytest.mark.parametrize(
+    "href",
+    ["http://[::1/x", f"http://{'a' * 64}.example.org/x", "http://example.org:99999/x", "http://exa mple.org/",
+     "http://\udcff.example.org/", "https://user:pass@example.org/a/../canonical#frag", "//["],
+)
+def test_odd_canonical_links_and_og_urls_are_not_used_when_unusable(href: str) -> None:
+    for head in (f'<link rel="canonical" href="{href}">', f'<meta property="og:url" content="{href}">'):
+        article = extract_article(page(STORY, head=head), "https://example.org/a?utm_source=rss")
+        assert article.url in ("https://example.org/a", "https://example.org/canonical")
+
+
+def test_credentials_never_reach_the_article_url() -> None:
+    head = '<link rel="canonical" href="https://user:pass@example.org/story">'
+    assert extract_article(page(STORY, head=head), "https://u:p@example.org/a").url == "https://example.org/story"
+    assert extract_article(page(STORY), "https://u:p@example.org/a").url == "https://example.org/a"
+
+
+def test_base_element_with_odd_values_is_harmless() -> None:
+    for base in ("http://[::1", "javascript:alert(1)", "\x00", "x" * 100_000):
+        assert extract_article(page(STORY, head=f'<base href="{base}">'), "https://example.org/a").title == "Headline"
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", f"http://{'a' * 64}.example.org/a", "https://example.org/\ud800",
+                                 "http://example.org:99999/", "http://"])
+def test_an_unusable_page_url_is_an_extract_error(url: str) -> None:
+    with pytest.raises(ExtractError) as caught:
+        extract_article(page(STORY), url)
+    assert caught.value.reason == "bad_url"
+    assert str(caught.value).startswith("the page's own URL is unusable: invalid URL ")
+    str(caught.value).encode("utf-8")
+
+
+def test_control_characters_and_their_references_are_no_crash_and_no_text() -> None:
+    """lxml parses them but refuses to set text holding them, as removing an element next to them does."""
+    body = (f"<article><h1>Head\x07line</h1><p>{LONG}<br>\x08after</p>\x01<script>x</script>\x02"
+            "<p>one&#8;two\x0b three</p><figure>f</figure>\x0c</article>")
+    article = extract_article(page(body), "https://example.org/a")
+    assert article.title == "Headline"
+    assert article.paragraphs == (f"{LONG.strip()} after", "onetwo three")
+
+
+def test_nul_bytes_and_lone_surrogates_anywhere() -> None:
+    body = f"<article><h1>Head\x00line \ud800</h1><p>{LONG}\x00 \udfff</p></article>"
+    article = extract_article(page(body, head='<meta property="og:url" content="\ud800">'), "https://example.org/a")
+    for text in (article.title, *article.paragraphs, article.url):
+        text.encode("utf-8")
+
+
+def test_a_50_kb_headline_is_cut_at_a_word_boundary_and_says_so() -> None:
+    headline = "Words of a very long headline " * 1_700  # 51 KB
+    article = extract_article(page(f"<article><h1>{headline}</h1><p>{LONG}</p></article>"), "https://example.org/a")
+    whole = " ".join(headline.split())
+    kept = article.title.removesuffix("…")
+    assert len(article.title) <= 1000 and article.title.endswith("…")
+    assert whole.startswith(kept + " ") and len(kept) > 900  # ends with a whole word
+    assert article.signals["title_cut"] == len(whole)
+    assert "title_cut" not in extract_article(page(STORY), "https://example.org/a").signals
+
+
+def test_a_huge_title_element_is_cut_too() -> None:
+    article = extract_article(page(f"<article><p>{LONG}</p></article>", title="x" * 50_000), "https://example.org/a")
+    assert article.title == "x" * 999 + "…"
+
+
+def test_nesting_deeper_than_the_parser_keeps_is_an_extract_error() -> None:
+    """libxml2 stops building the tree 255 levels down: what is below is not on the page."""
+    with pytest.raises(ExtractError) as caught:
+        extract_article(page("<div>" * 100_000 + STORY), "https://example.org/a")
+    assert caught.value.reason == "no_body"
+    assert extract_article(page("<div>" * 200 + STORY), "https://example.org/a").title == "Headline"
+
+
+def test_a_page_of_many_paragraphs_and_list_items_extracts_in_linear_time() -> None:
+    """libxml2 merges the node-sets of an XPath union (``p | li``) in quadratic time; 200 levels of
+    nesting made finding the innermost blocks quadratic too."""
+    blocks = "<p>One paragraph of the story.</p><li>One item of a list.</li>" * 40_000
+    html = page(f"<article><h1>Headline</h1>{'<div>' * 200}{blocks}</article>")
+    start = time.monotonic()
+    article = extract_article(html, "https://example.org/a")
+    assert time.monotonic() - start < 15  # minutes before
+    assert article.paragraphs[:2] == ("One paragraph of the story.", "One item of a list.")
+    assert len(article.paragraphs) == 80_000
+
+
+def test_selector_groups_give_page_order_on_large_and_small_scopes() -> None:
+    for pairs in (3, 5_000):
+        root = dom.parse(page("<p>a</p><li>b</li><p>c</p>" * pairs))
+        assert [el.text for el in dom.select(root, "li, p")] == ["a", "b", "c"] * pairs
+        assert [el.text for el in dom.select(root, "p, p")] == ["a", "c"] * pairs
+
+
+CLI_PAGES = {
+    "graph-5": page(STORY, head=ld_json('{"@graph": 5}')),
+    "json-50000-deep": page(STORY, head=ld_json("[" * 50_000 + "]" * 50_000)),
+    "canonical-bracket": page(STORY, head='<link rel="canonical" href="http://[::1/x">'),
+    "canonical-64-label": page(STORY, head=f'<link rel="canonical" href="http://{"a" * 64}.example.org/x">'),
+    "control-characters": page(f"<article><h1>Headline</h1><p>{LONG}</p>\x01<script></script>\x02</article>"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLI_PAGES))
+def test_crashing_pages_through_the_real_command_line(tmp_path: Path, name: str) -> None:
+    saved = tmp_path / "page.html"
+    saved.write_text(CLI_PAGES[name], encoding="utf-8")
+    result = run_cli("article", "--html", str(saved), "--url", "https://example.org/a", "--timezone", "UTC")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith("\nHEADLINE\n") and result.stdout.endswith("<https://example.org/a>")

@@ -316,7 +316,7 @@ def test_the_daemon_backs_off_a_feed_that_fails_unexpectedly(daemon_with_a_poiso
     assert sorted(polls(db)) == [("poisoned", "error", "internal"), ("tass", "ok", None)]
     threading.Event().wait(0.5)  # 25 ticks: none of them polls the failed feed again
     assert len(polls(db)) == 2 and tass_site.hits["/poisoned.xml"] == 1
-    clock.now += timedelta(minutes=16)  # past the first backoff (at most the 15 minute interval)
+    clock.now += timedelta(minutes=17)  # past the first backoff (at most the interval) and tass's jitter
     wait_until(lambda: len(polls(db)) == 4)
     assert tass_site.hits["/poisoned.xml"] == 2
     with sqlite3.connect(db) as conn:

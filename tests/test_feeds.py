@@ -3,8 +3,10 @@ in a comment at its top); bodies that cannot carry a comment (empty, JSON) are w
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import time
+import tracemalloc
 import urllib.request
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -14,9 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aggregator import feeds
 from aggregator.errors import FeedError
 from aggregator.feeds import parse_feed
 from aggregator.models import Entry, ParsedFeed
+from aggregator.urls import canonical_url
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 URL = "https://news.example.ru/rss/feed.xml"
@@ -502,3 +506,194 @@ def test_entity_declarations_refused_in_any_form(body: bytes, headers: dict[str,
     error = refused(body, headers=headers)
     assert time.monotonic() - start < 1.0
     assert (error.reason, str(error)) == ("unsafe_xml", UNSAFE)
+
+
+# --- documents that would cost more than a small multiple of their size -----------------
+
+NESTED_HEAD = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><guid>g</guid>'
+
+
+def _nested_feed(size: int) -> bytes:
+    levels = (size - len(NESTED_HEAD)) // 7
+    return NESTED_HEAD + b"<a>" * levels + b"</a>" * levels + b"</item></channel></rss>"
+
+
+def _traced_peak(body: bytes) -> tuple[int, FeedError | ParsedFeed]:
+    tracemalloc.start()
+    try:
+        outcome: FeedError | ParsedFeed = parse_feed(body, url=URL)
+    except FeedError as error:
+        outcome = error
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, outcome
+
+
+def test_a_9_mb_deeply_nested_feed_is_refused_within_bounded_memory() -> None:
+    body = _nested_feed(9 * 1024 * 1024)
+    start = time.monotonic()
+    peak, outcome = _traced_peak(body)
+    assert isinstance(outcome, FeedError) and outcome.reason == "too_complex"
+    assert str(outcome) == (
+        f"{URL}: refused: elements nested deeper than 256 levels (the limit libxml2 sets), which would"
+        " make the parser hold state for every level"
+    )
+    assert peak < 3 * len(body)  # it was about 50 times the size, and minutes of CPU
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(NESTED_HEAD + b"<a>" * 300, id="unclosed"),
+        pytest.param(NESTED_HEAD + b"<description>" + b"<b>" * 300 + b"</b>" * 300 + b"</description>",
+                     id="inside-description"),
+        pytest.param(NESTED_HEAD + b"<a></b>" * 300, id="mismatched-end-tags"),
+        pytest.param(NESTED_HEAD + b"<x>&bogus;</x>" + b"<a>" * 300 + b"</a>" * 300, id="loose-parser"),
+        pytest.param(b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>g</id><content type="xhtml"><div>'
+                     + b"<span>" * 300 + b"</span>" * 300 + b"</div></content></entry></feed>", id="atom-xhtml"),
+        pytest.param(_nested_feed(100_000).decode().encode("utf-16"), id="utf-16"),
+    ],
+)
+def test_nesting_deeper_than_libxml2s_limit_is_refused_in_any_form(body: bytes) -> None:
+    assert refused(body).reason == "too_complex"
+
+
+def _items_nested(depth: int) -> bytes:
+    inner = b"<x>" * depth + b"</x>" * depth
+    return NESTED_HEAD + inner + b"</item></channel></rss>"
+
+
+def test_nesting_up_to_the_limit_parses() -> None:
+    # rss, channel, item, and 253 more levels: 256 open elements at the deepest point
+    assert [e.guid for e in parse_feed(_items_nested(253), url=URL).entries] == ["g"]
+    assert refused(_items_nested(254)).reason == "too_complex"
+
+
+def test_what_browsers_forgive_is_not_counted_as_nesting() -> None:
+    items = "".join(
+        f"<Item><guid>g{i}</guid><description><p>line<br>next</description><enclosure url='x'/>"
+        f"<category/><category/><atom:link href='x'/></item>"  # unclosed <p>/<br>, case, self-closing
+        for i in range(400)
+    )
+    body = f'<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T</title>{items}' \
+           "<!-- <a><a><a> --><![CDATA[<b><b>]]></channel></rss>"
+    assert len(parse_feed(body.encode(), url=URL).entries) == 400
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        pytest.param(b"<item></item>", id="empty-items"),
+        pytest.param(b"<a></a>", id="flat-elements"),
+        pytest.param(b'<link href="a"/>', id="self-closing"),
+    ],
+)
+def test_documents_denser_than_their_size_explains_are_refused_within_bounded_memory(unit: bytes) -> None:
+    body = NESTED_HEAD + b"<description>" + unit * (1_500_000 // len(unit)) + b"</description></item></channel></rss>"
+    peak, outcome = _traced_peak(body)
+    assert isinstance(outcome, FeedError) and outcome.reason == "too_complex", outcome
+    assert str(outcome) == (f"{URL}: refused: too many elements and character references for its size (1.5 MB):"
+                            " parsing it would take more than 46 MB")
+    assert peak < 3 * len(body)
+
+
+def test_dense_character_references_are_parsed_within_the_budget() -> None:
+    body = NESTED_HEAD + b"<description>" + b"&#1234;" * 100_000 + b"</description></item></channel></rss>"
+    peak, outcome = _traced_peak(body)
+    assert isinstance(outcome, ParsedFeed) and outcome.entries[0].summary == "\u04d2" * 100_000
+    assert peak < feeds.MAX_PARSE_FACTOR * len(body)
+
+
+def test_ordinary_feeds_stay_far_from_the_budget() -> None:
+    for path in sorted(FIXTURES.glob("*.xml")):
+        view = path.read_bytes()
+        elements = sum(1 for m in feeds._MARKUP.finditer(view) if m[1] and m[1][:1] != b"/") + view.count(b"/>")
+        estimate = feeds._ELEMENT_COST * elements + feeds._REFERENCE_COST * view.count(b"&")
+        assert estimate < feeds.MAX_PARSE_FACTOR * len(view), path.name
+
+
+def test_a_large_json_body_is_refused_without_decoding_it() -> None:
+    body = b"[" + b"{}," * 1_000_000 + b"{}]"
+    peak, outcome = _traced_peak(body)
+    assert isinstance(outcome, FeedError) and str(outcome) == f"{URL}: not a feed: starts like JSON, not XML"
+    assert peak < 3 * len(body)
+
+
+# --- bounded fields -------------------------------------------------------------------------
+
+
+def _one_item(fields: str, title: str = "T") -> bytes:
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title><item>{fields}</item>' \
+           "</channel></rss>".encode()
+
+
+def test_50_kb_titles_are_cut_at_a_word_boundary() -> None:
+    words = "headline " * 5_600  # 50 KB
+    feed = parse_feed(_one_item(f"<title>{words}</title><guid>g</guid>", title=words), url=URL)
+    for title in (feed.title, feed.entries[0].title):
+        assert title is not None and len(title) <= feeds.MAX_TITLE_CHARS == 1000
+        assert title.endswith("headline…") and title.startswith("headline headline")
+    huge_word = parse_feed(_one_item(f"<title>{'x' * 50_000}</title><guid>g</guid>"), url=URL).entries[0].title
+    assert huge_word == "x" * 999 + "…"
+
+
+def test_a_1_mb_guid_is_replaced_by_its_hash_distinct_and_stable() -> None:
+    first, second = "g" * 1_000_000, "g" * 999_999 + "h"
+    body = _one_item(f"<guid>{first}</guid></item><item><guid>{second}</guid>")
+    feed = parse_feed(body, url=URL)
+    assert [e.guid for e in feed.entries] == [
+        "sha256:" + hashlib.sha256(first.encode()).hexdigest(),
+        "sha256:" + hashlib.sha256(second.encode()).hexdigest(),
+    ]
+    assert feed.warning == "2 entries with a guid longer than 2048 characters (replaced by its SHA-256)"
+    assert parse_feed(body, url=URL) == feed
+    short = "g" * 2048
+    assert parse_feed(_one_item(f"<guid>{short}</guid>"), url=URL).entries[0].guid == short
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://news.example.ru/" + "x" * 9000,
+        "/relative/" + "x" * 9000,
+        "http://[::1/x",
+        f"http://{'a' * 64}.example.ru/x",
+        "http://news.example.ru:99999/x",
+        "http://news..example.ru/x",
+    ],
+)
+def test_links_canonical_url_would_refuse_are_dropped_and_counted(link: str) -> None:
+    feed = parse_feed(_one_item(f"<guid>g</guid><link>{escape(link)}</link>"), url=URL)
+    assert feed.entries == (Entry("g", None),)
+    assert feed.warning == "1 entry with a malformed link or one longer than 8192 characters (link dropped)"
+
+
+def test_every_link_kept_is_one_canonical_url_accepts() -> None:
+    links = ["https://news.example.ru/a?utm_source=x", "/b", "https://user:pw@news.example.ru/c",
+             "https://новости.example.ru/d", "http://[::1]:8080/e"]
+    items = "</item><item>".join(f"<guid>{i}</guid><link>{escape(link)}</link>" for i, link in enumerate(links))
+    body = _one_item(items)
+    feed = parse_feed(body, url=URL)
+    assert [e.link for e in feed.entries] == [
+        "https://news.example.ru/a?utm_source=x", "https://news.example.ru/b", "https://user:pw@news.example.ru/c",
+        "https://новости.example.ru/d", "http://[::1]:8080/e",
+    ]
+    assert all(canonical_url(e.link) for e in feed.entries if e.link)
+    assert canonical_url(feed.entries[2].link or "") == "https://news.example.ru/c"  # credentials never kept
+
+
+@pytest.mark.parametrize("ref", ["&#xD800;", "&#55296;", "&#x110000;", "&#99999999999;", "&#" + "9" * 5000 + ";"])
+def test_a_reference_to_no_character_does_not_lose_the_feed(ref: str) -> None:
+    body = _one_item(f"<guid>g</guid><title>a{ref}b</title><x>&bogus;</x>")  # &bogus;: the loose parser
+    feed = parse_feed(body, url=URL)
+    assert [(e.guid, e.title) for e in feed.entries] == [("g", "a\ufffdb")]
+    assert feed.warning is not None and feed.warning.startswith(
+        "1 reference(s) to no character (a surrogate, beyond U+10FFFF) replaced with U+FFFD; ")
+
+
+def test_parser_failures_give_a_storable_one_line_message() -> None:
+    assert feeds._describe(UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")) == (
+        "UnicodeEncodeError: 'utf-8' codec can't encode character '\\ud800' in position 0: surrogates not allowed")
+    feeds._describe(ValueError("a\ud800\x00b")).encode("utf-8")

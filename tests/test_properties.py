@@ -1,26 +1,48 @@
-"""Input safety, property-based (hypothesis): URL canonicalisation, dateline stripping, rendering
-and file naming hold for any input, not only for the examples we thought of."""
+"""Input safety, property-based (hypothesis): URL canonicalisation, page decoding and extraction,
+feed parsing, dateline stripping, rendering and file naming hold for any input, not only for the
+examples we thought of. What a server sends (URLs, pages, feeds) only ever raises the package's own
+errors (``AggregatorError``), and what comes out can be stored (UTF-8, one-line messages)."""
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import date
+from datetime import UTC, date
+from html import escape
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aggregator.charset import decode_html
 from aggregator.datelines import compile_datelines, strip_dateline
-from aggregator.errors import StoreError
+from aggregator.errors import ExtractError, FeedError, InvalidURL, StoreError
+from aggregator.extract import MAX_TITLE_CHARS, extract_article
+from aggregator.feeds import MAX_GUID_CHARS, parse_feed
+from aggregator.models import Article, ParsedFeed
 from aggregator.render import document_relpath, parse_document, render_document, source_slug
 from aggregator.textfiles import resolve_inside, write_document
-from aggregator.urls import TRACKING_PARAMS, canonical_url, is_tracking_param
+from aggregator.urls import (
+    MAX_URL_CHARS,
+    TRACKING_PARAMS,
+    canonical_url,
+    host_of,
+    is_http_url,
+    is_tracking_param,
+    registrable_domain,
+    same_site,
+    usable_http_url,
+)
 
 EXAMPLES = 150
 PROPERTIES = settings(max_examples=EXAMPLES, deadline=None)
 TASS_DATELINES = compile_datelines(["tass"])
+LONG_TEXT = "<p>A paragraph long enough to be the body of an article in any profile, and then some more.</p>"
+FEED_START = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><guid>g</guid>'
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _word = st.text("abcdefghijklmnopqrstuvwxyz0123456789-._~", min_size=1, max_size=8)
 _names = st.one_of(_word, st.sampled_from(sorted(TRACKING_PARAMS)), _word.map(lambda w: "utm_" + w))
@@ -111,6 +133,231 @@ def test_a_hostile_path_is_refused_or_lands_inside(tmp_path_factory: pytest.Temp
     except (StoreError, ValueError):
         return
     assert Path(written).resolve().is_relative_to(root.resolve())
+
+
+# --- URLs, pages and feeds from hostile servers -------------------------------------------------
+
+#: Pieces of the URLs servers send: weird hosts (long labels, brackets, IDN, empty labels, NUL),
+#: credentials, ports out of range, lone surrogates, percent signs, spaces.
+_url_junk = st.sampled_from([
+    "", "[", "]", "[::1", "[::1]", "[]", "::", "@", "user:pass@", ":@", "a" * 64, "a" * 63, "..", ".", "%", "%zz",
+    "%00", "\x00", "\t", " ", "\ud800", "\udcff", "\u200b", "ß", "bücher", "xn--", "-", "_", ":", ":99999", ":-1",
+    ":0", ":８０", "#", "?", "&", "=", "/", "//", "\\", "\u3002", "utm_source=x", "é" * 3,
+])
+_url_shaped = st.builds(
+    lambda scheme, host, tail, repeat: f"{scheme}{''.join(host)}{''.join(tail) * repeat}",
+    st.sampled_from(["http://", "https://", "HTTP://", "//", "ftp://", "javascript:", "", "http:", "http:///"]),
+    st.lists(st.one_of(_url_junk, _word), max_size=6),
+    st.lists(st.one_of(_url_junk, _word), max_size=6),
+    st.sampled_from([1, 1, 1, 2, 400]),
+)
+
+
+def _storable(text: str) -> None:
+    """What the database stores: UTF-8 (no lone surrogate)."""
+    text.encode("utf-8")
+
+
+def _check_url(url: str) -> None:
+    for helper in (is_http_url, usable_http_url):
+        assert isinstance(helper(url), bool)
+    assert isinstance(same_site(url, "https://tass.com/"), bool)
+    assert isinstance(registrable_domain(host_of(url)), str)
+    try:
+        canonical = canonical_url(url, base="https://tass.com/news/" if url[:1] == "/" else None)
+    except InvalidURL as err:
+        assert err.reason == "bad_url" and "\n" not in str(err) and len(str(err)) < 600
+        _storable(str(err))
+        assert not usable_http_url(url)
+        return
+    assert "#" not in canonical and len(canonical) <= MAX_URL_CHARS and "@" not in urlsplit(canonical).netloc
+    _storable(canonical)
+    assert canonical_url(canonical) == canonical  # a canonical URL is accepted again, unchanged
+    if usable_http_url(url):
+        assert is_http_url(canonical)
+    elif urlsplit(url).scheme in ("http", "https") and urlsplit(url).hostname:  # "not usable" is exact
+        assert not is_http_url(canonical), url
+
+
+@PROPERTIES
+@given(st.text(max_size=200))
+def test_any_text_is_a_canonical_url_or_an_invalid_url(text: str) -> None:
+    _check_url(text)
+
+
+@PROPERTIES
+@given(_url_shaped)
+def test_url_shaped_text_is_a_canonical_url_or_an_invalid_url(url: str) -> None:
+    _check_url(url)
+
+
+_json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**30), 10**30), st.floats(allow_nan=True), st.text(max_size=20),
+    st.sampled_from(["2020-08-12T21:26:00Z", "0000-01-01T00:00Z", "0001-01-01T00:00+05:00", "9999-12-31T23:59-05:00",
+                     "99999-01-01", "1e30", "2020-13-45", "2020-08-12T21:26:00", "", "1597267560"]),
+)
+_json = st.recursive(
+    _json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(["@graph", "datePublished", "headline", "@type", "x"]), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+_page_text = st.one_of(
+    st.text(max_size=30), st.sampled_from(["\x00", "\ud800", "&amp;", "&#0;", "&#xD800;", "<", "]]>", "word " * 300]),
+    _word,
+)
+_hrefs = st.one_of(_url_shaped, st.text(max_size=40))
+_time_values = st.one_of(_json_scalars.map(str), st.text("0123456789-:TZ+. ", max_size=30))
+
+
+@st.composite
+def _special(draw: st.DrawFn) -> str:
+    """The elements extraction reads: JSON-LD, canonical and og:url, <time>, <meta>, <base>, TASS's <dateformat>."""
+    kind = draw(st.integers(0, 6))
+    if kind == 0:
+        script = draw(st.one_of(_json.map(json.dumps), st.just("[" * 5000 + "]" * 5000), st.text(max_size=30)))
+        return f'<script type="application/ld+json">{script}</script>'
+    if kind == 1:
+        return f'<link rel="canonical" href="{escape(draw(_hrefs))}">'
+    if kind == 2:
+        return f'<meta property="og:url" content="{escape(draw(_hrefs))}">'
+    if kind == 3:
+        when, text = escape(draw(_time_values)), escape(draw(_page_text))
+        return f'<time itemprop="datePublished" datetime="{when}">{text}</time>'
+    if kind == 4:
+        name = draw(st.sampled_from(["article:published_time", "og:title", "og:site_name"]))
+        return f'<meta property="{name}" content="{escape(draw(_time_values | _page_text))}">'
+    if kind == 5:
+        return f'<base href="{escape(draw(_hrefs))}">'
+    return f'<dateformat mode="abs" time="{escape(draw(_time_values))}"></dateformat>'
+
+
+_tags = st.sampled_from(["div", "p", "article", "main", "h1", "h2", "span", "a", "li", "blockquote", "section",
+                         "nav", "aside", "figure", "script", "noscript", "br", "title", "table", "td"])
+_classes = st.sampled_from(["", "news", "text-content", "text-block", "article-body", "entry-content", "paywall",
+                            "news-header__title", "gallery", "comments", "share"])
+
+
+def _element(children: list[str], tag: str, cls: str, closed: bool) -> str:
+    attribute = f' class="{cls}"' if cls else ""
+    return f"<{tag}{attribute}>{''.join(children)}" + (f"</{tag}>" if closed else "")
+
+
+_html_nodes = st.recursive(
+    st.one_of(_page_text.map(escape), _special(), st.just(LONG_TEXT)),
+    lambda inner: st.builds(_element, st.lists(inner, max_size=4), _tags, _classes, st.booleans()),
+    max_leaves=20,
+)
+
+
+@st.composite
+def _pages(draw: st.DrawFn) -> str:
+    head = "".join(draw(st.lists(_special(), max_size=3)))
+    title = escape(draw(_page_text))
+    body = "".join(draw(st.lists(_html_nodes, max_size=4)))
+    if draw(st.booleans()):
+        body = f'<div class="news"><h1 class="news-header__title">{title}</h1><div class="text-content">' \
+               f'<div class="text-block">{body}</div></div></div>'
+    depth = draw(st.sampled_from([0, 0, 0, 300]))  # nesting deeper than the parser keeps
+    return f"<html><head><title>{title}</title>{head}</head><body>{'<div>' * depth}{body}</body></html>"
+
+
+_page_urls = st.one_of(st.sampled_from(["https://tass.com/politics/1189047", "https://example.org/news/1",
+                                        "https://consent.example.org/x"]), _url_shaped)
+
+
+def _check_extraction(html: str, url: str) -> None:
+    try:
+        article = extract_article(html, url)
+    except ExtractError as err:
+        assert "\n" not in str(err)
+        _storable(str(err))
+        return
+    assert isinstance(article, Article) and article.title and len(article.title) <= MAX_TITLE_CHARS
+    for text in (article.title, article.url, *article.paragraphs):
+        _storable(text)
+    assert canonical_url(article.url) == article.url
+    if article.published is not None:
+        assert article.published.utcoffset() is not None
+        article.published.astimezone(UTC).astimezone(ZoneInfo("Pacific/Kiritimati"))
+
+
+@PROPERTIES
+@given(_pages(), _page_urls)
+def test_any_html_page_gives_an_article_or_an_extract_error(html: str, url: str) -> None:
+    _check_extraction(html, url)
+
+
+_content_types = st.sampled_from([None, "text/html", "text/html; charset=utf-7", "text/html; charset=punycode",
+                                  "text/html; charset=undefined", "text/html; charset=x"])
+
+
+@PROPERTIES
+@given(st.one_of(st.binary(max_size=300), _pages().map(lambda page: page.encode("utf-8", "surrogatepass"))),
+       _content_types)
+def test_any_page_bytes_decode_and_give_an_article_or_an_extract_error(content: bytes,
+                                                                       content_type: str | None) -> None:
+    _check_extraction(decode_html(content, content_type), "https://example.org/news/1")
+
+
+_xml_text = st.one_of(
+    st.text(max_size=20).map(escape), _word,
+    st.sampled_from(["&amp;", "&lt;p&gt;", "&#65;", "&#xD800;", "&#x110000;", "&#99999999999;", "&#0;", "&bogus;",
+                     "<![CDATA[<p>x</p>]]>", "<!-- c -->", "<br>", "</b>", "<a>", "\x00", "\ud800", "g" * 3000]),
+)
+_feed_fields = st.sampled_from(["title", "link", "guid", "description", "pubDate", "id", "updated", "published",
+                                "summary", "category", "x", "content"])
+
+
+def _field_xml(name: str, parts: list[str], closed: bool) -> str:
+    return f"<{name}>{''.join(parts)}" + (f"</{name}>" if closed else "")
+
+
+_feed_nodes = st.recursive(
+    st.one_of(_xml_text, _hrefs.map(escape), st.just('<link href="https://example.com/a"/>')),
+    lambda inner: st.builds(_field_xml, _feed_fields, st.lists(inner, max_size=3), st.booleans()),
+    max_leaves=15,
+)
+
+
+@st.composite
+def _feeds(draw: st.DrawFn) -> bytes:
+    root, entry = draw(st.sampled_from([("rss", "item"), ("feed", "entry"), ("rdf:RDF", "item")]))
+    entries = "".join(f"<{entry}>{''.join(draw(st.lists(_feed_nodes, max_size=5)))}</{entry}>"
+                      for _ in range(draw(st.integers(0, 4))))
+    depth = draw(st.sampled_from([0, 0, 0, 50, 300]))
+    entries += "<x>" * depth + "</x>" * draw(st.sampled_from([0, depth]))
+    channel = f"<channel><title>{draw(_xml_text)}</title>{entries}</channel>" if root != "feed" else entries
+    namespace = ' xmlns="http://www.w3.org/2005/Atom"' if root == "feed" else ' version="2.0"'
+    document = f'<?xml version="1.0" encoding="utf-8"?><{root}{namespace}>{channel}</{root}>'
+    cut = draw(st.sampled_from([None, None, -7, 60]))  # truncated documents take the loose parser
+    return document.encode("utf-8", "surrogatepass")[:cut]
+
+
+@PROPERTIES
+@given(st.one_of(_feeds(), st.binary(max_size=300), st.binary(max_size=200).map(lambda b: FEED_START + b)))
+def test_any_feed_bytes_give_a_parsed_feed_or_a_feed_error(content: bytes) -> None:
+    try:
+        feed = parse_feed(content, url="https://tass.com/rss/v2.xml")
+    except FeedError as err:
+        assert "\n" not in str(err)
+        _storable(str(err))
+        return
+    assert isinstance(feed, ParsedFeed)
+    for text in (feed.title, feed.warning):
+        if text is not None:
+            _storable(text)
+    for entry in feed.entries:
+        assert entry.key
+        for text in (entry.guid, entry.link, entry.title, entry.summary):
+            if text is not None:
+                _storable(text)
+                assert not CONTROL.search(text) or text is entry.summary
+        assert entry.guid is None or len(entry.guid) <= MAX_GUID_CHARS
+        assert entry.title is None or len(entry.title) <= MAX_TITLE_CHARS
+        assert entry.link is None or is_http_url(canonical_url(entry.link))
 
 
 def test_property_figures(figures: dict[str, object]) -> None:
