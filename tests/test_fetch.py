@@ -353,7 +353,7 @@ def test_body_at_the_cap_is_accepted() -> None:
 
 
 def streamed(data: bytes, chunk: int = 64) -> AsyncIterator[bytes]:
-    """A response body arriving in small network chunks (httpx decodes it while we read)."""
+    """A response body arriving in small network chunks (raw: the fetcher decodes it as it reads)."""
 
     async def chunks() -> AsyncIterator[bytes]:
         for start in range(0, len(data), chunk):
