@@ -1,7 +1,8 @@
 """The command line: a thin click layer that turns our errors into one line and an exit code.
 
 Exit codes: 0 success, 1 some feed or page failed (the rest was still archived), 2 usage or
-configuration error.
+configuration error. Every error, click's usage errors included, is one line on stderr that
+starts with ``error: ``; every argument is checked here, before it reaches the library.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .config import find_config, load_config
+from .config import MAX_CONFIG_BYTES, find_config, known_zone, load_config, url_problem
 from .doctor import diagnose
 from .errors import AggregatorError, ConfigError, StoreError
 from .export import FORMATS, JSON_MARKS, Filters, atomic_output, documents_text, export_rows, export_text, search_json
@@ -77,9 +77,122 @@ def known_profile(name: str) -> bool:
     return True
 
 
-def fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(f"error: {' '.join(message.split())}", err=True)  # one line, whatever the message holds
     sys.exit(code)
+
+
+class AggregatorGroup(click.Group):
+    """The top-level group: click's usage errors become one line (``Usage: ... / Try ... /
+    Error: ...`` is three), exit code 2; --help and --version still print and exit 0."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # type: ignore[override]
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            # Not standalone: click raises its errors to us instead of printing them, and returns
+            # the exit code of --help and --version (0); commands return None.
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            fail(usage_message(exc), exc.exit_code)
+        except click.ClickException as exc:
+            fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            fail("interrupted", 130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """``Invalid value for '--limit': ... (see 'aggregator search --help')``."""
+    # A bare ``aggregator`` raises NoArgsIsHelpError (click 8.2 on), whose message is the whole help.
+    no_command = isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ()))
+    message = "missing command" if no_command else exc.format_message()
+    path = exc.ctx.command_path if exc.ctx is not None else "aggregator"
+    return f"{message} (see '{path} --help')"
+
+
+class ArgText(click.ParamType):
+    """Text from the command line: valid Unicode (an argument that is not UTF-8 arrives with lone
+    surrogates, which nothing can store, search or print), and not blank unless ``allow_empty``."""
+
+    name = "text"
+
+    def __init__(self, allow_empty: bool = False) -> None:
+        self.allow_empty = allow_empty
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if any("\ud800" <= char <= "\udfff" for char in text):
+            self.fail(f"{text!r} is not valid UTF-8 text (is the terminal's encoding UTF-8?)", param, ctx)
+        if not self.allow_empty and not text.strip():
+            self.fail("must not be empty", param, ctx)
+        return text
+
+
+class Zone(ArgText):
+    """An IANA time zone name the system knows."""
+
+    name = "zone"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = super().convert(value, param, ctx)
+        if not known_zone(text):
+            self.fail(f"unknown time zone {text!r}", param, ctx)
+        return text
+
+
+class ProfileName(ArgText):
+    """A profile name, bare (latest version) or versioned like ``tass@2019``."""
+
+    name = "profile"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = super().convert(value, param, ctx)
+        if not known_profile(text):
+            self.fail(f"unknown profile {text!r}", param, ctx)
+        return text
+
+
+class Address(ArgText):
+    """A host name or IP address to listen on (not empty: "" would mean every interface)."""
+
+    name = "host"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = super().convert(value, param, ctx)
+        try:
+            text.encode("idna")
+        except UnicodeError:
+            self.fail(f"{text!r} is not a host name or IP address", param, ctx)
+        if any(char.isspace() or char in "/[]" for char in text):
+            self.fail(f"{text!r} is not a host name or IP address", param, ctx)
+        return text
+
+
+class PageURL(ArgText):
+    """An http or https URL that can be fetched (a host IDNA can encode, a port 1..65535)."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = super().convert(value, param, ctx).strip()
+        problem = url_problem(text)
+        if problem:
+            self.fail(f"bad url {text!r} ({problem})", param, ctx)
+        return text
+
+
+class FilePath(click.Path):
+    """click.Path that refuses an empty path (``Path("")`` is the current folder)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("the path must not be empty", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+TEXT = ArgText()
 
 
 def handle_errors(func: F) -> F:
@@ -105,8 +218,8 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", metavar="PATH", envvar=None,
+@click.group(cls=AggregatorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH", envvar=None, type=FilePath(),
               help="feeds.yaml to use (default: $AGGREGATOR_CONFIG, else ./feeds.yaml).")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr, no summary for good feeds.")
@@ -204,31 +317,26 @@ def summary_line(result: FeedResult) -> str:
 
 
 @cli.command()
-@click.argument("url", required=False)
-@click.option("--html", "html_file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+@click.argument("url", required=False, type=PageURL())
+@click.option("--html", "html_file", type=FilePath(exists=True, dir_okay=False, readable=True, path_type=Path),
               help="Extract a saved page instead of fetching (give its address with --url).")
-@click.option("--url", "page_url", help="The saved page's address (with --html).")
-@click.option("--source", default="TASS", show_default=True, help="Source name written in the document.")
-@click.option("--timezone", default=None, help="IANA zone the date is rendered in, e.g. Europe/Moscow.")
-@click.option("--profile", default=None, help="Extraction profile to force (default: by site).")
+@click.option("--url", "page_url", type=PageURL(), help="The saved page's address (with --html).")
+@click.option("--source", default="TASS", show_default=True, type=TEXT, help="Source name written in the document.")
+@click.option("--timezone", default=None, type=Zone(), help="IANA zone the date is rendered in, e.g. Europe/Moscow.")
+@click.option("--profile", default=None, type=ProfileName(), help="Extraction profile to force (default: by site).")
 @click.pass_obj
 @handle_errors
 def article(obj: Context, url: str | None, html_file: Path | None, page_url: str | None,
             source: str, timezone: str | None, profile: str | None) -> None:
     """Fetch one page (or read --html FILE) and print its archive document."""
-    if timezone:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise click.BadParameter(f"unknown time zone '{timezone}'", param_hint="--timezone") from None
-    if profile and not known_profile(profile):
-        raise click.BadParameter(f"unknown profile '{profile}'", param_hint="--profile")
     if html_file is not None:
         address = page_url or url
         if not address:
             raise click.UsageError("--html needs the page's address: --url URL")
+        settings = obj.config.settings if obj.config_path.exists() else Settings()
+        content = read_capped(html_file, settings.max_page_bytes, "'--html'")
         response = Response(url=address, final_url=address, status=200,
-                            headers={"content-type": "text/html"}, content=html_file.read_bytes())
+                            headers={"content-type": "text/html"}, content=content)
     elif url:
         settings = obj.config.settings if obj.config_path.exists() else Settings()
         response = asyncio.run(_get_page(settings, url))
@@ -239,6 +347,19 @@ def article(obj: Context, url: str | None, html_file: Path | None, page_url: str
                                     feed_published=None, first_seen=datetime.now(UTC))
     # Byte-exact when piped to a file; a terminal gets a final newline for its prompt.
     click.echo(document, nl=sys.stdout.isatty())
+
+
+def read_capped(path: Path, limit: int, param_hint: str) -> bytes:
+    """A file given on the command line, at most ``limit`` bytes (``/dev/zero`` would never end;
+    ``/dev/stdin`` is fine): a usage error when it cannot be read or is larger."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:  # readable when click looked; gone, unreadable or a folder now
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror or exc}", param_hint=param_hint) from None
+    if len(data) > limit:
+        raise click.BadParameter(f"{path} is larger than {limit} bytes", param_hint=param_hint)
+    return data
 
 
 async def _get_page(settings: Settings, url: str) -> Response:
@@ -286,7 +407,8 @@ def _when(stamp: str | None) -> str:
 @cli.command()
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
               help="Serve /metrics (Prometheus) and /healthz on this port.")
-@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for the metrics endpoint.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, type=Address(),
+              help="Address for the metrics endpoint.")
 @click.pass_obj
 @handle_errors
 def run(obj: Context, metrics_port: int | None, metrics_host: str) -> None:
@@ -306,6 +428,9 @@ def reload(obj: Context) -> None:
     if pid is None:
         fail(f"no daemon is running on {database}", 1)
         return
+    if not 1 < pid < 2**31:  # 0 and -1 would signal a whole process group, or every process
+        fail(f"the lock file of {database} holds no usable pid ({pid})", 1)
+        return
     os.kill(pid, signal.SIGHUP)
     click.echo(f"asked the daemon (pid {pid}) to reload {obj.config_path}")
 
@@ -313,13 +438,15 @@ def reload(obj: Context) -> None:
 # -- the read side: browsing, search, exports, OPML ------------------------------------------
 
 _DAY = click.DateTime(formats=["%Y-%m-%d"])
+#: Most search results: SQLite takes a 64-bit LIMIT, and a table of more is no longer a search.
+MAX_LIMIT = 10_000
 _MARKS = ("\x02", "\x03")  # around search matches, turned into highlighting for the terminal
 
 
 def filter_options(func: F) -> F:
     """--source, --since and --until, as ``search`` and ``export`` share them."""
     options = (
-        click.option("--source", default=None, help="Only articles of this source (case-insensitive)."),
+        click.option("--source", default=None, type=TEXT, help="Only articles of this source (case-insensitive)."),
         click.option("--since", type=_DAY, default=None, metavar="YYYY-MM-DD",
                      help="Only articles published on or after this day (the publisher's calendar day)."),
         click.option("--until", type=_DAY, default=None, metavar="YYYY-MM-DD",
@@ -332,7 +459,7 @@ def filter_options(func: F) -> F:
 
 def _filters(source: str | None, since: datetime | None, until: datetime | None) -> Filters:
     if since and until and since > until:
-        raise click.BadParameter("--since is after --until", param_hint="--since")
+        raise click.BadParameter("--since is after --until", param_hint="'--since'")
     return Filters(source=source, since=since.date().isoformat() if since else None,
                    until=until.date().isoformat() if until else None)
 
@@ -346,7 +473,7 @@ def _open_archive(obj: Context) -> Store:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
+@click.option("--host", default="127.0.0.1", show_default=True, type=Address(),
               help="Address to listen on (0.0.0.0 opens it to the network).")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.pass_obj
@@ -361,9 +488,9 @@ def serve(obj: Context, host: str, port: int) -> None:
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", type=ArgText(allow_empty=True))
 @filter_options
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Most results shown.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, MAX_LIMIT), help="Most results shown.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "text"]), default="table", show_default=True,
               help="table: snippets with matches highlighted; json: results with snippets; text: the documents.")
 @click.pass_obj
@@ -411,7 +538,7 @@ def fts_rebuild(obj: Context) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
               help="text: the archive documents as files; jsonl or csv: one row per article.")
 @filter_options
-@click.option("--out", type=click.Path(path_type=Path), default=None,
+@click.option("--out", type=FilePath(path_type=Path), default=None,
               help="text: folder to write to (default: the archive folder); jsonl/csv: file (default: stdout).")
 @click.pass_obj
 @handle_errors
@@ -446,19 +573,17 @@ def _export_to_stdout(store: Store, fmt: str, filters: Filters) -> None:
 
 
 @feeds.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--source", default=None, help="Source name for every imported feed (default: each outline's title).")
-@click.option("--timezone", default=None, help="IANA zone for every imported feed, e.g. Europe/Moscow.")
+@click.argument("file", type=FilePath(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", default=None, type=TEXT,
+              help="Source name for every imported feed (default: each outline's title).")
+@click.option("--timezone", default=None, type=Zone(), help="IANA zone for every imported feed, e.g. Europe/Moscow.")
 @click.option("--skip-existing", is_flag=True, help="Skip feeds already configured instead of refusing the import.")
 @click.pass_obj
 @handle_errors
 def feeds_import(obj: Context, file: Path, source: str | None, timezone: str | None, skip_existing: bool) -> None:
     """Add the feeds of an OPML file to feeds.yaml, keeping its comments and order."""
     existing = obj.config.feeds if obj.config_path.exists() else ()
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    data = read_capped(file, MAX_CONFIG_BYTES, "'FILE'")
     plan = plan_import(parse_opml(data, str(file)), existing, source=source, timezone=timezone,
                        skip_existing=skip_existing)
     for line in plan.skipped:
@@ -471,7 +596,7 @@ def feeds_import(obj: Context, file: Path, source: str | None, timezone: str | N
 
 
 @feeds.command("export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", type=FilePath(dir_okay=False, path_type=Path), default=None,
               help="File to write (default: stdout).")
 @click.pass_obj
 @handle_errors
@@ -486,20 +611,20 @@ def feeds_export(obj: Context, out: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--profile", default=None, help="Extraction profile to force (default: the feed's, else by site).")
-@click.option("--since", default=None, metavar="DATE", help="Only articles published on or after DATE (YYYY-MM-DD).")
+@click.option("--profile", default=None, type=ProfileName(),
+              help="Extraction profile to force (default: the feed's, else by site).")
+@click.option("--since", default=None, metavar="DATE", type=ArgText(),
+              help="Only articles published on or after DATE (YYYY-MM-DD).")
 @click.option("--dry-run", is_flag=True, help="Report what would change, write nothing.")
 @click.pass_obj
 @handle_errors
 def reextract(obj: Context, profile: str | None, since: str | None, dry_run: bool) -> None:
     """Re-run extraction on the kept pages; update the articles and text files that changed."""
-    if profile and not known_profile(profile):
-        raise click.BadParameter(f"unknown profile '{profile}'", param_hint="--profile")
     if since:
         try:
             since = datetime.strptime(since, "%Y-%m-%d").date().isoformat()
         except ValueError:
-            raise click.BadParameter(f"not a date (YYYY-MM-DD): '{since}'", param_hint="--since") from None
+            raise click.BadParameter(f"not a date (YYYY-MM-DD): '{since}'", param_hint="'--since'") from None
     config = obj.config
     with Store(config.settings.database) as store:
         report = reextract_articles(store, config, profile=profile, since=since, dry_run=dry_run)
@@ -527,6 +652,10 @@ def doctor(obj: Context, repair: bool) -> None:
 
 
 def main() -> None:
+    # A path given as bytes that are not UTF-8 arrives with surrogates (PEP 383); printed back it
+    # must give those bytes again, not a UnicodeEncodeError (stdout is strict in a UTF-8 locale).
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors == "strict":
+        sys.stdout.reconfigure(errors="surrogateescape")
     cli(prog_name="aggregator")
 
 

@@ -3,7 +3,8 @@
 Reading goes through defusedxml, so a hostile file cannot expand entities or reach the network.
 Every ``<outline>`` with an ``xmlUrl`` is a feed, at any depth (folders are flattened). Our own
 export adds ``source`` and ``timezone`` attributes to each outline, which the import reads back,
-so export -> import gives the same feeds.
+so export -> import gives the same feeds. An outline whose URL cannot be fetched, or whose zone
+is unknown, refuses the whole file with one line naming the file and the outline.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from .errors import ConfigError
+from .config import known_zone, url_problem
+from .errors import ConfigError, InvalidURL
 from .models import FeedSpec
 from .urls import canonical_url, host_of
 
@@ -55,14 +57,28 @@ def parse_opml(data: bytes, name: str) -> list[Outline]:
     if root.tag != "opml" or body is None:
         raise ConfigError(f"{name}: not an OPML file (no <opml><body>)")
     outlines = []
-    for node in body.iter("outline"):
+    for number, node in enumerate(body.iter("outline"), start=1):
         url = (node.get("xmlUrl") or "").strip()
         if not url:
             continue  # a folder, or a link that is not a feed
-        title = " ".join((node.get("title") or node.get("text") or "").split())
+        title = _text(node.get("title") or node.get("text"))
+        where = f"{name}: outline '{title}'" if title else f"{name}: outline #{number}"
+        problem = url_problem(url)
+        if problem:
+            raise ConfigError(f"{where}: bad url '{url}' ({problem})")
+        timezone = _text(node.get("timezone")) or None
+        if timezone is not None and not known_zone(timezone):
+            raise ConfigError(f"{where}: unknown time zone '{timezone}'")
         outlines.append(Outline(title=title or host_of(url) or url, url=url,
-                                source=node.get("source") or None, timezone=node.get("timezone") or None))
+                                source=_text(node.get("source")) or None, timezone=timezone))
     return outlines
+
+
+def _text(value: str | None) -> str:
+    """An attribute as one line of text: whitespace collapsed, control characters dropped (XML 1.0
+    allows C1 controls such as U+009B, which no title or source name means)."""
+    printable = "".join(char for char in value or "" if unicodedata.category(char) != "Cc" or char.isspace())
+    return " ".join(printable.split())
 
 
 def plan_import(outlines: Iterable[Outline], existing: Sequence[FeedSpec], *, source: str | None = None,
@@ -73,11 +89,14 @@ def plan_import(outlines: Iterable[Outline], existing: Sequence[FeedSpec], *, so
     An outline whose feed URL is already configured (or appears twice) is a duplicate: ConfigError
     naming it, or skipped with ``skip_existing``."""
     taken_ids = {feed.id for feed in existing}
-    known_urls = {canonical_url(feed.url): feed.id for feed in existing}
+    known_urls = {canonical_url(feed.url): feed.id for feed in existing}  # configured: valid URLs
     feeds: list[FeedSpec] = []
     skipped: list[str] = []
     for outline in outlines:
-        key = canonical_url(outline.url)
+        try:
+            key = canonical_url(outline.url)
+        except InvalidURL as exc:  # parse_opml refuses these; an Outline made elsewhere may not
+            raise ConfigError(f"feed '{outline.title}': {exc}") from None
         if key in known_urls:
             message = f"feed '{outline.title}' ({outline.url}) is already configured as '{known_urls[key]}'"
             if not skip_existing:

@@ -19,7 +19,13 @@ MAX_SERVER_DELAY = 24 * 3600
 #: Consecutive errors from which a feed's health is "failing" rather than "backing off".
 FAILING_AFTER = 3
 
-_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?([0-9]+)", re.IGNORECASE)
+#: Doublings (feeds) and quadruplings (pages) past which a backoff is capped whatever its base:
+#: 2**64 times any interval of a second or more exceeds any max_backoff a config allows (30
+#: days), so larger exponents change nothing; they would overflow a float from 1,024 on, and
+#: make ``4 ** attempts`` an integer of millions of digits.
+_MAX_DOUBLINGS = 64
+_MAX_QUADRUPLINGS = 32
 
 Jitter = Callable[[], float]
 
@@ -32,7 +38,9 @@ def server_min_interval(headers: Mapping[str, str], ttl_minutes: int | None, now
     cache_control = headers.get("cache-control", "")
     match = _MAX_AGE.search(cache_control)
     if match:
-        hints.append(int(match.group(1)))
+        # Past a day it is capped anyway; and int() refuses a string of more than 4,300 digits.
+        digits = match.group(1).lstrip("0") or "0"
+        hints.append(int(digits) if len(digits) <= 9 else MAX_SERVER_DELAY)
     elif headers.get("expires"):
         try:
             expires = parsedate_to_datetime(headers["expires"])
@@ -59,12 +67,14 @@ def next_poll(
     succeeded). A success waits the interval (or longer if the server asks), plus up to 10 %
     jitter so that feeds drift apart. A failure waits ``interval * 2**(errors-1)`` with "equal
     jitter" (between half and all of it), capped at ``max_backoff``, and never less than a
-    Retry-After the server sent.
+    Retry-After the server sent. Any error count works: the exponent stops where the cap has
+    long been reached.
     """
     if error_count <= 0:
         delay = max(float(interval), float(server_delay or 0)) * (1 + 0.1 * jitter())
     else:
-        backoff = min(float(max_backoff), interval * 2.0 ** (error_count - 1))
+        doublings = min(error_count - 1, _MAX_DOUBLINGS)
+        backoff = min(float(max_backoff), interval * 2.0**doublings)
         delay = backoff / 2 + backoff / 2 * jitter()
     if retry_after:
         delay = max(delay, min(retry_after, MAX_SERVER_DELAY))
@@ -72,8 +82,10 @@ def next_poll(
 
 
 def page_retry_at(now: datetime, attempts: int, base: int, max_backoff: int = 6 * 3600) -> datetime:
-    """When a page that failed ``attempts`` times may be tried again: base, 4x base, 16x ..."""
-    return now + timedelta(seconds=min(max_backoff, base * 4 ** max(0, attempts - 1)))
+    """When a page that failed ``attempts`` times may be tried again: base, 4x base, 16x ...,
+    capped at ``max_backoff`` (any number of attempts: the exponent stops past the cap)."""
+    quadruplings = min(max(0, attempts - 1), _MAX_QUADRUPLINGS)
+    return now + timedelta(seconds=min(max_backoff, base * 4**quadruplings))
 
 
 def health(status: str, error_count: int) -> str:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from aggregator.config import load_config
+from aggregator.errors import ConfigError
 from aggregator.models import FeedSpec
+from aggregator.opml import Outline, parse_opml, plan_import
 
 from .archive import invoke
+from .conftest import run_cli
 
 CONFIG = """# Feeds we archive. Keep TASS first.
 settings:
@@ -124,7 +129,7 @@ def test_hostile_and_broken_files_are_refused(tmp_path: Path) -> None:
     source.write_bytes(b'<opml version="2.0"><body><outline text="x" xmlUrl="ftp://x.org/rss"/></body></opml>')
     bad_url = invoke("feeds", "import", str(source), config=config)
     assert (bad_url.returncode, bad_url.stderr) == (
-        2, f"error: {config}: feed 'x': bad url 'ftp://x.org/rss' (expected http:// or https://)\n")
+        2, f"error: {source}: outline 'x': bad url 'ftp://x.org/rss' (expected http:// or https://)\n")
     assert config.read_text(encoding="utf-8") == CONFIG
 
 
@@ -132,3 +137,50 @@ def test_bare_feeds_still_shows_the_table(tmp_path: Path) -> None:
     config, _ = setup(tmp_path)
     result = invoke("feeds", config=config)
     assert result.returncode == 0 and "tass-en" in result.stdout
+
+
+def opml(*outlines: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?><opml version="2.0"><head/><body>'
+            + "".join(outlines) + "</body></opml>").encode()
+
+
+def test_an_unparsable_feed_url_is_one_line_naming_the_file_and_the_outline(tmp_path: Path) -> None:
+    # urllib raised ValueError for "http://[::1" while titling the outline: a traceback
+    config, source = setup(tmp_path, opml('<outline text="Good" xmlUrl="https://x.org/rss"/>',
+                                          '<outline text="Loopback" xmlUrl="http://[::1"/>'))
+    result = run_cli("feeds", "import", str(source), config=config)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"error: {source}: outline 'Loopback': bad url 'http://[::1' (Invalid IPv6 URL)\n"
+    assert config.read_text(encoding="utf-8") == CONFIG  # nothing written, not even the good outline
+
+
+@pytest.mark.parametrize(
+    ("outline", "message"),
+    [
+        ('<outline xmlUrl="http://127.0.0.1:99999/rss"/>',
+         "outline #1: bad url 'http://127.0.0.1:99999/rss' (Port out of range"),
+        ('<outline text="Z" xmlUrl="http://x.org:0/"/>',
+         "outline 'Z': bad url 'http://x.org:0/' (the port must be 1 to 65535)"),
+        (f'<outline text="Long" xmlUrl="http://{"a" * 64}.org/rss"/>', "outline 'Long': bad url 'http://aaa"),
+        ('<outline text="Sp" xmlUrl="http://x.org/a b"/>', "outline 'Sp': bad url 'http://x.org/a b' (spaces"),
+        ('<outline text="Mars" xmlUrl="http://x.org/" timezone="Mars/Olympus"/>',
+         "outline 'Mars': unknown time zone 'Mars/Olympus'"),
+        ('<outline text="Dir" xmlUrl="http://x.org/" timezone="Europe"/>', "outline 'Dir': unknown time zone 'Europe'"),
+    ],
+)
+def test_bad_outlines_are_refused_by_parse_opml(outline: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_opml(opml(outline), "subs.opml")
+    assert str(info.value).startswith(f"subs.opml: {message}")
+
+
+def test_control_characters_leave_titles_and_sources() -> None:
+    (outline,) = parse_opml(opml('<outline text="A&#x9b;B	C" source=" &#x85; " xmlUrl="http://x.org/"/>'), "s.opml")
+    assert (outline.title, outline.source) == ("AB C", None)
+    (feed,) = plan_import([outline], ()).feeds
+    assert (feed.id, feed.source) == ("ab-c", "AB C")
+
+
+def test_plan_import_refuses_an_outline_made_elsewhere_with_a_bad_url() -> None:
+    with pytest.raises(ConfigError, match=r"^feed 'x': invalid URL 'http://\[::1'"):
+        plan_import([Outline(title="x", url="http://[::1")], ())

@@ -1,8 +1,12 @@
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from aggregator.schedule import health, next_poll, page_retry_at, server_min_interval
+from aggregator.config import INTERVAL_RANGE, SETTINGS_RANGES
+from aggregator.schedule import MAX_SERVER_DELAY, health, next_poll, page_retry_at, server_min_interval
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -57,3 +61,65 @@ def test_health_states() -> None:
     assert [health("ok", n) for n in (0, 1, 2, 3, 10)] == ["ok", "backing_off", "backing_off", "failing", "failing"]
     assert health("gone", 0) == "gone"
     assert health("new", 0) == "new"
+
+
+# -- any number of failures: no overflow, no giant integers, the same waits as before for few ----
+
+INTERVALS = st.integers(int(INTERVAL_RANGE.low), int(INTERVAL_RANGE.high))
+MAX_BACKOFFS = st.integers(int(SETTINGS_RANGES["max_backoff"].low), int(SETTINGS_RANGES["max_backoff"].high))
+PAGE_DELAYS = st.integers(int(SETTINGS_RANGES["page_retry_delay"].low), int(SETTINGS_RANGES["page_retry_delay"].high))
+
+
+@pytest.mark.parametrize("errors", [1024, 1025, 10**6, 10**9])
+def test_a_feed_that_failed_a_thousand_times_is_still_scheduled(errors: int) -> None:
+    # interval * 2.0 ** (errors - 1) overflowed a float from 1,024 failures on (every run crashed)
+    assert delay(interval=900, error_count=errors, jitter=lambda: 1.0) == 21600
+    assert delay(interval=900, error_count=errors, jitter=lambda: 0.0) == 10800
+    assert delay(interval=365 * 86400, error_count=errors, max_backoff=30 * 86400, jitter=lambda: 1.0) == 30 * 86400
+
+
+@pytest.mark.parametrize("attempts", [1000, 10**6, 10**9])
+def test_a_page_that_failed_a_billion_times_is_still_scheduled(attempts: int) -> None:
+    # 600 * 4 ** (attempts - 1) was an integer of millions of digits: a long hang, then the cap
+    started = time.monotonic()
+    assert page_retry_at(NOW, attempts, 600) == NOW + timedelta(seconds=21600)
+    assert page_retry_at(NOW, attempts, 0) == NOW
+    assert time.monotonic() - started < 1.0  # generous: the capped computation is a few operations
+
+
+@settings(max_examples=300, deadline=None)
+@given(interval=INTERVALS, errors=st.integers(1, 1023), max_backoff=MAX_BACKOFFS, jitter=st.floats(0, 1))
+def test_few_failures_back_off_exactly_as_before(interval: int, errors: int, max_backoff: int, jitter: float) -> None:
+    backoff = min(float(max_backoff), interval * 2.0 ** (errors - 1))  # the formula before the cap
+    expected = NOW + timedelta(seconds=round(backoff / 2 + backoff / 2 * jitter))
+    assert next_poll(NOW, interval=interval, error_count=errors, max_backoff=max_backoff,
+                     jitter=lambda: jitter) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(attempts=st.integers(0, 200), base=PAGE_DELAYS, max_backoff=MAX_BACKOFFS)
+def test_few_page_failures_wait_exactly_as_before(attempts: int, base: int, max_backoff: int) -> None:
+    expected = NOW + timedelta(seconds=min(max_backoff, base * 4 ** max(0, attempts - 1)))
+    assert page_retry_at(NOW, attempts, base, max_backoff) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(interval=INTERVALS, errors=st.integers(0, 10**9), max_backoff=MAX_BACKOFFS, jitter=st.floats(0, 1),
+       server_delay=st.none() | st.integers(0, MAX_SERVER_DELAY),
+       retry_after=st.none() | st.floats(allow_nan=True, allow_infinity=True),
+       attempts=st.integers(0, 10**9), base=PAGE_DELAYS)
+def test_any_count_within_the_config_ranges_gives_a_time_within_the_caps(
+        interval: int, errors: int, max_backoff: int, jitter: float, server_delay: int | None,
+        retry_after: float | None, attempts: int, base: int) -> None:
+    at = next_poll(NOW, interval=interval, error_count=errors, server_delay=server_delay, retry_after=retry_after,
+                   max_backoff=max_backoff, jitter=lambda: jitter)
+    longest = max(interval, server_delay or 0) * 1.1 if errors == 0 else max_backoff
+    assert NOW <= at <= NOW + timedelta(seconds=round(max(longest, MAX_SERVER_DELAY)))
+    assert NOW <= page_retry_at(NOW, attempts, base, max_backoff) <= NOW + timedelta(seconds=max_backoff)
+
+
+def test_a_max_age_of_thousands_of_digits_is_capped_at_a_day() -> None:
+    # int() refuses more than 4,300 digits (ValueError): a hostile header crashed the poll
+    assert server_min_interval({"cache-control": "max-age=" + "9" * 5000}, None, NOW) == 86400
+    assert server_min_interval({"cache-control": "max-age=" + "0" * 5000 + "60"}, None, NOW) == 60
+    assert server_min_interval({"cache-control": "max-age=1234567890"}, None, NOW) == 86400
