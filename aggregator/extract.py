@@ -45,6 +45,7 @@ from aggregator.profiles.generic import (
     library_paragraphs,
     likely_container,
 )
+from aggregator.text import shorten
 from aggregator.urls import canonical_url, host_of, is_http_url, same_site
 
 #: Titles of interstitials, matched whole; narrow on purpose, since they are believed on any page.
@@ -168,7 +169,7 @@ def _extract(root: Element, html: str, url: str, profile: Profile, page_title: s
     signals["container"] = dom.describe(container) if parts else "none"
     if len(title) > MAX_TITLE_CHARS:
         signals["title_cut"] = len(title)  # the headline's length before the cut
-        title = _shorten(title, MAX_TITLE_CHARS)
+        title = shorten(title, MAX_TITLE_CHARS)
     return Article(
         title=title,
         paragraphs=tuple(paragraphs),
@@ -332,14 +333,6 @@ def _title(root: Element, container: Element, profile: Profile, meta: dict[str, 
         if title:
             return title
     return ""
-
-
-def _shorten(text: str, limit: int) -> str:
-    """``text`` (whitespace collapsed) in at most ``limit`` characters, cut at a word boundary and
-    marked with "…"; inside a word only when it has no space in its second half."""
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    return (cut[:space] if space >= limit // 2 else cut).rstrip() + "…"
 
 
 def _strip_title_suffix(title: str, profile: Profile, site_name: str) -> str:

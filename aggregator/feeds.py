@@ -54,6 +54,7 @@ from dateutil.parser import isoparse
 from .charset import guess_encoding
 from .errors import FeedError
 from .models import Entry, ParsedFeed
+from .text import shorten
 from .urls import MAX_URL_CHARS, usable_http_url
 
 __all__ = ["parse_feed"]
@@ -555,13 +556,7 @@ def _collapse(value: object) -> str | None:
 def _title(value: object) -> str | None:
     """A feed or entry title, collapsed, and cut at a word boundary (marked "…") past MAX_TITLE_CHARS."""
     text = _collapse(value)
-    if text is None or len(text) <= MAX_TITLE_CHARS:
-        return text
-    cut = text[: MAX_TITLE_CHARS - 1]
-    space = cut.rfind(" ")
-    if space >= MAX_TITLE_CHARS // 2:  # else one huge word: cut inside it
-        cut = cut[:space]
-    return cut.rstrip() + "…"
+    return shorten(text, MAX_TITLE_CHARS) if text is not None else None
 
 
 def _ttl(value: object) -> int | None:

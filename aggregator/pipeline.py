@@ -32,7 +32,7 @@ from .render import document_relpath, render_document, source_slug
 from .schedule import health, next_poll, page_retry_at, server_min_interval
 from .store import EntryWork, FeedState, NewArticle, PollRecord, Store, compress_page, iso, utc_now
 from .textfiles import remove_stale_temp_files, write_document
-from .urls import canonical_url, is_http_url, url_hash16
+from .urls import canonical_url, is_http_url, url_hash16, without_credentials
 
 log = logging.getLogger("aggregator")
 
@@ -448,7 +448,7 @@ class Archiver:
 def _entry_rows(entries: Iterable[Entry]) -> Iterable[dict[str, object]]:
     """Entries as store rows; one without a usable link is kept, abandoned, with its reason."""
     for entry in entries:
-        link = entry.link if entry.link and is_http_url(entry.link) else None
+        link = without_credentials(entry.link) if entry.link and is_http_url(entry.link) else None
         row: dict[str, object] = {
             "key": entry.key, "link": None, "url": None, "title": entry.title,
             "feed_published": entry.published.isoformat() if entry.published else None,

@@ -168,6 +168,15 @@ def usable_http_url(url: str) -> bool:
     return _is_host_name(parts.hostname.removesuffix("."))
 
 
+def without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` in its authority, otherwise as written: credentials in
+    a link someone else wrote are never stored, and never sent (httpx would send them as Basic auth)."""
+    parts = _split(url)
+    if parts is None or "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def is_http_url(url: str) -> bool:
     parts = _split(url)
     return parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -102,7 +102,8 @@ def assert_good_feed_archived(harness: Harness, results: list[FeedResult]) -> No
 
 @pytest.mark.parametrize("target", ["extract_article", "choose_published"])
 def test_an_unexpected_page_failure_is_the_entrys_recorded_failure(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, target: str) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, target: str,
+        figures: dict[str, Any]) -> None:
     """The extractor (``extract_article``) or the date chooser raising a bug's exception fails one entry."""
     real = getattr(pipeline, target)
 
@@ -133,10 +134,12 @@ def test_an_unexpected_page_failure_is_the_entrys_recorded_failure(
     harness.run()
     assert harness.hits[BAD] == 2
     assert harness.rows("SELECT status, attempts FROM entries WHERE feed_id = 'other'") == [("abandoned", 2)]
+    figures.setdefault("faults", {})[f"`{target}` (a page)"] = (
+        "the entry failed with reason `internal`, retried after its backoff, then abandoned")
 
 
-def test_an_unexpected_feed_failure_is_the_feeds_recorded_failure(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_feed_failure_is_the_feeds_recorded_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   figures: dict[str, Any]) -> None:
     """The feed parser's date parsing raising a bug's exception fails that feed's poll, nothing else."""
     real = feeds_module._parse_date
     poisoned = threading.local()
@@ -170,9 +173,12 @@ def test_an_unexpected_feed_failure_is_the_feeds_recorded_failure(tmp_path: Path
     # the usual backoff: between half and all of the interval after the first failure
     wait = (datetime.fromisoformat(feed[3]) - harness.clock.now).total_seconds()
     assert OTHER.interval / 2 <= wait <= OTHER.interval
+    figures.setdefault("faults", {})["the feed parser's date parsing (a feed)"] = (
+        "the poll failed with reason `internal`, the next one after the usual backoff")
 
 
-def test_a_failing_store_call_fails_its_item_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_store_call_fails_its_item_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  figures: dict[str, Any]) -> None:
     """The store raising (a bug's exception, or sqlite's own) for one feed's entries and for one article."""
     real_add, real_save = Store.add_entries, Store.save_article
 
@@ -201,10 +207,28 @@ def test_a_failing_store_call_fails_its_item_only(tmp_path: Path, monkeypatch: p
     assert harness.rows("SELECT status, last_error FROM entries WHERE feed_id = 'other'") == [
         ("failed", "internal error: OperationalError: disk I/O error")]
     assert harness.rows("SELECT COUNT(*) FROM articles WHERE feed_id = 'other'") == [(0,)]
+    figures.setdefault("faults", {})["`Store.add_entries` (a feed), `Store.save_article` (a page)"] = (
+        "that poll or that entry failed with reason `internal`; nothing half-stored")
+
+
+def test_a_feed_dead_for_a_thousand_polls_still_backs_off(tmp_path: Path) -> None:
+    """After 1,024 failed polls the backoff used to overflow (2.0 ** 1024) and stop every run."""
+    harness = Harness(tmp_path, max_backoff=3600)
+    harness.routes.pop(OTHER.url)  # 404 from now on
+    harness.run()
+    with sqlite3.connect(harness.settings.database) as db:
+        db.execute("UPDATE feeds SET error_count = 1024 WHERE id = 'other'")
+    results = harness.run()
+    assert [(result.feed_id, result.outcome, result.error_reason) for result in results] == [
+        ("other", "error", "http_404"), ("tass", "ok", None)]
+    (feed,) = harness.rows("SELECT status, error_count, next_poll_at FROM feeds WHERE id = 'other'")
+    assert feed[:2] == ("failing", 1025)
+    assert 1800 <= (datetime.fromisoformat(feed[2]) - harness.clock.now).total_seconds() <= 3600
 
 
 def test_a_poll_that_cannot_be_recorded_holds_the_feed_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+                                                              caplog: pytest.LogCaptureFixture,
+                                                              figures: dict[str, Any]) -> None:
     def record_poll(self: Store, result: FeedResult, *args: Any, **kwargs: Any) -> None:
         raise sqlite3.OperationalError("database disk image is malformed")
 
@@ -233,6 +257,8 @@ def test_a_poll_that_cannot_be_recorded_holds_the_feed_back(tmp_path: Path, monk
     assert TASS.interval <= (second - harness.clock.now).total_seconds() <= 2 * TASS.interval
     assert "the poll could not be recorded (internal error: OperationalError: database disk image is malformed)" \
         in caplog.text
+    figures.setdefault("faults", {})["`Store.record_poll` (the poll's own record)"] = (
+        "the feed held back in memory for a growing backoff, never polled sooner")
 
 
 def test_one_link_shared_by_many_entries_is_fetched_once(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import gzip
 import itertools
 import math
 import re
-import struct
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -25,7 +24,7 @@ from aggregator import cookies, decoding, errors
 from aggregator.fetch import Fetcher, parse_retry_after
 from aggregator.models import Response, Settings
 
-from .hostile import HostileServer, head, send
+from .hostile import HostileServer, deflated_zeros, head, send
 
 MB = 1024 * 1024
 GIB = 1024 * MB
@@ -98,23 +97,6 @@ def assert_fit_message(exc: errors.FetchError) -> None:
 
 
 # -- 1. Content-Encoding: every layer, a bounded piece at a time -----------------------------------
-
-
-def deflated_zeros(total: int, wbits: int) -> bytes:
-    """``total`` zero bytes compressed (wbits 31: gzip, 15: zlib), built in a fraction of a second:
-    after a full flush, each further megabyte of zeros compresses to the same bytes."""
-    block = bytes(MB)
-    compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
-    first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
-    repeat = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
-    blocks = total // MB
-    stream = first + repeat * (blocks - 1) + b"\x03\x00"  # then an empty final block
-    if wbits == 31:
-        crc = 0
-        for _ in range(blocks):
-            crc = zlib.crc32(block, crc)
-        return stream + struct.pack("<II", crc, total & 0xFFFFFFFF)
-    return stream + struct.pack(">I", (total % 65521) << 16 | 1)  # Adler-32 of zeros: A = 1, B = n
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from aggregator.urls import (
     registrable_domain,
     same_site,
     usable_http_url,
+    without_credentials,
 )
 
 LABEL_64 = "a" * 64
@@ -159,3 +160,14 @@ def test_usable_http_url_agrees_with_canonical_url(url: str, usable: bool) -> No
     assert usable_http_url(url) is usable
     if usable:
         assert is_http_url(canonical_url(url))
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("http://user:pass@tass.com/politics/1?a=1#f", "http://tass.com/politics/1?a=1#f"),
+    ("https://user@tass.com:8443/x", "https://tass.com:8443/x"),
+    ("https://a@b@tass.com/x", "https://tass.com/x"),
+    ("https://tass.com/path@with-at", "https://tass.com/path@with-at"),
+    ("http://[::1/x", "http://[::1/x"),  # unparseable: left to canonical_url to refuse
+])
+def test_credentials_are_removed_from_links_as_written(url: str, expected: str) -> None:
+    assert without_credentials(url) == expected
