@@ -11,7 +11,7 @@ __all__ = ["__version__", "extract_article"]
 def __getattr__(name: str) -> Any:
     # The public entry point is imported lazily so that `import aggregator.models` stays cheap.
     if name == "extract_article":
-        from .extract import extract_article
+        from aggregator.extract.article import extract_article
 
         return extract_article
     raise AttributeError(name)

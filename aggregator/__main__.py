@@ -1,5 +1,5 @@
 """``python -m aggregator`` runs the command line."""
 
-from .cli import main
+from aggregator.cli.main import main
 
 main()

@@ -22,7 +22,7 @@ from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
 from publicsuffixlist import PublicSuffixList
 from url_normalize import url_normalize
 
-from .errors import InvalidURL
+from aggregator.errors import InvalidURL
 
 #: Query parameters that only track the reader: exact names and name prefixes.
 TRACKING_PARAMS = frozenset(

@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from aggregator.fetch import Fetcher
+from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import FeedSpec, Settings
-from aggregator.pipeline import Archiver
-from aggregator.store import Store
+from aggregator.pipeline.archiver import Archiver
+from aggregator.store.sqlite import Store
 
 PAGE = """<html><head><title>Story {n} - TASS</title>
 <link rel="canonical" href="https://tass.com/world/{n}"></head><body><div class="news">

@@ -103,7 +103,7 @@ ASKED: set[str] = set()
 
 def ours(html: str, url: str) -> str:
     from aggregator.errors import ExtractError
-    from aggregator.extract import extract_article
+    from aggregator.extract.article import extract_article
 
     try:
         return "\n".join(extract_article(html, url).paragraphs)
@@ -114,15 +114,15 @@ def ours(html: str, url: str) -> str:
 
 def _count_second_opinions() -> None:
     """Record on which pages our extractor calls trafilatura (the call is its whole extra cost)."""
-    import aggregator.extract
+    from aggregator.extract import article
 
-    library = aggregator.extract.library_paragraphs
+    library = article.library_paragraphs
 
     def counted(html: str, url: str) -> list[str]:
         ASKED.add(url)
         return library(html, url)
 
-    aggregator.extract.library_paragraphs = counted
+    article.library_paragraphs = counted
 
 
 def trafilatura_default(html: str, url: str) -> str:

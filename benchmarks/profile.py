@@ -25,10 +25,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as a script: make ``benchmarks`` and ``aggregator`` importable
     sys.path.insert(0, str(REPO))
 
-from aggregator.config import load_config  # noqa: E402
-from aggregator.fetch import Fetcher  # noqa: E402
-from aggregator.pipeline import Archiver  # noqa: E402
-from aggregator.store import Store  # noqa: E402
+from aggregator.config.load import load_config  # noqa: E402
+from aggregator.fetch.fetcher import Fetcher  # noqa: E402
+from aggregator.pipeline.archiver import Archiver  # noqa: E402
+from aggregator.store.sqlite import Store  # noqa: E402
 from benchmarks.run import write_config  # noqa: E402
 from benchmarks.site import SiteProcess  # noqa: E402
 

@@ -202,7 +202,7 @@ def warm_cycle(origin: str, work: Path, sizes: Sizes, runs: int) -> tuple[list[R
 def extraction(sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
     import trafilatura
 
-    from aggregator.extract import extract_article
+    from aggregator.extract.article import extract_article
 
     numbers = range(1_500_000, 1_500_000 + sizes.extract_pages)
     pages = [(article_page(n).decode(), f"https://tass.com/{section_of(n)}/{n}") for n in numbers]
@@ -262,7 +262,7 @@ def _fts_rows(count_: int) -> list[dict[str, object]]:
 
 
 def search_latency(work: Path, sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
-    from aggregator.store import Store
+    from aggregator.store.sqlite import Store
 
     rows = _fts_rows(sizes.fts_articles)
     ours_db, alt_db = work / "fts" / "archive.db", work / "fts" / "alternative.db"
@@ -321,10 +321,10 @@ def daemon_child(folder: Path, origin: str, port: int, spec: str) -> None:
     import urllib.request
     from datetime import UTC, datetime, timedelta
 
-    from aggregator.fetch import Fetcher
+    from aggregator.fetch.fetcher import Fetcher
     from aggregator.models import FeedSpec, Settings
-    from aggregator.pipeline import Archiver
-    from aggregator.store import Store
+    from aggregator.pipeline.archiver import Archiver
+    from aggregator.store.sqlite import Store
 
     feeds, per, marks = json.loads(spec)
     settings = Settings(database=folder / "archive.db", archive_dir=folder / "archive", proxy=origin,

@@ -10,11 +10,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from aggregator.cli import cli
+from aggregator.cli.main import cli
 from aggregator.models import FeedSpec
-
-from .conftest import FIXTURES, GALLERY, tass_page
-from .test_pipeline import FEED_URL, REFERENCE_HTML, TASS, Routes, html, rss, run
+from tests.conftest import FIXTURES, GALLERY, tass_page
+from tests.test_pipeline import FEED_URL, REFERENCE_HTML, TASS, Routes, html, rss, run
 
 REFERENCE_DOC = (FIXTURES / "tass" / "politics-1189047.txt").read_bytes()
 REFERENCE_PATH = "tass/2020-08-13/000_5c481511b53b5c3e.txt"

@@ -170,6 +170,6 @@ def figures() -> dict[str, object]:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _FIGURES and os.environ.get("AGGREGATOR_WRITE_RELIABILITY") == "1" and exitstatus == 0:
-        from .reliability import write_report
+        from tests.reliability import write_report
 
         write_report(_FIGURES)

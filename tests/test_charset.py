@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from aggregator.charset import codec_for, declared_codecs, decode_html
+from aggregator.html.charset import codec_for, declared_codecs, decode_html
 
 RUSSIAN = (
     "Президенты России и Азербайджана Владимир Путин и Ильхам Алиев обсудили в телефонном разговоре "

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.lock import DaemonLock
-
-from .archive import build_archive, invoke
-from .conftest import FIXTURES, run_cli
+from aggregator.daemon.lock import DaemonLock
+from tests.archive import build_archive, invoke
+from tests.conftest import FIXTURES, run_cli
 
 PAGE = str(FIXTURES / "tass" / "politics-1189047.html")
 URL = "https://tass.com/politics/1189047"

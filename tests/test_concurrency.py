@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import Site
-from .test_crash import check_archive, large_site, site_config
-from .test_daemon import query, start_daemon, wait_for
-from .test_serve import serving
+from tests.conftest import Site
+from tests.test_crash import check_archive, large_site, site_config
+from tests.test_daemon import query, start_daemon, wait_for
+from tests.test_serve import serving
 
 FETCHES = 3
 ROUNDS = 2

@@ -6,8 +6,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator import config as config_module
-from aggregator.config import (
+from aggregator.config import load as config_module
+from aggregator.config.load import (
     INTERVAL_RANGE,
     SETTINGS_HELP,
     SETTINGS_RANGES,
@@ -17,8 +17,8 @@ from aggregator.config import (
 )
 from aggregator.errors import ConfigError
 from aggregator.models import Config, FeedSpec, Settings
+from aggregator.pipeline.timing import MAX_SERVER_DELAY, next_poll, page_retry_at
 from aggregator.profiles import check_feed_profiles
-from aggregator.schedule import MAX_SERVER_DELAY, next_poll, page_retry_at
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -10,9 +10,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-from .archive import REFERENCE_DOC, REFERENCE_PATH, build_archive, invoke
-from .conftest import Page, Site, item, rss, tass_page, write_config
-from .test_daemon import query, start_daemon, wait_for
+from tests.archive import REFERENCE_DOC, REFERENCE_PATH, build_archive, invoke
+from tests.conftest import Page, Site, item, rss, tass_page, write_config
+from tests.test_daemon import query, start_daemon, wait_for
 
 FEEDS = 4
 PER_FEED = 250  # enough that the ingest outlasts KILLS // 2 kills at ~200 articles/s

@@ -20,14 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.config import load_config
-from aggregator.fetch import Fetcher
+from aggregator.config.load import load_config
+from aggregator.daemon.scheduler import Daemon
+from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import FeedResult
-from aggregator.pipeline import Archiver
-from aggregator.scheduler import Daemon
-from aggregator.store import Store
-
-from .conftest import FEED, Page, Site, item, rss, run_cli, tass_config, tass_page, write_config
+from aggregator.pipeline.archiver import Archiver
+from aggregator.store.sqlite import Store
+from tests.conftest import FEED, Page, Site, item, rss, run_cli, tass_config, tass_page, write_config
 
 
 class Clock:

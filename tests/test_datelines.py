@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.datelines import DATELINES, agency_names, compile_datelines, strip_dateline
+from aggregator.profiles.datelines import DATELINES, agency_names, compile_datelines, strip_dateline
 
 ALL = compile_datelines(agency_names())
 TEXT = "The presidents discussed regional issues."

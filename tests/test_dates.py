@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from aggregator.dates import date_flag
+from aggregator.document.dating import date_flag
 
 FEED = datetime(2020, 8, 12, 21, 26, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.cli import cli
-from aggregator.config import FEED_HELP, SETTINGS_HELP
+from aggregator.cli.main import cli
+from aggregator.config.load import FEED_HELP, SETTINGS_HELP
 from aggregator.models import FeedSpec, Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

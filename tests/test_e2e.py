@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from .conftest import FIXTURES, Page, Site, item, rss, run_cli, tass_config, write_config
+from tests.conftest import FIXTURES, Page, Site, item, rss, run_cli, tass_config, write_config
 
 REFERENCE_DOC = (FIXTURES / "tass" / "politics-1189047.txt").read_bytes()
 REFERENCE_FILE = Path("tass/2020-08-13/000_5c481511b53b5c3e.txt")

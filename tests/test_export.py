@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.export import Filters, export_rows
-from aggregator.store import Store
-
-from .archive import BBC_DOC, REFERENCE_DOC, REFERENCE_PATH, build_archive, invoke
-from .conftest import run_cli
+from aggregator.store.sqlite import Store
+from aggregator.tools.export import Filters, export_rows
+from tests.archive import BBC_DOC, REFERENCE_DOC, REFERENCE_PATH, build_archive, invoke
+from tests.conftest import run_cli
 
 
 @pytest.fixture(scope="module")

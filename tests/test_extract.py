@@ -12,13 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator import dom
+from aggregator.document.render import render_document
 from aggregator.errors import ExtractError
-from aggregator.extract import extract_article
+from aggregator.extract.article import extract_article
+from aggregator.html import dom
 from aggregator.models import Article
-from aggregator.render import render_document
-
-from .conftest import run_cli
+from tests.conftest import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROFILE_CASES = sorted((FIXTURES / "profiles").glob("*/*.json"))
@@ -371,16 +370,16 @@ def test_generic_second_opinion_when_there_is_no_container() -> None:
 
 
 def _count_second_opinions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    import aggregator.extract
+    from aggregator.extract import article
 
     asked: list[str] = []
-    real = aggregator.extract.library_paragraphs
+    real = article.library_paragraphs
 
     def counting(html: str, url: str) -> list[str]:
         asked.append(url)
         return real(html, url)
 
-    monkeypatch.setattr(aggregator.extract, "library_paragraphs", counting)
+    monkeypatch.setattr(article, "library_paragraphs", counting)
     return asked
 
 

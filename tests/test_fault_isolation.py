@@ -17,15 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from aggregator import feeds as feeds_module
-from aggregator import pipeline
-from aggregator.fetch import Fetcher
+from aggregator.daemon.scheduler import Daemon
+from aggregator.feeds import parse as feeds_module
+from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import FeedResult, FeedSpec, Settings
-from aggregator.pipeline import Archiver
-from aggregator.scheduler import Daemon
-from aggregator.store import Store
-
-from .conftest import FIXTURES, Page, Site, item, rss, run_cli, tass_config
+from aggregator.pipeline import archiver as pipeline
+from aggregator.pipeline.archiver import Archiver
+from aggregator.store.sqlite import Store
+from tests.conftest import FIXTURES, Page, Site, item, rss, run_cli, tass_config
 
 REFERENCE_HTML = (FIXTURES / "tass" / "politics-1189047.html").read_bytes()
 TASS = FeedSpec(id="tass", url="https://tass.com/rss/v2.xml", source="TASS", timezone="Europe/Moscow")
@@ -358,7 +357,7 @@ def test_fetch_prints_every_summary_line_when_a_feed_fails_unexpectedly(tmp_path
     injector = tmp_path / "inject" / "sitecustomize.py"
     injector.parent.mkdir()
     injector.write_text(
-        "import aggregator.pipeline as p\n"
+        "import aggregator.pipeline.archiver as p\n"
         "real = p.parse_feed\n"
         "def parse_feed(content, *, url, headers=None):\n"
         "    if 'poisoned' in url:\n"

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator import feeds
 from aggregator.errors import FeedError
-from aggregator.feeds import parse_feed
+from aggregator.feeds import parse as feeds
+from aggregator.feeds.parse import parse_feed
 from aggregator.models import Entry, ParsedFeed
 from aggregator.urls import canonical_url
 

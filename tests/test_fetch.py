@@ -17,7 +17,7 @@ from werkzeug import Request
 from werkzeug import Response as WerkzeugResponse
 
 from aggregator import errors
-from aggregator.fetch import DEFAULT_ACCEPT, Fetcher, parse_retry_after
+from aggregator.fetch.fetcher import DEFAULT_ACCEPT, Fetcher, parse_retry_after
 from aggregator.models import Response, Settings
 
 FEED = "https://feeds.example/rss"

@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from aggregator import errors, fetch
-from aggregator.fetch import Fetcher
+from aggregator import errors
+from aggregator.fetch import fetcher as fetch
+from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import Response, Settings
 
 Handler = Callable[[str, dict[str, str]], Awaitable[tuple[bytes, bool]]]  # (response bytes, then close?)

@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator import cookies, decoding, errors
-from aggregator.fetch import Fetcher, parse_retry_after
+from aggregator import errors
+from aggregator.fetch import cookies, decoding
+from aggregator.fetch.fetcher import Fetcher, parse_retry_after
 from aggregator.models import Response, Settings
-
-from .hostile import HostileServer, deflated_zeros, head, send
+from tests.hostile import HostileServer, deflated_zeros, head, send
 
 MB = 1024 * 1024
 GIB = 1024 * MB

@@ -17,15 +17,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from aggregator.fetch import Fetcher
+from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import FeedResult, FeedSpec, Settings
-from aggregator.pipeline import Archiver
-from aggregator.store import Store
+from aggregator.pipeline.archiver import Archiver
+from aggregator.store.sqlite import Store
 from aggregator.text import shorten
-
-from . import hostile
-from .conftest import FEED, GALLERY, REFERENCE_HTML, item, rss, tass_page
-from .hostile import (
+from tests import hostile
+from tests.conftest import FEED, GALLERY, REFERENCE_HTML, item, rss, tass_page
+from tests.hostile import (
     HostileServer,
     compressed,
     deflated_zeros,

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.config import load_config
+from aggregator.config.load import load_config
+from aggregator.config.opml import Outline, parse_opml, plan_import
 from aggregator.errors import ConfigError
 from aggregator.models import FeedSpec
-from aggregator.opml import Outline, parse_opml, plan_import
-
-from .archive import invoke
-from .conftest import run_cli
+from tests.archive import invoke
+from tests.conftest import run_cli
 
 CONFIG = """# Feeds we archive. Keep TASS first.
 settings:

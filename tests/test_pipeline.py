@@ -12,12 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aggregator.fetch import Fetcher
+from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import FeedResult, FeedSpec, Settings
-from aggregator.pipeline import Archiver
-from aggregator.store import Store
-
-from .conftest import FIXTURES
+from aggregator.pipeline.archiver import Archiver
+from aggregator.store.sqlite import Store
+from tests.conftest import FIXTURES
 
 REFERENCE_HTML = (FIXTURES / "tass" / "politics-1189047.html").read_bytes()
 PROFILES = FIXTURES / "profiles"
@@ -203,7 +202,7 @@ def test_write_text_false_stores_rows_only(tmp_path: Path) -> None:
 
 
 def test_a_feed_with_inline_selectors_archives_with_them(tmp_path: Path) -> None:
-    from .test_profiles import INLINE_PAGE
+    from tests.test_profiles import INLINE_PAGE
 
     feed = FeedSpec(id="example", url="https://news.example.org/rss", source="Example News",
                     timezone="Europe/London", selectors=(("body", ".story-body"), ("container", "div.story"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ConfigError, ExtractError
-from aggregator.extract import extract_article
+from aggregator.extract.article import extract_article
 from aggregator.profiles import (
     all_profiles,
     get_profile,

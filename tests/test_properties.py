@@ -17,14 +17,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.charset import decode_html
-from aggregator.datelines import compile_datelines, strip_dateline
+from aggregator.document.render import document_relpath, parse_document, render_document, source_slug
+from aggregator.document.textfiles import resolve_inside, write_document
 from aggregator.errors import ExtractError, FeedError, InvalidURL, StoreError
-from aggregator.extract import MAX_TITLE_CHARS, extract_article
-from aggregator.feeds import MAX_GUID_CHARS, parse_feed
+from aggregator.extract.article import MAX_TITLE_CHARS, extract_article
+from aggregator.feeds.parse import MAX_GUID_CHARS, parse_feed
+from aggregator.html.charset import decode_html
 from aggregator.models import Article, ParsedFeed
-from aggregator.render import document_relpath, parse_document, render_document, source_slug
-from aggregator.textfiles import resolve_inside, write_document
+from aggregator.profiles.datelines import compile_datelines, strip_dateline
 from aggregator.urls import (
     MAX_URL_CHARS,
     TRACKING_PARAMS,

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from aggregator.cli import cli
-
-from .conftest import FIXTURES
-from .test_pipeline import FEED_URL, PROFILES, REFERENCE_HTML, Routes, html, rss, run
+from aggregator.cli.main import cli
+from tests.conftest import FIXTURES
+from tests.test_pipeline import FEED_URL, PROFILES, REFERENCE_HTML, Routes, html, rss, run
 
 ARTICLE_ID = "5c481511b53b5c3e"
 URL = "https://tass.com/politics/1189047"

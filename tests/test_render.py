@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.render import (
+from aggregator.document.render import (
     MONTHS,
     document_relpath,
     parse_document,

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.config import INTERVAL_RANGE, SETTINGS_RANGES
-from aggregator.schedule import MAX_SERVER_DELAY, health, next_poll, page_retry_at, server_min_interval
+from aggregator.config.load import INTERVAL_RANGE, SETTINGS_RANGES
+from aggregator.pipeline.timing import MAX_SERVER_DELAY, health, next_poll, page_retry_at, server_min_interval
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.store import Store
-
-from .archive import BBC_URL, REFERENCE_DOC, REFERENCE_ID, REFERENCE_PATH, build_archive, invoke
-from .conftest import run_cli
+from aggregator.store.sqlite import Store
+from tests.archive import BBC_URL, REFERENCE_DOC, REFERENCE_ID, REFERENCE_PATH, build_archive, invoke
+from tests.conftest import run_cli
 
 SNIPPET = ("The presidents of Russia and Azerbaijan, Vladimir Putin and Ilham **Aliyev**, discussed regional issues "
            "in a telephone conversation on Wednesday, initiated by the Azerbaijani…")

@@ -19,10 +19,9 @@ import httpx
 import markupsafe
 import pytest
 
-from aggregator.store import NewArticle, Store
-
-from .archive import BBC_DOC, BBC_URL, REFERENCE_DOC, REFERENCE_ID, build_archive
-from .conftest import run_cli
+from aggregator.store.sqlite import NewArticle, Store
+from tests.archive import BBC_DOC, BBC_URL, REFERENCE_DOC, REFERENCE_ID, build_archive
+from tests.conftest import run_cli
 
 STARTUP_SECONDS = 30
 CHROMIUM = Path("/usr/bin/chromium")

@@ -14,11 +14,11 @@ import httpcore
 import pytest
 import trustme
 
-from aggregator import errors, sockets
-from aggregator.fetch import Fetcher
+from aggregator import errors
+from aggregator.fetch import sockets
+from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import Response, Settings
-
-from .test_fetch_connections import ok_or_304, port_of, serve
+from tests.test_fetch_connections import ok_or_304, port_of, serve
 
 LOCAL = Settings(allow_private_networks=True, retries=0)
 

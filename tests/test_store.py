@@ -7,7 +7,7 @@ import pytest
 
 from aggregator.errors import StoreError
 from aggregator.models import FeedResult, FeedSpec
-from aggregator.store import SCHEMA_VERSION, NewArticle, PollRecord, Store, utc_now
+from aggregator.store.sqlite import SCHEMA_VERSION, NewArticle, PollRecord, Store, utc_now
 
 FEED = FeedSpec(id="tass", url="https://tass.com/rss/v2.xml", source="TASS", timezone="Europe/Moscow")
 
@@ -193,7 +193,7 @@ def test_full_text_index_follows_title_and_body_only(store: Store) -> None:
 
 
 def test_a_page_compressed_by_the_caller_is_stored_as_given(store: Store) -> None:
-    from aggregator.store import compress_page
+    from aggregator.store.sqlite import compress_page
 
     html = b"<html><body>" + b"news " * 1000 + b"</body></html>"
     plain = article("https://tass.com/a", "1" * 16)

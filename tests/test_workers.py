@@ -12,13 +12,12 @@ import httpx
 import pytest
 
 from aggregator import errors
-from aggregator.fetch import Fetcher
+from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import FeedResult, FeedSpec, Settings
-from aggregator.pipeline import Archiver
-from aggregator.store import Store
-from aggregator.workers import LazyProcessPool
-
-from .test_pipeline import FEED_URL, PROFILES, REFERENCE_HTML, TASS, Routes, html, no_sleep, public_dns, rss
+from aggregator.pipeline.archiver import Archiver
+from aggregator.pipeline.workers import LazyProcessPool
+from aggregator.store.sqlite import Store
+from tests.test_pipeline import FEED_URL, PROFILES, REFERENCE_HTML, TASS, Routes, html, no_sleep, public_dns, rss
 
 
 @pytest.mark.parametrize("error", [
@@ -103,7 +102,7 @@ def test_a_run_through_the_pool_stores_what_an_in_loop_run_stores(tmp_path: Path
     inline = FeedSpec(id="example", url="https://news.example.org/rss", source="Example News",
                       timezone="Europe/London", selectors=(("body", ".story-body"), ("container", "div.story"),
                                                            ("datelines", ("reuters",)), ("min_body_chars", 50)))
-    from .test_profiles import INLINE_PAGE
+    from tests.test_profiles import INLINE_PAGE
 
     routes[inline.url] = html(rss("https://news.example.org/world/1"), content_type="application/rss+xml")
     routes["https://news.example.org/world/1"] = html(INLINE_PAGE)

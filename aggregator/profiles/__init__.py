@@ -21,10 +21,10 @@ from typing import Any
 
 import yaml
 
-from aggregator import dom
-from aggregator.datelines import DATELINES, compile_datelines
 from aggregator.errors import ConfigError, ExtractError
+from aggregator.html import dom
 from aggregator.models import Config, FeedSpec
+from aggregator.profiles.datelines import DATELINES, compile_datelines
 from aggregator.urls import host_of, registrable_domain
 
 WILDCARD = "*"

@@ -20,19 +20,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from .charset import decode_html
-from .dates import choose_published, date_flag
-from .errors import INTERNAL, ExtractError, FeedError, FetchError, InvalidURL, failure
-from .extract import extract_article
-from .feeds import parse_feed
-from .fetch import Fetcher
-from .models import Article, Entry, FeedResult, FeedSpec, Response, Settings
-from .profiles import Profile, feed_profile
-from .render import document_relpath, render_document, source_slug
-from .schedule import health, next_poll, page_retry_at, server_min_interval
-from .store import EntryWork, FeedState, NewArticle, PollRecord, Store, compress_page, iso, utc_now
-from .textfiles import remove_stale_temp_files, write_document
-from .urls import canonical_url, is_http_url, url_hash16, without_credentials
+from aggregator.document.dating import choose_published, date_flag
+from aggregator.document.render import document_relpath, render_document, source_slug
+from aggregator.document.textfiles import remove_stale_temp_files, write_document
+from aggregator.errors import INTERNAL, ExtractError, FeedError, FetchError, InvalidURL, failure
+from aggregator.extract.article import extract_article
+from aggregator.feeds.parse import parse_feed
+from aggregator.fetch.fetcher import Fetcher
+from aggregator.html.charset import decode_html
+from aggregator.models import Article, Entry, FeedResult, FeedSpec, Response, Settings
+from aggregator.pipeline.timing import health, next_poll, page_retry_at, server_min_interval
+from aggregator.profiles import Profile, feed_profile
+from aggregator.store.sqlite import EntryWork, FeedState, NewArticle, PollRecord, Store, compress_page, iso, utc_now
+from aggregator.urls import canonical_url, is_http_url, url_hash16, without_credentials
 
 log = logging.getLogger("aggregator")
 

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from .errors import StoreError
+from aggregator.errors import StoreError
 
 #: temporary files are ``.tmp-<pid>-<random>.txt`` beside their target, so that a leftover one
 #: (its writer was killed between write and rename) can be told from one still being written

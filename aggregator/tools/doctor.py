@@ -13,9 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import StoreError
-from .store import Store
-from .textfiles import TEMP_PREFIX, remove_stale_temp_files, resolve_inside, temp_files, write_document
+from aggregator.document.textfiles import (
+    TEMP_PREFIX,
+    remove_stale_temp_files,
+    resolve_inside,
+    temp_files,
+    write_document,
+)
+from aggregator.errors import StoreError
+from aggregator.store.sqlite import Store
 
 __all__ = ["Finding", "diagnose"]
 

@@ -51,11 +51,11 @@ from urllib.parse import urljoin
 import feedparser
 from dateutil.parser import isoparse
 
-from .charset import guess_encoding
-from .errors import FeedError
-from .models import Entry, ParsedFeed
-from .text import shorten
-from .urls import MAX_URL_CHARS, usable_http_url
+from aggregator.errors import FeedError
+from aggregator.html.charset import guess_encoding
+from aggregator.models import Entry, ParsedFeed
+from aggregator.text import shorten
+from aggregator.urls import MAX_URL_CHARS, usable_http_url
 
 __all__ = ["parse_feed"]
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import StoreError
-from .store import ARTICLE_COLUMNS, Store
-from .textfiles import resolve_inside, write_document
+from aggregator.document.textfiles import resolve_inside, write_document
+from aggregator.errors import StoreError
+from aggregator.store.sqlite import ARTICLE_COLUMNS, Store
 
 FORMATS = ("text", "jsonl", "csv")
 #: The columns of a search result, in the order ``--format json`` gives them.

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from .errors import AggregatorError
+from aggregator.errors import AggregatorError
 
 
 class AlreadyRunning(AggregatorError):

@@ -24,8 +24,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from aggregator import dom
-from aggregator.dom import Element
+from aggregator.html import dom
+from aggregator.html.dom import Element
 
 #: Elements whose content is never the article body (not <form>: ASP.NET pages wrap the whole page in one).
 _OUTSIDE_TAGS = frozenset({"nav", "aside", "footer", "header"})

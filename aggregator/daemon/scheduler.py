@@ -25,16 +25,16 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from .config import load_config
-from .errors import ConfigError, failure
-from .fetch import Fetcher
-from .lock import DaemonLock
-from .metrics import Metrics, serve_metrics
-from .models import Config, FeedSpec
-from .pipeline import Archiver
-from .profiles import check_feed_profiles
-from .store import Store, utc_now
-from .workers import LazyProcessPool
+from aggregator.config.load import load_config
+from aggregator.daemon.lock import DaemonLock
+from aggregator.daemon.metrics import Metrics, serve_metrics
+from aggregator.errors import ConfigError, failure
+from aggregator.fetch.fetcher import Fetcher
+from aggregator.models import Config, FeedSpec
+from aggregator.pipeline.archiver import Archiver
+from aggregator.pipeline.workers import LazyProcessPool
+from aggregator.profiles import check_feed_profiles
+from aggregator.store.sqlite import Store, utc_now
 
 log = logging.getLogger("aggregator")
 

@@ -18,13 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .dates import date_flag
-from .errors import ExtractError
-from .models import Config, Response
-from .pipeline import fetched_document, render_article
-from .profiles import feed_profile
-from .store import Store
-from .textfiles import write_document
+from aggregator.document.dating import date_flag
+from aggregator.document.textfiles import write_document
+from aggregator.errors import ExtractError
+from aggregator.models import Config, Response
+from aggregator.pipeline.archiver import fetched_document, render_article
+from aggregator.profiles import feed_profile
+from aggregator.store.sqlite import Store
 
 #: Fields compared between the stored row and the new extraction, in report order.
 COMPARED = ("title", "body", "document", "extractor", "published")

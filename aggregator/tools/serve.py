@@ -24,7 +24,7 @@ from datasette.database import Database
 from datasette.plugins import pm
 from datasette.utils import parse_metadata
 
-from .errors import AggregatorError, StoreError
+from aggregator.errors import AggregatorError, StoreError
 
 DATA = Path(__file__).parent / "datasette"
 DATABASE_NAME = "archive"

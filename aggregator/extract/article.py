@@ -31,13 +31,8 @@ from datetime import UTC, datetime
 
 from dateutil.parser import isoparse
 
-from aggregator import dom
-from aggregator.datelines import strip_dateline
-from aggregator.dom import Element
 from aggregator.errors import ExtractError, InvalidURL
-from aggregator.models import Article
-from aggregator.profiles import Profile, TimeSource, layouts
-from aggregator.profiles.generic import (
+from aggregator.extract.generic import (
     MIN_AGREEMENT,
     MIN_COVERAGE,
     agreement,
@@ -45,6 +40,11 @@ from aggregator.profiles.generic import (
     library_paragraphs,
     likely_container,
 )
+from aggregator.html import dom
+from aggregator.html.dom import Element
+from aggregator.models import Article
+from aggregator.profiles import Profile, TimeSource, layouts
+from aggregator.profiles.datelines import strip_dateline
 from aggregator.text import shorten
 from aggregator.urls import canonical_url, host_of, is_http_url, same_site
 

@@ -18,10 +18,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from .config import parse_config
-from .errors import ConfigError
-from .models import Config, FeedSpec
-from .textfiles import write_document
+from aggregator.config.load import parse_config
+from aggregator.document.textfiles import write_document
+from aggregator.errors import ConfigError
+from aggregator.models import Config, FeedSpec
 
 #: Indentation for a file that shows none: the README's style (``feeds:\n  - id: ...``).
 DEFAULT_INDENT = (2, 4, 2)

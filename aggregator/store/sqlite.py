@@ -21,8 +21,8 @@ from typing import Any
 
 import sqlite_utils
 
-from .errors import StoreError
-from .models import FeedResult, FeedSpec
+from aggregator.errors import StoreError
+from aggregator.models import FeedResult, FeedSpec
 
 BUSY_TIMEOUT_SECONDS = 60.0
 #: zlib level of the kept pages: 6 (zlib's default) takes ~25 % less CPU than 9 for ~1 % more bytes

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from .errors import ConfigError, InvalidURL
-from .models import Config, FeedSpec, Settings
-from .urls import canonical_url
+from aggregator.errors import ConfigError, InvalidURL
+from aggregator.models import Config, FeedSpec, Settings
+from aggregator.urls import canonical_url
 
 ENV_VAR = "AGGREGATOR_CONFIG"
 DEFAULT_PATH = Path("feeds.yaml")

@@ -39,10 +39,11 @@ import httpcore
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from aggregator import decoding, errors
-from aggregator.cookies import CookieJar
+from aggregator import errors
+from aggregator.fetch import decoding
+from aggregator.fetch.cookies import CookieJar
+from aggregator.fetch.sockets import AsyncioBackend
 from aggregator.models import Response, Settings
-from aggregator.sockets import AsyncioBackend
 
 __all__ = ["DEFAULT_ACCEPT", "Fetcher", "parse_retry_after"]
 

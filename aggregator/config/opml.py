@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from .config import known_zone, url_problem
-from .errors import ConfigError, InvalidURL
-from .models import FeedSpec
-from .urls import canonical_url, host_of
+from aggregator.config.load import known_zone, url_problem
+from aggregator.errors import ConfigError, InvalidURL
+from aggregator.models import FeedSpec
+from aggregator.urls import canonical_url, host_of
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _ID_MAX = 48

@@ -27,24 +27,33 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
-from .config import MAX_CONFIG_BYTES, find_config, known_zone, load_config, url_problem
-from .doctor import diagnose
-from .errors import AggregatorError, ConfigError, StoreError
-from .export import FORMATS, JSON_MARKS, Filters, atomic_output, documents_text, export_rows, export_text, search_json
-from .feedsfile import add_feeds
-from .fetch import Fetcher
-from .lock import daemon_pid
-from .logs import configure_logging
-from .models import Config, FeedResult, Response, Settings
-from .opml import parse_opml, plan_import, render_opml
-from .pipeline import HTML_ACCEPT, Archiver, fetched_document, render_article
-from .profiles import check_feed_profiles, get_profile
-from .reextract import reextract as reextract_articles
-from .reextract import report_lines
-from .scheduler import Daemon
-from .store import Store
-from .workers import LazyProcessPool
+from aggregator import __version__
+from aggregator.cli.logs import configure_logging
+from aggregator.config.feedsfile import add_feeds
+from aggregator.config.load import MAX_CONFIG_BYTES, find_config, known_zone, load_config, url_problem
+from aggregator.config.opml import parse_opml, plan_import, render_opml
+from aggregator.daemon.lock import daemon_pid
+from aggregator.daemon.scheduler import Daemon
+from aggregator.errors import AggregatorError, ConfigError, StoreError
+from aggregator.fetch.fetcher import Fetcher
+from aggregator.models import Config, FeedResult, Response, Settings
+from aggregator.pipeline.archiver import HTML_ACCEPT, Archiver, fetched_document, render_article
+from aggregator.pipeline.workers import LazyProcessPool
+from aggregator.profiles import check_feed_profiles, get_profile
+from aggregator.store.sqlite import Store
+from aggregator.tools.doctor import diagnose
+from aggregator.tools.export import (
+    FORMATS,
+    JSON_MARKS,
+    Filters,
+    atomic_output,
+    documents_text,
+    export_rows,
+    export_text,
+    search_json,
+)
+from aggregator.tools.reextract import reextract as reextract_articles
+from aggregator.tools.reextract import report_lines
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("aggregator")
@@ -480,7 +489,7 @@ def _open_archive(obj: Context) -> Store:
 @handle_errors
 def serve(obj: Context, host: str, port: int) -> None:
     """Browse and search the archive in Datasette (read-only), until Ctrl-C."""
-    from .serve import serve as serve_archive  # Datasette is loaded by this command only
+    from aggregator.tools.serve import serve as serve_archive  # Datasette is loaded by this command only
 
     with _open_archive(obj) as store:  # the schema is brought up to date before Datasette reads it
         database = store.path

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
-from .models import FeedResult
+from aggregator.models import FeedResult
 
 #: (healthy, details) as /healthz reports it
 HealthCheck = Callable[[], tuple[bool, dict[str, object]]]

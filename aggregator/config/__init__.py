@@ -1,0 +1,7 @@
+"""feeds.yaml: reading and validating it, editing it in place, OPML in and out."""
+
+from __future__ import annotations
+
+from aggregator.config.load import find_config, load_config, parse_config
+
+__all__ = ["find_config", "load_config", "parse_config"]

@@ -1,0 +1,1 @@
+"""The page as text and as a tree: bytes to text (charset), text to a tree with CSS selectors (dom)."""

@@ -1,0 +1,1 @@
+"""The read side: search results, exports, doctor, re-extraction and Datasette."""
