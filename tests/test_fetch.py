@@ -17,7 +17,8 @@ from werkzeug import Request
 from werkzeug import Response as WerkzeugResponse
 
 from aggregator import errors
-from aggregator.fetch.fetcher import DEFAULT_ACCEPT, Fetcher, parse_retry_after
+from aggregator.fetch import Fetcher, parse_retry_after
+from aggregator.fetch.headers import DEFAULT_ACCEPT
 from aggregator.models import Response, Settings
 
 FEED = "https://feeds.example/rss"
@@ -196,9 +197,7 @@ def test_more_than_five_hops_is_too_many_redirects() -> None:
 
 
 def test_redirect_loop_is_too_many_redirects() -> None:
-    handler = Recorder(
-        lambda request: redirect(301, "/b" if request.url.path == "/rss" else "/rss")
-    )
+    handler = Recorder(lambda request: redirect(301, "/b" if request.url.path == "/rss" else "/rss"))
     with pytest.raises(errors.TooManyRedirects, match="redirect loop"):
         fetch(handler)
 
@@ -663,7 +662,9 @@ def test_env_proxy_resolves_names_itself(local: HTTPServer, monkeypatch: pytest.
     assert request.host == "feeds.example"
 
 
-@pytest.mark.parametrize("no_proxy", ["example", ".intranet.example", "http://intranet.example"])
+@pytest.mark.parametrize(
+    "no_proxy", ["example", ".intranet.example", "http://intranet.example", "*", "localhost, intranet.example:8080"]
+)
 def test_env_proxy_bypassed_by_no_proxy_resolves(no_proxy: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Direct connections resolve and check the name (a wrongly assumed proxy would fail to connect).
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")

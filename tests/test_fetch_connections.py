@@ -5,59 +5,14 @@ shared cookies and the proxy path show."""
 from __future__ import annotations
 
 import asyncio
-import ssl
-from collections.abc import Awaitable, Callable
 
 import pytest
 
 from aggregator import errors
-from aggregator.fetch import fetcher as fetch
+from aggregator.fetch import transport
 from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import Response, Settings
-
-Handler = Callable[[str, dict[str, str]], Awaitable[tuple[bytes, bool]]]  # (response bytes, then close?)
-
-
-async def serve(handler: Handler, tls: ssl.SSLContext | None = None) -> tuple[asyncio.Server, list[str], list[int]]:
-    """A keep-alive HTTP/1.1 server (HTTPS with ``tls``); returns it, the request targets seen, and
-    a connection counter."""
-    targets: list[str] = []
-    connections = [0]
-
-    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections[0] += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                target = lines[0].split(" ")[1]
-                headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:]) if k}
-                targets.append(target)
-                answer, close = await handler(target, headers)
-                writer.write(answer)
-                await writer.drain()
-                if close:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(client, "127.0.0.1", 0, ssl=tls)
-    return server, targets, connections
-
-
-def port_of(server: asyncio.Server) -> int:
-    return int(server.sockets[0].getsockname()[1])
-
-
-async def ok_or_304(target: str, headers: dict[str, str]) -> tuple[bytes, bool]:
-    if headers.get("if-none-match") == '"v1"':
-        return b"HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n\r\n", False
-    body = b"<rss>" + target.encode() + b"</rss>"
-    return (b"HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body,
-            False)
-
+from tests.helpers.servers import ok_or_304, port_of, serve
 
 LOCAL = Settings(allow_private_networks=True, retries=0)
 
@@ -68,7 +23,7 @@ def test_keep_alive_survives_304_and_200() -> None:
         async with server, Fetcher(LOCAL) as fetcher:
             url = f"http://127.0.0.1:{port_of(server)}/feed"
             answers = [await fetcher.get(url, max_bytes=1000, etag='"v1"' if i % 2 else None) for i in range(6)]
-        return answers, connections[0]
+        return answers, connections.accepted
 
     answers, connections = asyncio.run(go())
     assert [a.status for a in answers] == [200, 304] * 3
@@ -89,7 +44,7 @@ def test_a_connection_the_server_closed_is_not_reused() -> None:
             for _ in range(3):
                 statuses.append((await fetcher.get(url, max_bytes=1000)).status)
                 await asyncio.sleep(0.05)  # the close reaches the client
-        return statuses, connections[0]
+        return statuses, connections.accepted
 
     statuses, connections = asyncio.run(go())
     assert statuses == [200, 200, 200]
@@ -108,7 +63,7 @@ def test_a_body_given_up_half_way_closes_its_connection() -> None:
             for _ in range(2):
                 with pytest.raises(errors.TooLarge):
                     await fetcher.get(url, max_bytes=100)
-        return connections[0]
+        return connections.accepted
 
     assert asyncio.run(go()) == 2
 
@@ -145,7 +100,7 @@ def test_proxy_gets_absolute_form_requests_on_one_connection() -> None:
         settings = Settings(retries=0, proxy=f"http://127.0.0.1:{port_of(server)}")
         async with server, Fetcher(settings) as fetcher:
             answers = [await fetcher.get(f"http://feeds.example/rss/{i}", max_bytes=1000) for i in range(3)]
-        return targets, connections[0], answers
+        return targets, connections.accepted, answers
 
     targets, connections, answers = asyncio.run(go())
     assert targets == [f"http://feeds.example/rss/{i}" for i in range(3)]
@@ -190,24 +145,25 @@ def test_concurrent_requests_reuse_their_connections_in_the_next_round() -> None
             url = f"http://127.0.0.1:{port_of(server)}/feed"
             for _ in range(3):
                 await asyncio.gather(*(fetcher.get(f"{url}/{i}", max_bytes=1000) for i in range(12)))
-        return connections[0]
+        return connections.accepted
 
     assert asyncio.run(go()) <= 4  # never more than the host's slots, and kept across rounds
 
 
 def test_idle_connections_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fetch, "_MAX_IDLE_TRANSPORTS", 3)
+    monkeypatch.setattr(transport, "MAX_IDLE", 3)
 
     async def go() -> tuple[int, int]:
         servers = [await serve(ok_or_304) for _ in range(5)]
         async with Fetcher(LOCAL) as fetcher:
             for server, _, _ in servers:
                 await fetcher.get(f"http://127.0.0.1:{port_of(server)}/feed", max_bytes=1000)
-            idle = len(fetcher._idle)
+            await asyncio.sleep(0.05)  # the servers see the closed connections end
+            idle = sum(connections.open for _, _, connections in servers)
             await fetcher.get(f"http://127.0.0.1:{port_of(servers[0][0])}/feed", max_bytes=1000)
         for server, _, _ in servers:
             server.close()
-        return idle, servers[0][2][0]
+        return idle, servers[0][2].accepted
 
     idle, first_server_connections = asyncio.run(go())
     assert idle == 3
@@ -233,7 +189,7 @@ def test_cookies_are_one_jar_for_every_connection() -> None:
             base = f"http://127.0.0.1:{port_of(server)}"
             await asyncio.gather(fetcher.get(f"{base}/login", max_bytes=100), fetcher.get(f"{base}/a", max_bytes=100))
             await asyncio.gather(fetcher.get(f"{base}/b", max_bytes=100), fetcher.get(f"{base}/c", max_bytes=100))
-        return connections[0]
+        return connections.accepted
 
     assert asyncio.run(go()) == 2
     assert seen[:2] == ["", ""] and seen[2:] == ["session=abc", "session=abc"]

@@ -21,10 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator import errors
-from aggregator.fetch import cookies, decoding
-from aggregator.fetch.fetcher import Fetcher, parse_retry_after
+from aggregator.fetch import Fetcher, cookies, decoding, parse_retry_after
 from aggregator.models import Response, Settings
-from tests.hostile import HostileServer, deflated_zeros, head, send
+from tests.helpers.hostile import HostileServer, deflated_zeros, head, send
 
 MB = 1024 * 1024
 GIB = 1024 * MB
@@ -65,11 +64,18 @@ async def no_wait(seconds: float) -> None:
     pass
 
 
-def mock_get(handler: Callable[[httpx.Request], httpx.Response], url: str = FEED, *, max_bytes: int = CAP,
-             settings: Settings | None = None, **kwargs: Any) -> Response:
+def mock_get(
+    handler: Callable[[httpx.Request], httpx.Response],
+    url: str = FEED,
+    *,
+    max_bytes: int = CAP,
+    settings: Settings | None = None,
+    **kwargs: Any,
+) -> Response:
     async def go() -> Response:
-        async with Fetcher(settings or Settings(retries=0), transport=httpx.MockTransport(handler),
-                           resolver=public_dns, sleep=no_wait) as fetcher:
+        async with Fetcher(
+            settings or Settings(retries=0), transport=httpx.MockTransport(handler), resolver=public_dns, sleep=no_wait
+        ) as fetcher:
             return await fetcher.get(url, max_bytes=max_bytes, **kwargs)
 
     return asyncio.run(go())
@@ -117,8 +123,9 @@ def test_the_bomb_builder_holds_what_it_says() -> None:
 
 
 @pytest.mark.parametrize("coding", ["gzip, gzip", "deflate, gzip", "deflate, gzip, deflate"])
-def test_a_nested_bomb_is_too_large_in_bounded_memory(coding: str, bombs: dict[str, bytes],
-                                                      server: HostileServer) -> None:
+def test_a_nested_bomb_is_too_large_in_bounded_memory(
+    coding: str, bombs: dict[str, bytes], server: HostileServer
+) -> None:
     body = bombs[coding]
     assert len(body) < 20_000  # a few kilobytes on the wire, 1 GiB inside
     path = "/bomb/" + coding.replace(", ", "-")
@@ -181,8 +188,9 @@ ENCODINGS: list[tuple[str, list[Callable[[bytes], bytes]]]] = [
 
 @pytest.mark.parametrize("chunk", [1, 1000, 65536])
 @pytest.mark.parametrize(("coding", "steps"), ENCODINGS, ids=[f"{n}-{c}" for n, (c, _) in enumerate(ENCODINGS)])
-def test_each_coding_and_layer_is_decoded_exactly(coding: str, steps: list[Callable[[bytes], bytes]],
-                                                  chunk: int) -> None:
+def test_each_coding_and_layer_is_decoded_exactly(
+    coding: str, steps: list[Callable[[bytes], bytes]], chunk: int
+) -> None:
     original = TEXT if chunk > 1 else TEXT[:3000]  # many pieces of PIECE bytes; every split of a header
     body = original
     for step in steps:  # in the order Content-Encoding lists them: the order applied
@@ -331,8 +339,7 @@ def validating(etag: bytes, last_modified: bytes) -> Callable[[BaseHTTPRequestHa
     ],
     ids=["utf-8", "latin-1", "edges"],
 )
-def test_non_ascii_validators_come_back_byte_for_byte(etag: bytes, last_modified: bytes,
-                                                      server: HostileServer) -> None:
+def test_non_ascii_validators_come_back_byte_for_byte(etag: bytes, last_modified: bytes, server: HostileServer) -> None:
     path = f"/validators/{etag.hex()}"
     server.behaviours[path] = validating(etag, last_modified)
     first = real_get(server.origin + path)
@@ -340,8 +347,7 @@ def test_non_ascii_validators_come_back_byte_for_byte(etag: bytes, last_modified
     assert first.headers["etag"].encode("latin-1") == etag
     assert first.headers["last-modified"].encode("latin-1") == last_modified
     # the next poll, perhaps in another process: the strings as stored
-    second = real_get(server.origin + path, etag=first.headers["etag"],
-                      last_modified=first.headers["last-modified"])
+    second = real_get(server.origin + path, etag=first.headers["etag"], last_modified=first.headers["last-modified"])
     assert second.status == 304
     _, sent = server.requests[-1]
     assert sent["if-none-match"].encode("latin-1") == etag
@@ -350,8 +356,10 @@ def test_non_ascii_validators_come_back_byte_for_byte(etag: bytes, last_modified
 
 def test_response_headers_are_all_read_as_latin1() -> None:
     # httpx would read these as UTF-8 (all of them are), those of the next answer as Latin-1
-    for raw in ([(b"ETag", '"é"'.encode()), (b"Content-Type", b"text/html")],
-                [(b"ETag", '"é"'.encode()), (b"Content-Type", b"text/html"), (b"X-Latin", b"caf\xe9")]):
+    for raw in (
+        [(b"ETag", '"é"'.encode()), (b"Content-Type", b"text/html")],
+        [(b"ETag", '"é"'.encode()), (b"Content-Type", b"text/html"), (b"X-Latin", b"caf\xe9")],
+    ):
         response = mock_get(answer(200, headers=raw, content=b"x"))
         assert response.headers["etag"] == '"é"'.encode().decode("latin-1")
         assert response.headers["content-type"] == "text/html"
@@ -544,8 +552,10 @@ def test_a_url_that_cannot_be_fetched_is_a_bad_url(url: str, direct: bool, serve
     assert caught.value.reason == "bad_url"
 
 
-@pytest.mark.parametrize("proxy", ["http://127.0.0.1:99999", "http://[::1", "http://" + "p" * 64 + ".example:3128",
-                                   "http://127.0.0.1:0", "\ud800"])
+@pytest.mark.parametrize(
+    "proxy",
+    ["http://127.0.0.1:99999", "http://[::1", "http://" + "p" * 64 + ".example:3128", "http://127.0.0.1:0", "\ud800"],
+)
 def test_an_unusable_proxy_setting_is_bad_proxy(proxy: str) -> None:
     with pytest.raises(errors.FetchError) as caught:
         real_get("http://feeds.example/rss", Settings(retries=0, proxy=proxy))
@@ -566,13 +576,15 @@ def test_an_unusable_proxy_setting_is_bad_proxy(proxy: str) -> None:
         (b"http://%ed%a0%80/", False),
     ],
 )
-def test_a_redirect_to_a_url_that_cannot_be_fetched_is_a_bad_url(location: bytes, direct: bool,
-                                                                   server: HostileServer) -> None:
+def test_a_redirect_to_a_url_that_cannot_be_fetched_is_a_bad_url(
+    location: bytes, direct: bool, server: HostileServer
+) -> None:
     path = f"/redirect/{location.hex()}"
     server.behaviours[path] = lambda handler: send(handler, 302, {"Location": location.decode("latin-1")}, b"")
     # through the proxy the first hop is to a name (answered by the same local server)
     for url, settings_ in ([(server.origin + path, LOCAL)] if direct else []) + [
-            ("http://hostile.test" + path, Settings(retries=0, proxy=server.origin))]:
+        ("http://hostile.test" + path, Settings(retries=0, proxy=server.origin))
+    ]:
         with pytest.raises(errors.FetchError) as caught:
             real_get(url, settings_)
         assert caught.value.reason == "bad_url", str(caught.value)
@@ -607,8 +619,19 @@ def test_non_ascii_locations_are_followed_byte_for_byte(location: bytes, final: 
     assert mock_get(handler).final_url == final
 
 
-@pytest.mark.parametrize("value", ["1e400", "-5", "99999999999999999999", "1" * 400, "nan", "inf",
-                                   "Wed, 01 May 99999 12:01:30 GMT", "Fri, 31 Dec 9999 23:59:59 -2359"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1e400",
+        "-5",
+        "99999999999999999999",
+        "1" * 400,
+        "nan",
+        "inf",
+        "Wed, 01 May 99999 12:01:30 GMT",
+        "Fri, 31 Dec 9999 23:59:59 -2359",
+    ],
+)
 def test_absurd_retry_after_is_a_finite_wait_or_none(value: str) -> None:
     for retries in (0, 2):
         with pytest.raises(errors.HTTPStatusError) as caught:
@@ -676,8 +699,9 @@ def outcome(call: Callable[[], Response]) -> Response | errors.FetchError:
 
 @PROPERTIES
 @given(url=URLS, etag=st.none() | ANY_TEXT, last_modified=st.none() | ANY_TEXT)
-def test_any_url_and_validators_give_a_response_or_a_fetch_error(url: str, etag: str | None,
-                                                                  last_modified: str | None) -> None:
+def test_any_url_and_validators_give_a_response_or_a_fetch_error(
+    url: str, etag: str | None, last_modified: str | None
+) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(304 if "if-none-match" in request.headers else 200, content=b"<rss/>")
 
@@ -687,24 +711,41 @@ def test_any_url_and_validators_give_a_response_or_a_fetch_error(url: str, etag:
 #: header bytes a real server's answer can hold (h11 refuses NUL, CR, LF and other whitespace)
 HEADER_BYTES = st.binary(max_size=40).map(lambda raw: re.sub(rb"[\x00\s]+", b" ", raw).strip(b" \t"))
 CODINGS = st.lists(st.sampled_from(["gzip", "x-gzip", "deflate", "identity", "br", "bogus", ""]), max_size=3)
-ENCODERS: dict[str, Callable[[bytes], bytes]] = {"gzip": gzip.compress, "x-gzip": gzip.compress,
-                                                 "deflate": zlib.compress}
+ENCODERS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": gzip.compress,
+    "x-gzip": gzip.compress,
+    "deflate": zlib.compress,
+}
 
 
 @PROPERTIES
 @given(
     status=st.sampled_from([200, 200, 301, 302, 304, 308, 404, 429, 503, 599]),
-    headers=st.lists(st.tuples(st.sampled_from([b"Location", b"Content-Length", b"Retry-After", b"Set-Cookie",
-                                                b"ETag", b"Last-Modified", b"Content-Encoding"]), HEADER_BYTES),
-                     max_size=6),
+    headers=st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    b"Location",
+                    b"Content-Length",
+                    b"Retry-After",
+                    b"Set-Cookie",
+                    b"ETag",
+                    b"Last-Modified",
+                    b"Content-Encoding",
+                ]
+            ),
+            HEADER_BYTES,
+        ),
+        max_size=6,
+    ),
     codings=CODINGS,
     body=st.binary(max_size=300),
     encode=st.booleans(),
     chunk=st.integers(1, 64),
 )
-def test_any_server_answer_gives_a_response_or_a_fetch_error(status: int, headers: list[tuple[bytes, bytes]],
-                                                             codings: list[str], body: bytes, encode: bool,
-                                                             chunk: int) -> None:
+def test_any_server_answer_gives_a_response_or_a_fetch_error(
+    status: int, headers: list[tuple[bytes, bytes]], codings: list[str], body: bytes, encode: bool, chunk: int
+) -> None:
     if encode:  # a well-formed body for its codings, else raw bytes claiming them
         for coding in codings:
             body = ENCODERS.get(coding, bytes)(body)  # bytes: a coding without an encoder
@@ -715,12 +756,19 @@ def test_any_server_answer_gives_a_response_or_a_fetch_error(status: int, header
 
     async def go() -> None:
         quick = Settings(retries=1, retry_backoff=0, max_retry_after=0)
-        async with Fetcher(quick, transport=httpx.MockTransport(handler), resolver=public_dns,
-                           sleep=no_wait) as fetcher:
+        async with Fetcher(
+            quick, transport=httpx.MockTransport(handler), resolver=public_dns, sleep=no_wait
+        ) as fetcher:
             first = await outcome_async(fetcher.get(FEED, max_bytes=200))
             if isinstance(first, Response):  # the next poll sends back what it got
-                await outcome_async(fetcher.get(FEED, max_bytes=200, etag=first.headers.get("etag"),
-                                                last_modified=first.headers.get("last-modified")))
+                await outcome_async(
+                    fetcher.get(
+                        FEED,
+                        max_bytes=200,
+                        etag=first.headers.get("etag"),
+                        last_modified=first.headers.get("last-modified"),
+                    )
+                )
 
     asyncio.run(go())
 

@@ -26,7 +26,7 @@ __all__ = ["MAX_LAYERS", "PIECE", "Decoder", "decoder_for"]
 
 #: the most output any one decompression step produces, in every layer
 PIECE = 32 * 1024
-#: layers undone at most: each holds a zlib state (about 40 KB); servers apply one, rarely two
+#: layers undone at most: each holds a zlib state (with its window of up to 32 KB); servers apply one, rarely two
 MAX_LAYERS = 8
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -155,8 +155,9 @@ class Decoder:
             raise self._error(f"the {layer.name} data is corrupt ({exc})") from exc
 
     def _error(self, what: str) -> errors.NetworkError:
-        return errors.NetworkError(f"GET {self._shown}: cannot decode the body: {what}", url=self._url,
-                                   reason="decoding")
+        return errors.NetworkError(
+            f"GET {self._shown}: cannot decode the body: {what}", url=self._url, reason="decoding"
+        )
 
 
 def decoder_for(content_encoding: str, url: str, shown_url: str) -> Decoder | None:
@@ -168,5 +169,8 @@ def decoder_for(content_encoding: str, url: str, shown_url: str) -> Decoder | No
     if len(kinds) > MAX_LAYERS:  # counted before any zlib state is allocated
         raise errors.NetworkError(
             f"GET {shown_url}: cannot decode the body: it is compressed {len(kinds)} times over, "
-            f"more than the {MAX_LAYERS} layers undone", url=url, reason="decoding")
+            f"more than the {MAX_LAYERS} layers undone",
+            url=url,
+            reason="decoding",
+        )
     return Decoder([kind() for kind in kinds], url, shown_url)

@@ -1,11 +1,11 @@
 """httpcore's network layer on asyncio's own streams, in place of its default one (anyio's).
 
-httpx hands every request to httpcore, which reads and writes its sockets through a "network
-backend" (httpcore's ``AsyncNetworkBackend`` interface). Under asyncio the default is anyio's,
-whose cancel scope, timer and attribute lookups on each read, write and idle-connection check
-were about a tenth of the CPU of polling an unchanged feed (benchmarks/run.py, warm cycle). This
-one moves the same bytes with asyncio's streams. Everything HTTP (h11, pooling, proxies, when to
-start TLS) stays httpcore's; errors are raised as httpcore's, which httpx translates as usual.
+httpcore reads and writes its sockets through a "network backend" (its ``AsyncNetworkBackend``
+interface), given to its pools by :mod:`aggregator.fetch.transport`. Under asyncio the default is
+anyio's, which wraps each read, write and idle-connection check in a cancel scope and a timer;
+this one moves the same bytes with asyncio's streams, a timer only where a wait may be needed
+(see the README's Benchmarks for what it saves). Everything HTTP (h11, pooling, proxies, when to
+start TLS) stays httpcore's; errors are raised as httpcore's, which the transport maps to httpx's.
 """
 
 from __future__ import annotations
@@ -138,5 +138,5 @@ def _reason(exc: BaseException) -> str:
 
 
 def _within(timeout: float | None) -> str:
-    """" within 5s", or nothing when the time-out was the system's (a TimeoutError is an OSError too)."""
+    """ " within 5s", or nothing when the time-out was the system's (a TimeoutError is an OSError too)."""
     return f" within {timeout:g}s" if timeout is not None else ""
