@@ -85,7 +85,6 @@ class Entry:
     link: str | None  # absolute URL, as written in the feed
     title: str | None = None
     published: datetime | None = None  # timezone-aware
-    summary: str | None = None
 
     @property
     def key(self) -> str:

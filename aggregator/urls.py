@@ -8,8 +8,9 @@ fragment and credentials (``user:pass@``) removed, "same site" by registrable do
 URLs come from servers, so none is trusted: ``canonical_url`` returns a URL or raises
 ``InvalidURL`` (an unbalanced ``[``, a port out of range, an empty or over-long host label, a host
 that IDNA cannot encode, a lone surrogate, control characters or spaces in the host, a URL longer
-than ``MAX_URL_CHARS``); ``is_http_url``, ``host_of``, ``same_site`` and ``registrable_domain``
-never raise.
+than ``MAX_URL_CHARS``); ``is_http_url``, ``usable_http_url``, ``written_as_http``, ``host_of``,
+``same_site`` and ``registrable_domain`` never raise. Every layer asks this module whether a link is
+an http(s) URL, so the answer is decided once.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from publicsuffixlist import PublicSuffixList
 from url_normalize import url_normalize
 
 from aggregator.errors import InvalidURL
+from aggregator.text import UNPRINTABLE, one_line
 
 #: Query parameters that only track the reader: exact names and name prefixes.
 TRACKING_PARAMS = frozenset(
@@ -32,7 +34,7 @@ TRACKING_PARAMS = frozenset(
         "at_medium", "at_campaign", "at_custom1", "at_custom2", "at_custom3", "at_custom4",
         "spm", "share", "smid", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "wt_mc",
     }
-)
+)  # fmt: skip
 TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hsa_", "itm_", "wt.")
 
 #: The longest URL accepted, before and after normalisation (what common servers accept in a
@@ -46,8 +48,8 @@ _IP_LITERAL = re.compile(r"\[[^\[\]]*\](?::[0-9]*)?")
 #: Never valid in a canonical URL (url-normalize percent-encodes them outside the host).
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\ud800-\udfff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _SHOWN_CHARS = 120
+_HTTP_SCHEMES = ("http", "https")
 
 _psl = PublicSuffixList()
 
@@ -104,7 +106,7 @@ def _checked_netloc(parts: SplitResult) -> str:
         return hostport
     host, colon, port = hostport.partition(":")
     host = host.removesuffix(".")  # "example.com." is "example.com", as url-normalize has it for http
-    if not host and (parts.scheme in ("http", "https") or parts.geturl().startswith(f"{parts.scheme}://")):
+    if not host and (parts.scheme in _HTTP_SCHEMES or parts.geturl().startswith(f"{parts.scheme}://")):
         raise ValueError("no host")  # an authority ("//") with no host in it: ftp://@/x, file:///x
     if host and not _is_host_name(host):
         raise ValueError(f"bad host name {_shown(host)}")
@@ -129,14 +131,14 @@ def _invalid(url: str, base: str | None, why: str) -> InvalidURL:
 
 def _shown(text: str) -> str:
     """``text`` quoted for a one-line message: control characters and surrogates escaped, shortened."""
-    shown = _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text[:_SHOWN_CHARS])
+    shown = UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text[:_SHOWN_CHARS])
     if len(shown) > _SHOWN_CHARS or len(text) > _SHOWN_CHARS:
         shown = f"{shown[:_SHOWN_CHARS]}… ({len(text)} characters)"
     return f"'{shown}'"
 
 
 def _describe(exc: Exception) -> str:
-    return _UNPRINTABLE.sub("?", " ".join(f"{exc}".split()))[:200] or type(exc).__name__
+    return one_line(str(exc))[:200] or type(exc).__name__
 
 
 def _split(url: str) -> SplitResult | None:
@@ -154,7 +156,7 @@ def usable_http_url(url: str) -> bool:
     labels are valid. Anything else is asked of ``canonical_url`` itself."""
     url = url.strip()  # as canonical_url does
     parts = _split(url)
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts is None or parts.scheme not in _HTTP_SCHEMES or not parts.hostname:
         return False
     if not url.isascii() or 3 * len(url) > MAX_URL_CHARS or "[" in parts.netloc:
         try:
@@ -178,8 +180,15 @@ def without_credentials(url: str) -> str:
 
 
 def is_http_url(url: str) -> bool:
+    """True when ``url`` parses as an http(s) URL with a host (not that ``canonical_url`` accepts it)."""
     parts = _split(url)
-    return parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
+    return parts is not None and parts.scheme in _HTTP_SCHEMES and bool(parts.hostname)
+
+
+def written_as_http(url: str) -> bool:
+    """True when ``url`` starts with an ``http:`` or ``https:`` scheme (any case), whether or not the
+    rest is a URL: a link that means to be a web address, even when it is a broken one."""
+    return url[:6].lower().startswith(("http:", "https:"))
 
 
 def host_of(url: str) -> str:

@@ -1,4 +1,5 @@
-"""decode_html: BOM, then the header, then the document's declaration, then detection."""
+"""decode_html: BOM, then the header, then the document's declaration, then detection; and the
+declarations' labels as the feed parser reads them too."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import codecs
 
 import pytest
 
-from aggregator.html.charset import codec_for, declared_codecs, decode_html
+from aggregator.html.charset import codec_for, declared_codecs, decode_html, header_charset, xml_encoding
 
 RUSSIAN = (
     "Президенты России и Азербайджана Владимир Путин и Ильхам Алиев обсудили в телефонном разговоре "
@@ -109,3 +110,31 @@ def test_codecs_that_are_no_charset_fall_through_to_detection(label: str) -> Non
     assert decode_html(page.encode("utf-8")) == page
     assert decode_html(page.encode("utf-8"), f"text/html; charset={label}") == page
     assert isinstance(decode_html(b"\xff\xfe\x80 abc\\x +2AA-", f"text/html; charset={label}"), str)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "label"),
+    [
+        ("text/xml; charset=windows-1251", "windows-1251"),
+        ('application/rss+xml; Charset="KOI8-R"', "KOI8-R"),
+        ("text/html;charset='utf-8'; q=1", "utf-8"),
+        ("text/html", None),
+        ("", None),
+    ],
+)
+def test_header_charset_is_the_label_as_written(content_type: str, label: str | None) -> None:
+    assert header_charset(content_type) == label
+
+
+@pytest.mark.parametrize(
+    ("document", "label"),
+    [
+        (b'<?xml version="1.0" encoding="windows-1251"?><rss/>', "windows-1251"),
+        (b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?><feed/>", "UTF-8"),
+        (b'<?xml version="1.0"?><rss encoding="koi8-r"/>', None),  # not in the declaration
+        (b'<rss><?xml version="1.0" encoding="koi8-r"?></rss>', None),  # not at the start
+        (b"<rss/>", None),
+    ],
+)
+def test_xml_encoding_is_the_declarations_label(document: bytes, label: str | None) -> None:
+    assert xml_encoding(document) == label

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,9 @@ import pytest
 from aggregator.document.render import render_document
 from aggregator.errors import ExtractError
 from aggregator.extract.article import extract_article
-from aggregator.html import dom
+from aggregator.html import dom, markers
 from aggregator.models import Article
-from tests.conftest import run_cli
+from tests.helpers.site import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROFILE_CASES = sorted((FIXTURES / "profiles").glob("*/*.json"))
@@ -166,6 +165,23 @@ def test_blocking_markers_on_a_page_without_article(body: str, title: str, reaso
 
 
 @pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("<script>window._cf_chl_opt={cvId: '3'}</script>", True),
+        ('<script src="/cdn-cgi/challenge-platform/h/g/orchestrate/jsch/v1"></script>', True),
+        ('<form id="challenge-form" action="/?__cf_chl_jschl_tk__=x">', True),
+        ("<p>DDoS-Guard is checking your browser</p>", True),
+        ("<p>Enable JavaScript and cookies to continue</p>", True),
+        ("<p>A story about a browser that checks spelling.</p>", False),
+    ],
+)
+def test_challenge_markers_read_alike_as_text_and_as_bytes(source: str, expected: bool) -> None:
+    """Extraction asks with the decoded page, the feed parser with the undecoded body: one table."""
+    assert markers.has_challenge_markers(source) is expected
+    assert markers.has_challenge_markers(source.encode("utf-8")) is expected
+
+
+@pytest.mark.parametrize(
     "extra",
     [
         # Cloudflare adds its challenge-platform script to ordinary pages too
@@ -174,8 +190,9 @@ def test_blocking_markers_on_a_page_without_article(body: str, title: str, reaso
     ],
 )
 def test_blocking_markers_on_a_real_article_are_harmless(extra: str) -> None:
-    article = extract_article(page(f"<h1>Headline</h1>{extra}<article><p>{LONG}</p></article>"),
-                              "https://example.org/a")
+    article = extract_article(
+        page(f"<h1>Headline</h1>{extra}<article><p>{LONG}</p></article>"), "https://example.org/a"
+    )
     assert article.paragraphs == (LONG.strip(),)
 
 
@@ -365,7 +382,9 @@ def test_generic_second_opinion_when_there_is_no_container() -> None:
     expected = (FIXTURES / "real" / "entermedia-8723.body.txt").read_text(encoding="utf-8").splitlines()
     assert article.paragraphs == tuple(expected)
     assert (article.extractor, article.signals["body_from"], article.signals["container"]) == (
-        "generic@3", "trafilatura", "none"
+        "generic@3",
+        "trafilatura",
+        "none",
     )
 
 
@@ -385,8 +404,9 @@ def _count_second_opinions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_generic_asks_no_second_opinion_for_a_body_that_fills_its_container(monkeypatch: pytest.MonkeyPatch) -> None:
     asked = _count_second_opinions(monkeypatch)
-    article = extract_article(page(f"<h1>H</h1><div class='article-body'><p>{LONG}</p><p>More.</p></div>"),
-                              "https://example.org/a")
+    article = extract_article(
+        page(f"<h1>H</h1><div class='article-body'><p>{LONG}</p><p>More.</p></div>"), "https://example.org/a"
+    )
     assert (asked, article.paragraphs) == ([], (LONG.strip(), "More."))
     assert float(article.signals["coverage"]) > 0.95
 
@@ -484,7 +504,8 @@ def test_json_ld_graph_of_any_type(graph: str) -> None:
 def test_json_ld_graph_that_is_one_object_is_read() -> None:
     head = ld_json('{"@graph": {"@type": "NewsArticle", "datePublished": "2020-08-12T21:26:00Z"}}')
     assert extract_article(page(STORY, head=head), "https://example.org/a").published == datetime(
-        2020, 8, 12, 21, 26, tzinfo=UTC)
+        2020, 8, 12, 21, 26, tzinfo=UTC
+    )
 
 
 def test_json_ld_nested_50000_levels_deep() -> None:
@@ -500,8 +521,19 @@ def test_a_json_ld_list_of_100000_items_is_read_in_linear_time() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ['"0000-01-01T00:00:00Z"', '"0001-01-01T00:00:00+05:00"', '"9999-12-31T23:59:00-05:00"', '"99999-01-01"',
-     "1e30", "true", "{}", '[1, null, {}, "x"]', '"2020-08-12T21:26:00"', '"2020-13-45T00:00Z"', '"\\u0000"'],
+    [
+        '"0000-01-01T00:00:00Z"',
+        '"0001-01-01T00:00:00+05:00"',
+        '"9999-12-31T23:59:00-05:00"',
+        '"99999-01-01"',
+        "1e30",
+        "true",
+        "{}",
+        '[1, null, {}, "x"]',
+        '"2020-08-12T21:26:00"',
+        '"2020-13-45T00:00Z"',
+        '"\\u0000"',
+    ],
 )
 def test_absurd_json_ld_dates_are_no_date(value: str) -> None:
     head = ld_json(f'{{"@type": "NewsArticle", "datePublished": {value}}}')
@@ -527,8 +559,15 @@ def test_absurd_unix_times_are_no_date(unix: str) -> None:
 
 @pytest.mark.parametrize(
     "href",
-    ["http://[::1/x", f"http://{'a' * 64}.example.org/x", "http://example.org:99999/x", "http://exa mple.org/",
-     "http://\udcff.example.org/", "https://user:pass@example.org/a/../canonical#frag", "//["],
+    [
+        "http://[::1/x",
+        f"http://{'a' * 64}.example.org/x",
+        "http://example.org:99999/x",
+        "http://exa mple.org/",
+        "http://\udcff.example.org/",
+        "https://user:pass@example.org/a/../canonical#frag",
+        "//[",
+    ],
 )
 def test_odd_canonical_links_and_og_urls_are_not_used_when_unusable(href: str) -> None:
     for head in (f'<link rel="canonical" href="{href}">', f'<meta property="og:url" content="{href}">'):
@@ -547,8 +586,16 @@ def test_base_element_with_odd_values_is_harmless() -> None:
         assert extract_article(page(STORY, head=f'<base href="{base}">'), "https://example.org/a").title == "Headline"
 
 
-@pytest.mark.parametrize("url", ["http://[::1/x", f"http://{'a' * 64}.example.org/a", "https://example.org/\ud800",
-                                 "http://example.org:99999/", "http://"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1/x",
+        f"http://{'a' * 64}.example.org/a",
+        "https://example.org/\ud800",
+        "http://example.org:99999/",
+        "http://",
+    ],
+)
 def test_an_unusable_page_url_is_an_extract_error(url: str) -> None:
     with pytest.raises(ExtractError) as caught:
         extract_article(page(STORY), url)
@@ -559,8 +606,10 @@ def test_an_unusable_page_url_is_an_extract_error(url: str) -> None:
 
 def test_control_characters_and_their_references_are_no_crash_and_no_text() -> None:
     """lxml parses them but refuses to set text holding them, as removing an element next to them does."""
-    body = (f"<article><h1>Head\x07line</h1><p>{LONG}<br>\x08after</p>\x01<script>x</script>\x02"
-            "<p>one&#8;two\x0b three</p><figure>f</figure>\x0c</article>")
+    body = (
+        f"<article><h1>Head\x07line</h1><p>{LONG}<br>\x08after</p>\x01<script>x</script>\x02"
+        "<p>one&#8;two\x0b three</p><figure>f</figure>\x0c</article>"
+    )
     article = extract_article(page(body), "https://example.org/a")
     assert article.title == "Headline"
     assert article.paragraphs == (f"{LONG.strip()} after", "onetwo three")
@@ -602,9 +651,7 @@ def test_a_page_of_many_paragraphs_and_list_items_extracts_in_linear_time() -> N
     nesting made finding the innermost blocks quadratic too."""
     blocks = "<p>One paragraph of the story.</p><li>One item of a list.</li>" * 40_000
     html = page(f"<article><h1>Headline</h1>{'<div>' * 200}{blocks}</article>")
-    start = time.monotonic()
-    article = extract_article(html, "https://example.org/a")
-    assert time.monotonic() - start < 15  # minutes before
+    article = extract_article(html, "https://example.org/a")  # minutes before; its time: benchmarks/hostile.py
     assert article.paragraphs[:2] == ("One paragraph of the story.", "One item of a list.")
     assert len(article.paragraphs) == 80_000
 

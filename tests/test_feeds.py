@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import time
 import tracemalloc
 import urllib.request
 from datetime import UTC, datetime, timedelta, timezone
@@ -17,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator.errors import FeedError
+from aggregator.feeds import entries, structure
 from aggregator.feeds import parse as feeds
 from aggregator.feeds.parse import parse_feed
 from aggregator.models import Entry, ParsedFeed
@@ -38,10 +38,7 @@ def parse(name: str, url: str = URL, headers: dict[str, str] | None = None) -> P
 def rows(feed: ParsedFeed) -> list[tuple[str | None, ...]]:
     """Entries as plain tuples with ``published`` in ISO form: datetimes compare equal
     across offsets, the ISO text also pins the offset the feed wrote."""
-    return [
-        (e.guid, e.link, e.title, e.published.isoformat() if e.published else None, e.summary)
-        for e in feed.entries
-    ]
+    return [(e.guid, e.link, e.title, e.published.isoformat() if e.published else None) for e in feed.entries]
 
 
 def refused(content: bytes, url: str = URL, headers: dict[str, str] | None = None) -> FeedError:
@@ -75,8 +72,6 @@ def test_tass_rss20_whole_feed() -> None:
                 link="https://tass.com/politics/1189047?utm_source=rss&utm_medium=feed",
                 title="Presidents of Russia and Azerbaijan discuss regional issues in phone call",
                 published=datetime(2020, 8, 12, 21, 26, tzinfo=UTC),
-                summary="The Russian side emphasized the importance of avoiding any actions that could"
-                " enflame tensions",
             ),
         ),
         ttl_minutes=None,
@@ -99,8 +94,6 @@ def test_bbc_real_feed() -> None:
         "https://www.bbc.co.uk/news/uk-58943184?at_medium=RSS&at_campaign=KARANGA",
         "Sir David Amess: MP murder suspect held under Terrorism Act",
         "2021-10-17T12:07:17+00:00",
-        "The man arrested over the killing of Sir David Amess is named as Ali Harbi Ali, a Briton of"
-        " Somali heritage.",
     )
     # isPermaLink="false": the guid is the guid, the link keeps BBC's tracking parameters
     assert all(e.guid and e.link == f"{e.guid}?at_medium=RSS&at_campaign=KARANGA" for e in feed.entries)
@@ -112,7 +105,7 @@ def test_rss091_with_netscape_dtd_not_fetched() -> None:
     feed = parse("rss091.xml")
     assert feed == ParsedFeed(
         title="Example 0.91",
-        entries=(Entry(None, "http://www.example.com/stories/1", "First story", None, "The first story."),),
+        entries=(Entry(None, "http://www.example.com/stories/1", "First story", None),),
     )
 
 
@@ -132,7 +125,6 @@ def test_rss10_rdf() -> None:
             "https://news.example.ru/a/1",
             "RDF story",
             "2021-10-17T15:07:17+03:00",
-            "An RDF item.",
         )
     ]
 
@@ -146,7 +138,6 @@ def test_atom10_published_wins_and_keeps_offset() -> None:
             "https://news.example.ru/a/1",
             "Atom story",
             "2021-10-17T15:07:17+03:00",
-            "An Atom entry.",
         )
     ]
     assert feed.entries[0].published == datetime(2021, 10, 17, 15, 7, 17, tzinfo=MSK)
@@ -159,7 +150,6 @@ def test_atom10_updated_only() -> None:
             "https://news.example.ru/a/2",
             "Updated-only story",
             "2021-10-18T09:00:00+03:00",
-            None,
         )
     ]
 
@@ -173,7 +163,6 @@ def test_atom03() -> None:
             "https://news.example.ru/2004/1",
             "Atom 0.3 story",
             "2004-01-02T09:30:00-05:00",
-            None,
         )
     ]
 
@@ -183,9 +172,9 @@ def test_atom03() -> None:
 
 def test_relative_links_resolved_against_feed_url() -> None:
     assert rows(parse("rss20-relative-links.xml")) == [
-        ("12345", "https://news.example.ru/world/1", "Path", None, None),
-        (None, "https://news.example.ru/rss/world/2?x=1", "Relative", None, None),
-        (None, "https://cdn.example.ru/world/3", "Scheme-relative", None, None),
+        ("12345", "https://news.example.ru/world/1", "Path", None),
+        (None, "https://news.example.ru/rss/world/2?x=1", "Relative", None),
+        (None, "https://cdn.example.ru/world/3", "Scheme-relative", None),
     ]
 
 
@@ -230,9 +219,7 @@ def test_permalink_guid_is_a_link_only_when_absolute() -> None:
 
 
 def test_dates_keep_written_offset_naive_is_utc_unreadable_is_none() -> None:
-    published = {
-        e.guid: e.published.isoformat() if e.published else None for e in parse("rss20-dates.xml").entries
-    }
+    published = {e.guid: e.published.isoformat() if e.published else None for e in parse("rss20-dates.xml").entries}
     assert published == {
         "est": "2020-08-12T21:26:00-05:00",
         "naive": "2020-08-12T21:26:00+00:00",
@@ -266,9 +253,7 @@ def test_ttl_not_positive_is_ignored() -> None:
 
 @pytest.mark.parametrize("header", ["content-type", "Content-Type"])
 def test_cp1251_decoded_by_header_charset(header: str) -> None:
-    feed = parse(
-        "rss20-cp1251-header-charset.xml", headers={header: "application/rss+xml; charset=windows-1251"}
-    )
+    feed = parse("rss20-cp1251-header-charset.xml", headers={header: "application/rss+xml; charset=windows-1251"})
     assert feed == ParsedFeed(
         title="Новости",
         entries=(
@@ -277,7 +262,6 @@ def test_cp1251_decoded_by_header_charset(header: str) -> None:
                 "https://news.example.ru/politics/1",
                 "Президент провёл совещание",
                 datetime(2021, 10, 18, 10, 0, tzinfo=MSK),
-                "Краткое содержание",
             ),
         ),
     )
@@ -292,8 +276,6 @@ def test_invalid_utf8_replaced_not_reread_as_windows_1252() -> None:
                 "bad-1",
                 "https://news.example.ru/a/1",
                 "Москва и Баку обсудили ситуаци\ufffd",
-                None,
-                "Кратко \ufffd и всё",
             ),
         ),
         warning="2 invalid UTF-8 byte sequence(s) replaced with U+FFFD",
@@ -321,8 +303,6 @@ def test_malformed_feed_with_entries_is_kept_with_warning() -> None:
                 "https://news.example.ru/a/1",
                 "https://news.example.ru/a/1",
                 "Tom & Jerry",
-                None,
-                "<b>unclosed",
             ),
             Entry("https://news.example.ru/a/2", "https://news.example.ru/a/2", "Second"),
         ),
@@ -408,10 +388,7 @@ def test_garbage_and_other_xml(body: bytes, found: str) -> None:
 
 
 def test_rss_root_without_channel() -> None:
-    assert (
-        str(refused(b'<?xml version="1.0"?><rss version="2.0"/>'))
-        == f"{URL}: not a feed: <rss> without a channel"
-    )
+    assert str(refused(b'<?xml version="1.0"?><rss version="2.0"/>')) == f"{URL}: not a feed: <rss> without a channel"
 
 
 def test_body_that_is_a_file_path_is_not_opened(tmp_path: Path) -> None:
@@ -440,20 +417,25 @@ UNSAFE = (
 )
 
 
-def _refused_quickly(body: bytes) -> FeedError:
-    start = time.monotonic()
-    error = refused(body)
-    assert time.monotonic() - start < 1.0
+def _refused_unexpanded(body: bytes, headers: dict[str, str] | None = None) -> FeedError:
+    """Refused before any entity is expanded: the parse holds a small multiple of the document."""
+    tracemalloc.start()
+    try:
+        error = refused(body, headers=headers)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(body) + 4 * 1024 * 1024, peak
     return error
 
 
 def test_billion_laughs_refused() -> None:
-    error = _refused_quickly(load("billion-laughs.xml"))
+    error = _refused_unexpanded(load("billion-laughs.xml"))
     assert (error.reason, str(error)) == ("unsafe_xml", UNSAFE)
 
 
 def test_xxe_refused_and_file_not_read() -> None:
-    error = _refused_quickly(load("xxe.xml"))
+    error = _refused_unexpanded(load("xxe.xml"))
     assert (error.reason, str(error)) == ("unsafe_xml", UNSAFE)
 
 
@@ -502,9 +484,7 @@ def _utf7(text: str) -> bytes:
     ],
 )
 def test_entity_declarations_refused_in_any_form(body: bytes, headers: dict[str, str] | None) -> None:
-    start = time.monotonic()
-    error = refused(body, headers=headers)
-    assert time.monotonic() - start < 1.0
+    error = _refused_unexpanded(body, headers=headers)
     assert (error.reason, str(error)) == ("unsafe_xml", UNSAFE)
 
 
@@ -532,7 +512,6 @@ def _traced_peak(body: bytes) -> tuple[int, FeedError | ParsedFeed]:
 
 def test_a_9_mb_deeply_nested_feed_is_refused_within_bounded_memory() -> None:
     body = _nested_feed(9 * 1024 * 1024)
-    start = time.monotonic()
     peak, outcome = _traced_peak(body)
     assert isinstance(outcome, FeedError) and outcome.reason == "too_complex"
     assert str(outcome) == (
@@ -540,19 +519,24 @@ def test_a_9_mb_deeply_nested_feed_is_refused_within_bounded_memory() -> None:
         " make the parser hold state for every level"
     )
     assert peak < 3 * len(body)  # it was about 50 times the size, and minutes of CPU
-    assert time.monotonic() - start < 5
 
 
 @pytest.mark.parametrize(
     "body",
     [
         pytest.param(NESTED_HEAD + b"<a>" * 300, id="unclosed"),
-        pytest.param(NESTED_HEAD + b"<description>" + b"<b>" * 300 + b"</b>" * 300 + b"</description>",
-                     id="inside-description"),
+        pytest.param(
+            NESTED_HEAD + b"<description>" + b"<b>" * 300 + b"</b>" * 300 + b"</description>", id="inside-description"
+        ),
         pytest.param(NESTED_HEAD + b"<a></b>" * 300, id="mismatched-end-tags"),
         pytest.param(NESTED_HEAD + b"<x>&bogus;</x>" + b"<a>" * 300 + b"</a>" * 300, id="loose-parser"),
-        pytest.param(b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>g</id><content type="xhtml"><div>'
-                     + b"<span>" * 300 + b"</span>" * 300 + b"</div></content></entry></feed>", id="atom-xhtml"),
+        pytest.param(
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>g</id><content type="xhtml"><div>'
+            + b"<span>" * 300
+            + b"</span>" * 300
+            + b"</div></content></entry></feed>",
+            id="atom-xhtml",
+        ),
         pytest.param(_nested_feed(100_000).decode().encode("utf-16"), id="utf-16"),
     ],
 )
@@ -577,8 +561,10 @@ def test_what_browsers_forgive_is_not_counted_as_nesting() -> None:
         f"<category/><category/><atom:link href='x'/></item>"  # unclosed <p>/<br>, case, self-closing
         for i in range(400)
     )
-    body = f'<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T</title>{items}' \
-           "<!-- <a><a><a> --><![CDATA[<b><b>]]></channel></rss>"
+    body = (
+        f'<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T</title>{items}'
+        "<!-- <a><a><a> --><![CDATA[<b><b>]]></channel></rss>"
+    )
     assert len(parse_feed(body.encode(), url=URL).entries) == 400
 
 
@@ -594,24 +580,27 @@ def test_documents_denser_than_their_size_explains_are_refused_within_bounded_me
     body = NESTED_HEAD + b"<description>" + unit * (1_500_000 // len(unit)) + b"</description></item></channel></rss>"
     peak, outcome = _traced_peak(body)
     assert isinstance(outcome, FeedError) and outcome.reason == "too_complex", outcome
-    assert str(outcome) == (f"{URL}: refused: too many elements and character references for its size (1.5 MB):"
-                            " parsing it would take more than 46 MB")
+    assert str(outcome) == (
+        f"{URL}: refused: too many elements and character references for its size (1.5 MB):"
+        " parsing it would take more than 46 MB"
+    )
     assert peak < 3 * len(body)
 
 
 def test_dense_character_references_are_parsed_within_the_budget() -> None:
-    body = NESTED_HEAD + b"<description>" + b"&#1234;" * 100_000 + b"</description></item></channel></rss>"
+    body = NESTED_HEAD + b"<title>" + b"&#1234;" * 100_000 + b"</title></item></channel></rss>"
     peak, outcome = _traced_peak(body)
-    assert isinstance(outcome, ParsedFeed) and outcome.entries[0].summary == "\u04d2" * 100_000
-    assert peak < feeds.MAX_PARSE_FACTOR * len(body)
+    assert isinstance(outcome, ParsedFeed) and outcome.entries[0].title == "\u04d2" * 999 + "…"
+    assert peak < structure.MAX_PARSE_FACTOR * len(body)
 
 
 def test_ordinary_feeds_stay_far_from_the_budget() -> None:
     for path in sorted(FIXTURES.glob("*.xml")):
         view = path.read_bytes()
-        elements = sum(1 for m in feeds._MARKUP.finditer(view) if m[1] and m[1][:1] != b"/") + view.count(b"/>")
-        estimate = feeds._ELEMENT_COST * elements + feeds._REFERENCE_COST * view.count(b"&")
-        assert estimate < feeds.MAX_PARSE_FACTOR * len(view), path.name
+        elements = sum(1 for m in structure._MARKUP.finditer(view) if m[1] and m[1][:1] != b"/")
+        elements += view.count(b"/>")
+        estimate = structure._ELEMENT_COST * elements + structure._REFERENCE_COST * view.count(b"&")
+        assert estimate < structure.MAX_PARSE_FACTOR * len(view), path.name
 
 
 def test_a_large_json_body_is_refused_without_decoding_it() -> None:
@@ -625,15 +614,17 @@ def test_a_large_json_body_is_refused_without_decoding_it() -> None:
 
 
 def _one_item(fields: str, title: str = "T") -> bytes:
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title><item>{fields}</item>' \
-           "</channel></rss>".encode()
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title><item>{fields}</item>'
+        "</channel></rss>".encode()
+    )
 
 
 def test_50_kb_titles_are_cut_at_a_word_boundary() -> None:
     words = "headline " * 5_600  # 50 KB
     feed = parse_feed(_one_item(f"<title>{words}</title><guid>g</guid>", title=words), url=URL)
     for title in (feed.title, feed.entries[0].title):
-        assert title is not None and len(title) <= feeds.MAX_TITLE_CHARS == 1000
+        assert title is not None and len(title) <= entries.MAX_TITLE_CHARS == 1000
         assert title.endswith("headline…") and title.startswith("headline headline")
     huge_word = parse_feed(_one_item(f"<title>{'x' * 50_000}</title><guid>g</guid>"), url=URL).entries[0].title
     assert huge_word == "x" * 999 + "…"
@@ -671,14 +662,22 @@ def test_links_canonical_url_would_refuse_are_dropped_and_counted(link: str) -> 
 
 
 def test_every_link_kept_is_one_canonical_url_accepts() -> None:
-    links = ["https://news.example.ru/a?utm_source=x", "/b", "https://user:pw@news.example.ru/c",
-             "https://новости.example.ru/d", "http://[::1]:8080/e"]
+    links = [
+        "https://news.example.ru/a?utm_source=x",
+        "/b",
+        "https://user:pw@news.example.ru/c",
+        "https://новости.example.ru/d",
+        "http://[::1]:8080/e",
+    ]
     items = "</item><item>".join(f"<guid>{i}</guid><link>{escape(link)}</link>" for i, link in enumerate(links))
     body = _one_item(items)
     feed = parse_feed(body, url=URL)
     assert [e.link for e in feed.entries] == [
-        "https://news.example.ru/a?utm_source=x", "https://news.example.ru/b", "https://user:pw@news.example.ru/c",
-        "https://новости.example.ru/d", "http://[::1]:8080/e",
+        "https://news.example.ru/a?utm_source=x",
+        "https://news.example.ru/b",
+        "https://user:pw@news.example.ru/c",
+        "https://новости.example.ru/d",
+        "http://[::1]:8080/e",
     ]
     assert all(canonical_url(e.link) for e in feed.entries if e.link)
     assert canonical_url(feed.entries[2].link or "") == "https://news.example.ru/c"  # credentials never kept
@@ -690,10 +689,12 @@ def test_a_reference_to_no_character_does_not_lose_the_feed(ref: str) -> None:
     feed = parse_feed(body, url=URL)
     assert [(e.guid, e.title) for e in feed.entries] == [("g", "a\ufffdb")]
     assert feed.warning is not None and feed.warning.startswith(
-        "1 reference(s) to no character (a surrogate, beyond U+10FFFF) replaced with U+FFFD; ")
+        "1 reference(s) to no character (a surrogate, beyond U+10FFFF) replaced with U+FFFD; "
+    )
 
 
 def test_parser_failures_give_a_storable_one_line_message() -> None:
     assert feeds._describe(UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")) == (
-        "UnicodeEncodeError: 'utf-8' codec can't encode character '\\ud800' in position 0: surrogates not allowed")
+        "UnicodeEncodeError: 'utf-8' codec can't encode character '\\ud800' in position 0: surrogates not allowed"
+    )
     feeds._describe(ValueError("a\ud800\x00b")).encode("utf-8")

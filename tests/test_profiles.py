@@ -139,15 +139,26 @@ def inline(**selectors: object) -> tuple[tuple[str, object], ...]:
 
 
 def test_inline_selectors_extract_exactly_what_they_name() -> None:
-    profile = inline_profile("example", inline(container="div.story", headline="h1.story-title",
-                                               body=".story-body", remove=[".related-links"],
-                                               datelines=["reuters"], min_body_chars=50))
+    profile = inline_profile(
+        "example",
+        inline(
+            container="div.story",
+            headline="h1.story-title",
+            body=".story-body",
+            remove=[".related-links"],
+            datelines=["reuters"],
+            min_body_chars=50,
+        ),
+    )
     article = extract_article(INLINE_PAGE, "https://news.example.org/world/1", profile=profile)
     assert (article.title, article.paragraphs, article.extractor, article.published_via) == (
         "Rain expected over the weekend",
-        ("Forecasters expect heavy rain across the south on Saturday.",
-         "The wet spell should clear by Monday, they said in a statement on Friday."),
-        "feed-example@inline", "page:meta",
+        (
+            "Forecasters expect heavy rain across the south on Saturday.",
+            "The wet spell should clear by Monday, they said in a statement on Friday.",
+        ),
+        "feed-example@inline",
+        "page:meta",
     )
 
 
@@ -179,30 +190,42 @@ def test_a_redesign_is_a_new_version_and_old_pages_keep_their_layout(monkeypatch
     import dataclasses
 
     from aggregator import profiles
+    from aggregator.profiles import registry
 
     old = get_profile("tass")
-    redesign = dataclasses.replace(old, version="2030", valid_from=date(2030, 1, 1), container=(".story",),
-                                   headline=("h1.story__title",), body=(), lead=())
-    registry = {**profiles._registry(), "tass": (old, redesign)}
+    redesign = dataclasses.replace(
+        old,
+        version="2030",
+        valid_from=date(2030, 1, 1),
+        container=(".story",),
+        headline=("h1.story__title",),
+        body=(),
+        lead=(),
+    )
+    versions = {**registry._registry(), "tass": (old, redesign)}
     old_page = (Path(__file__).parent / "fixtures" / "tass" / "politics-1189047.html").read_text(encoding="utf-8")
-    new_page = ("<html><head><title>T</title></head><body><div class='story'><h1 class='story__title'>New layout</h1>"
-                "<p>MOSCOW, March 3. /TASS/. The first paragraph of a page in the new layout.</p></div></body></html>")
+    new_page = (
+        "<html><head><title>T</title></head><body><div class='story'><h1 class='story__title'>New layout</h1>"
+        "<p>MOSCOW, March 3. /TASS/. The first paragraph of a page in the new layout.</p></div></body></html>"
+    )
     url = "https://tass.com/politics/1189047"
     before = extract_article(old_page, url)
-    monkeypatch.setattr(profiles, "_registry", lambda: registry)
-    profiles._by_domain.cache_clear()
+    monkeypatch.setattr(registry, "_registry", lambda: versions)
+    registry._by_domain.cache_clear()
     try:
         assert [p.id for p in profiles.layouts(None, url)] == ["tass@2030", "tass@2019"]
         assert [p.id for p in profiles.layouts("tass@2019", url)] == ["tass@2019"]
         assert extract_article(old_page, url) == before
         article = extract_article(new_page, url)
         assert (article.extractor, article.title, article.paragraphs) == (
-            "tass@2030", "New layout", ("The first paragraph of a page in the new layout.",)
+            "tass@2030",
+            "New layout",
+            ("The first paragraph of a page in the new layout.",),
         )
         with pytest.raises(ExtractError) as caught:
             extract_article(old_page, url, profile="tass@2030")
         assert caught.value.reason == "no_body"
     finally:
         monkeypatch.undo()
-        profiles._by_domain.cache_clear()
+        registry._by_domain.cache_clear()
     assert get_profile("tass").id == "tass@2019"

@@ -15,6 +15,7 @@ from aggregator.urls import (
     same_site,
     usable_http_url,
     without_credentials,
+    written_as_http,
 )
 
 LABEL_64 = "a" * 64
@@ -162,12 +163,32 @@ def test_usable_http_url_agrees_with_canonical_url(url: str, usable: bool) -> No
         assert is_http_url(canonical_url(url))
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("http://user:pass@tass.com/politics/1?a=1#f", "http://tass.com/politics/1?a=1#f"),
-    ("https://user@tass.com:8443/x", "https://tass.com:8443/x"),
-    ("https://a@b@tass.com/x", "https://tass.com/x"),
-    ("https://tass.com/path@with-at", "https://tass.com/path@with-at"),
-    ("http://[::1/x", "http://[::1/x"),  # unparseable: left to canonical_url to refuse
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://user:pass@tass.com/politics/1?a=1#f", "http://tass.com/politics/1?a=1#f"),
+        ("https://user@tass.com:8443/x", "https://tass.com:8443/x"),
+        ("https://a@b@tass.com/x", "https://tass.com/x"),
+        ("https://tass.com/path@with-at", "https://tass.com/path@with-at"),
+        ("http://[::1/x", "http://[::1/x"),  # unparseable: left to canonical_url to refuse
+    ],
+)
 def test_credentials_are_removed_from_links_as_written(url: str, expected: str) -> None:
     assert without_credentials(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://tass.com/x", True),
+        ("HTTP://[::1/x", True),  # broken, but meant as a web address
+        ("http:relative", True),
+        ("javascript:void(0)", False),
+        ("mailto:a@b.c", False),
+        ("httpx://a", False),
+        ("/path/only", False),
+        ("", False),
+    ],
+)
+def test_written_as_http_looks_at_the_scheme_only(url: str, expected: bool) -> None:
+    assert written_as_http(url) is expected

@@ -1,6 +1,7 @@
 """What the generic profile needs beyond its data (the only user of trafilatura).
 
-Three things, each measured on the extraction dev set (``benchmarks/extraction.py``):
+Three things, each chosen by its score on the extraction dev set (``benchmarks/extraction.py``;
+the README gives the figures):
 
 * Which candidates may be the container: not one inside navigation, an aside, a footer or a
   header, nor one whose own class/id matches the profile's ``unlikely`` pattern (a reader's
@@ -12,9 +13,9 @@ Three things, each measured on the extraction dev set (``benchmarks/extraction.p
 * A second opinion (``second_opinion: trafilatura``): trafilatura's main text, with
   ``favor_precision``, asked only when our body looks weak (none, too short, a paywall-sized
   teaser, or less than ``MIN_COVERAGE`` of its container's text: a table, text in ``<div>``s and
-  ``<br>``s). It wins when ours covers less than ``MIN_AGREEMENT`` of it. Asked on every page,
-  trafilatura cost 17 ms a page and changed the answer on 4 pages of 60, for the worse on one;
-  asked on weak bodies only, it runs on 4 pages of 60 and the median stays at our own ~5 ms.
+  ``<br>``s). It wins when ours covers less than ``MIN_AGREEMENT`` of it. Asked on weak bodies
+  only, because asked on every page it costs several times our own extraction and seldom changes
+  the answer (not always for the better); a page with a good body never waits for it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Iterable, Iterator
 
 from aggregator.html import dom
 from aggregator.html.dom import Element
+from aggregator.text import collapse
 
 #: Elements whose content is never the article body (not <form>: ASP.NET pages wrap the whole page in one).
 _OUTSIDE_TAGS = frozenset({"nav", "aside", "footer", "header"})
@@ -80,14 +82,21 @@ def library_paragraphs(html: str, url: str) -> list[str]:
     body = getattr(document, "body", None)
     if body is None:
         return []
-    return [" ".join(text.split()) for text in _block_texts(body) if text.strip()]
+    return [collapse(text) for text in _block_texts(body) if text.strip()]
 
 
-def _block_texts(body: object) -> Iterator[str]:
-    for element in body.iter():  # type: ignore[attr-defined]
-        if element.tag in _LIBRARY_BLOCKS and not any(child.tag in _LIBRARY_BLOCKS for child in element.iter()
-                                                      if child is not element):
-            yield " ".join(element.itertext()) if element.tag == "row" else "".join(element.itertext())
+def _block_texts(body: Element) -> Iterator[str]:
+    """The text of each innermost block of trafilatura's output tree (a table row's cells spaced)."""
+    for element in body.iter():
+        if element.tag in _LIBRARY_BLOCKS and not any(
+            child.tag in _LIBRARY_BLOCKS for child in element.iter() if child is not element
+        ):
+            yield " ".join(_texts(element)) if element.tag == "row" else "".join(_texts(element))
+
+
+def _texts(element: Element) -> list[str]:
+    """The text nodes inside ``element``, in order (lxml gives ``str`` for a tree parsed from text)."""
+    return [piece for piece in element.itertext() if isinstance(piece, str)]
 
 
 def agreement(ours: Iterable[str], theirs: Iterable[str]) -> float:

@@ -1,4 +1,8 @@
-"""Feed documents -> entries (the only feedparser user); pure functions of bytes and headers."""
+"""Feed documents -> entries (the only feedparser user); pure functions of bytes and headers.
+
+``parse_feed`` is the package's public face: ``sniff`` and ``structure`` check a body before the
+parser sees it, ``parse`` calls feedparser, ``entries`` reads the entries it found.
+"""
 
 from __future__ import annotations
 

@@ -1,11 +1,14 @@
 """Bytes of an HTML page -> text (the only user of charset-normalizer).
 
-Order, as browsers do it: a byte order mark; the charset of the HTTP ``Content-Type`` header;
+The order, as browsers do it: a byte order mark; the charset of the HTTP ``Content-Type`` header;
 a ``<meta charset>``, ``<meta http-equiv="content-type">`` or XML declaration in the first
 4 KB; then detection (strict UTF-8 first, then charset-normalizer); UTF-8 with replacement
 characters last. A declared charset that cannot decode the bytes (a mis-declared page) falls
 through to the next step. Labels map as the WHATWG Encoding standard maps them: ``latin-1``,
 ``iso-8859-1`` and ``ascii`` mean windows-1252, ``gb2312`` means GBK, and so on.
+
+The feed parser reads a header's charset and an XML declaration's encoding with the functions
+here too, so one pattern decides what a declared label is.
 """
 
 from __future__ import annotations
@@ -48,18 +51,35 @@ def codec_for(label: str) -> str | None:
     return _WHATWG.get(name, name)
 
 
+def header_charset(content_type: str) -> str | None:
+    """The charset label of a ``Content-Type`` header value, as written; None when it names none."""
+    match = _HEADER_CHARSET.search(content_type)
+    return match.group(1) if match else None
+
+
+def xml_encoding(document: bytes) -> str | None:
+    """The encoding label of the XML declaration the document starts with, as written; else None."""
+    match = _XML_ENCODING.match(document)
+    return match.group(1).decode("ascii") if match else None
+
+
+def _meta_charset(head: bytes) -> str | None:
+    match = _META_CHARSET.search(head)
+    return match.group(1).decode("ascii") if match else None
+
+
 def declared_codecs(content: bytes, content_type: str | None = None) -> list[str]:
     """Codecs the response declares, strongest first: the header's, then the document's own.
 
     Unknown labels are left out. A document that names UTF-16 in an ASCII-readable ``<meta>``
     cannot be UTF-16, so that label means UTF-8 (HTML spec, "prescan a byte stream")."""
     found = []
-    if content_type and (match := _HEADER_CHARSET.search(content_type)):
-        found.append(codec_for(match.group(1)))
+    if content_type and (label := header_charset(content_type)):
+        found.append(codec_for(label))
     head = content[:_PRESCAN_BYTES]
-    for pattern in (_META_CHARSET, _XML_ENCODING):
-        if match := pattern.search(head):
-            codec = codec_for(match.group(1).decode("ascii"))
+    for label in (_meta_charset(head), xml_encoding(head)):
+        if label:
+            codec = codec_for(label)
             found.append("utf_8" if codec and codec.startswith("utf_16") else codec)
     return [codec for codec in found if codec]
 

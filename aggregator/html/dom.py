@@ -1,10 +1,10 @@
 """The page as a tree: lxml's HTML parser and CSS selectors compiled to XPath (the only user of lxml
 and cssselect).
 
-Why not BeautifulSoup: on the extraction dev set's real pages (97 KB median) building its tree
-costs 19 ms a page, lxml's 1.2 ms (``benchmarks/extraction.py`` prints the extraction times); the
-parser underneath is the same libxml2, so the trees are the same. Selectors are CSS, translated
-once by cssselect (the Scrapy project's translator) and cached as compiled XPath.
+Why not BeautifulSoup: building its tree costs many times what lxml's does (the README gives the
+figures), and the parser underneath is the same libxml2, so the trees are the same.
+Selectors are CSS, translated once by cssselect (the Scrapy project's translator) and cached as
+compiled XPath.
 """
 
 from __future__ import annotations
@@ -12,14 +12,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cache
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import cssselect
 from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
 from lxml import html as lxml_html
 
-Element: TypeAlias = lxml_html.HtmlElement
+if TYPE_CHECKING:
+    from lxml.etree import _XPathObject
+
+#: An element of a page's tree (or of any lxml tree, such as the XML trafilatura returns).
+Element: TypeAlias = etree._Element
 #: what a bad selector raises (syntax, or a pseudo-class the translator does not know)
 BadSelector = SelectorError
 _TRANSLATOR = HTMLTranslator()
@@ -69,11 +73,21 @@ def select(scope: Element, selector: str) -> list[Element]:
     """The elements inside ``scope`` (the whole document for the root) matching ``selector``, in page order."""
     context = scope.getroottree() if scope.getparent() is None else scope
     parts = _parts(selector)
-    if len(parts) > 1 and _COUNT_DESCENDANTS(context) > _UNION_MAX_ELEMENTS:
-        found = _merged([part(context) for part in parts], scope)
-    else:
-        found = compiled(selector)(context)
-    return [element for element in found if isinstance(element.tag, str)]
+    if len(parts) > 1 and _count(_COUNT_DESCENDANTS(context)) > _UNION_MAX_ELEMENTS:
+        return _merged([_elements(part(context)) for part in parts], scope)
+    return _elements(compiled(selector)(context))
+
+
+def _elements(found: _XPathObject) -> list[Element]:
+    """The elements of a node-set, in its order, without comments and processing instructions."""
+    if not isinstance(found, list):
+        return []
+    return [element for element in found if isinstance(element, etree._Element) and isinstance(element.tag, str)]
+
+
+def _count(found: _XPathObject) -> float:
+    """The number an XPath ``count()`` evaluates to."""
+    return found if isinstance(found, float) else 0.0
 
 
 def _merged(found: list[list[Element]], scope: Element) -> list[Element]:
@@ -97,25 +111,34 @@ def text(element: Element) -> str:
 
 
 def remove(element: Element) -> None:
-    """Take ``element`` out of the tree, keeping the text that follows it."""
-    try:
-        element.drop_tree()
-    except ValueError:  # the text joined holds characters lxml parses but refuses to set (nothing changed)
-        element.tail = _xml_text(element.tail)
+    """Take ``element`` out of the tree, keeping the text that follows it: joined to the text before
+    it (the previous sibling's tail, else the parent's text). The root stays."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
         previous = element.getprevious()
-        if previous is not None:
-            previous.tail = _xml_text(previous.tail)
+        if previous is None:
+            _set_text(parent, (parent.text or "") + element.tail)
         else:
-            element.getparent().text = _xml_text(element.getparent().text)
-        element.drop_tree()
+            set_tail(previous, (previous.tail or "") + element.tail)
+    parent.remove(element)  # its tail goes with it
 
 
 def set_tail(element: Element, tail: str) -> None:
     """``element.tail = tail``, without the characters lxml refuses to set (control characters)."""
     try:
         element.tail = tail
-    except ValueError:
+    except ValueError:  # characters lxml's parser lets through but its setters refuse
         element.tail = _xml_text(tail)
+
+
+def _set_text(element: Element, text: str) -> None:
+    """``element.text = text``, as ``set_tail`` sets a tail."""
+    try:
+        element.text = text
+    except ValueError:
+        element.text = _xml_text(text)
 
 
 def _xml_text(text: str | None) -> str | None:
