@@ -1,206 +1,320 @@
-import sqlite3
+"""The store's interface (aggregator.store.Store), against every backend in tests/helpers/stores.py.
+
+Nothing here looks behind the interface: what a backend keeps, and how, is its own (the SQLite
+backend's particulars are in test_store_sqlite.py)."""
+
+from __future__ import annotations
+
 import threading
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path, PurePosixPath
 
 import pytest
 
+from aggregator.document.render import document_relpath
 from aggregator.errors import StoreError
 from aggregator.models import FeedResult, FeedSpec
-from aggregator.store.sqlite import SCHEMA_VERSION, NewArticle, PollRecord, Store, utc_now
+from aggregator.store import NewArticle, PollRecord, Store, compress_page, utc_now
+from tests.helpers.stores import BACKENDS, Backend
 
 FEED = FeedSpec(id="tass", url="https://tass.com/rss/v2.xml", source="TASS", timezone="Europe/Moscow")
+DAY = date(2020, 8, 13)
 
 
-def article(url: str, article_id: str, folder: str = "tass/2020-08-13", aliases: tuple[str, ...] = ()) -> NewArticle:
-    return NewArticle(
-        url=url, article_id=article_id, title="T", published="2020-08-13T00:26:00+03:00", published_via="page",
-        day="2020-08-13", source="TASS", feed_id="tass", body="b", document="\nT", extractor="tass@2019",
-        fetched_at="2020-08-13T00:00:00+00:00", folder=folder, aliases=aliases,
+def article(
+    url: str, article_id: str, *, day: date = DAY, aliases: tuple[str, ...] = (), **fields: object
+) -> NewArticle:
+    made = NewArticle(
+        url=url,
+        article_id=article_id,
+        title="T",
+        published=f"{day.isoformat()}T00:26:00+03:00",
+        published_via="page",
+        day=day.isoformat(),
+        source="TASS",
+        feed_id="tass",
+        body="b",
+        document="\nT",
+        extractor="tass@2019",
+        fetched_at="2020-08-13T00:00:00+00:00",
+        aliases=aliases,
     )
+    return replace(made, **fields)  # type: ignore[arg-type]
 
 
-def entry(key: str, url: str | None = None) -> dict[str, object]:
-    return {"key": key, "link": url or key, "url": url or key, "title": None, "feed_published": None}
+def entry(key: str, url: str | None = None, published: str | None = None) -> dict[str, object]:
+    return {"key": key, "link": url or key, "url": url or key, "title": None, "feed_published": published}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    return BACKENDS[request.param](tmp_path)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    with Store(tmp_path / "sub" / "a.db") as opened:
+def store(backend: Backend) -> Iterator[Store]:
+    with backend.open() as opened:
         opened.sync_feeds([FEED])
         yield opened
 
 
-def test_schema_is_versioned_and_wal(store: Store) -> None:
-    assert store.schema_version == SCHEMA_VERSION == 3
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert set(store.db.table_names()) >= {"feeds", "articles", "article_urls", "entries", "polls"}
-
-
-def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "a.db"
-    Store(path).close()
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 99")
-    conn.close()
-    with pytest.raises(StoreError, match="schema version 99 is newer"):
-        Store(path)
+# -- entries -------------------------------------------------------------------------------------
 
 
 def test_entries_are_recorded_once(store: Store) -> None:
     assert store.add_entries("tass", [entry("a"), entry("b"), entry("a")]) == (2, 0)
     assert store.add_entries("tass", [entry("a"), entry("c")]) == (1, 0)
     assert [w.key for w in store.entries_to_fetch("tass", 5)] == ["a", "b", "c"]
-
-
-def test_save_article_allocates_running_numbers_and_links_entries(store: Store) -> None:
-    store.add_entries("tass", [entry("e1", "https://tass.com/a"), entry("e2", "https://tass.com/b")])
     assert store.feed_state("tass").unfinished
-    first = store.save_article(article("https://tass.com/a", "1" * 16), ("tass", "e1"),
-                               lambda n: f"tass/d/{n:03d}_a.txt")
-    second = store.save_article(article("https://tass.com/b", "2" * 16), ("tass", "e2"),
-                                lambda n: f"tass/d/{n:03d}_b.txt")
-    other = store.save_article(article("https://tass.com/c", "3" * 16, folder="tass/2020-08-14"), None,
-                               lambda n: f"tass/e/{n:03d}_c.txt")
-    assert (first.path, second.path, other.path) == ("tass/d/000_a.txt", "tass/d/001_b.txt", "tass/e/000_c.txt")
-    assert first.created and second.created
+
+
+def test_failed_entries_wait_for_their_retry_time_then_are_abandoned(store: Store) -> None:
+    store.add_entries("tass", [entry("a")])
+    later = utc_now() + timedelta(hours=1)
+    status = store.entry_failed("tass", "a", reason="http_404", error="GET a: HTTP 404", max_attempts=2, retry_at=later)
+    assert status == "failed"
+    assert store.entries_to_fetch("tass", 2) == []  # not before its retry time
+    assert [w.attempts for w in store.entries_to_fetch("tass", 2, now=later)] == [1]
+    assert store.feed_overview()[0]["failing"] == 1
+    assert store.entry_failed("tass", "a", reason="http_404", error="GET a: HTTP 404", max_attempts=2) == "abandoned"
+    assert store.entries_to_fetch("tass", 2, now=later + timedelta(days=1)) == []
+    (row,) = store.feed_overview()
+    assert (row["failing"], row["abandoned"]) == (0, 1)
+
+
+# -- articles ------------------------------------------------------------------------------------
+
+
+def test_articles_are_numbered_in_their_folder_by_the_format_and_link_their_entries(store: Store) -> None:
+    store.add_entries("tass", [entry("e1", "https://tass.com/a"), entry("e2", "https://tass.com/b")])
+    first = store.save_article(article("https://tass.com/a", "1" * 16), ("tass", "e1"))
+    second = store.save_article(article("https://tass.com/b", "2" * 16), ("tass", "e2"))
+    other = store.save_article(article("https://tass.com/c", "3" * 16, day=date(2020, 8, 14)), None)
+    assert [first.path, second.path, other.path] == [
+        str(document_relpath("TASS", DAY, 0, "1" * 16)),
+        str(document_relpath("TASS", DAY, 1, "2" * 16)),
+        str(document_relpath("TASS", date(2020, 8, 14), 0, "3" * 16)),
+    ]
+    assert first.created and second.created and first.document == "\nT"
     assert store.entries_to_fetch("tass", 5) == []
     assert not store.feed_state("tass").unfinished
-    linked = store.db.execute("SELECT COUNT(DISTINCT article_id) FROM entries WHERE feed_id = 'tass'").fetchone()[0]
-    assert linked == 2
+    assert store.feed_overview()[0]["articles"] == 2
+    assert store.article("1" * 16)["path"] == first.path
+    assert store.article("f" * 16) is None
 
 
-def test_same_url_or_alias_is_one_article(store: Store) -> None:
-    saved = store.save_article(article("https://tass.com/a", "1" * 16, aliases=("http://tass.com/a?x",)), None,
-                               lambda n: f"p{n}")
-    again = store.save_article(article("https://tass.com/a", "1" * 16), None, lambda n: f"q{n}")
-    via_alias = store.save_article(article("https://tass.com/other", "9" * 16, aliases=("http://tass.com/a?x",)),
-                                   None, lambda n: f"r{n}")
+def test_one_url_or_alias_is_one_article(store: Store) -> None:
+    saved = store.save_article(article("https://tass.com/a", "1" * 16, aliases=("http://tass.com/a?x",)), None)
+    again = store.save_article(article("https://tass.com/a", "1" * 16), None)
+    via_alias = store.save_article(article("https://tass.com/other", "9" * 16, aliases=("http://tass.com/a?x",)), None)
     assert saved.created and not again.created and not via_alias.created
+    assert (again.path, again.document) == (None, None)
     assert again.article_id == via_alias.article_id == "1" * 16
     assert store.count("articles") == 1
+    assert store.article_for_url("http://tass.com/a?x") == store.article_for_url("https://tass.com/other") == "1" * 16
+    assert store.article_for_url("https://tass.com/never") is None
     # an entry of another feed pointing at a known URL is linked at once, never fetched
-    other = FeedSpec(id="other", url="https://x.org/rss", source="X")
-    store.sync_feeds([other])
+    store.sync_feeds([FeedSpec(id="other", url="https://x.org/rss", source="X")])
     assert store.add_entries("other", [entry("k", "https://tass.com/other")]) == (1, 1)
     assert store.entries_to_fetch("other", 5) == []
 
 
-def test_failed_entries_are_retried_then_abandoned_with_reason(store: Store) -> None:
-    store.add_entries("tass", [entry("a")])
-    assert store.entry_failed("tass", "a", reason="http_404", error="GET a: HTTP 404", max_attempts=2) == "failed"
-    assert [w.attempts for w in store.entries_to_fetch("tass", 2)] == [1]
-    assert store.entry_failed("tass", "a", reason="http_404", error="GET a: HTTP 404", max_attempts=2) == "abandoned"
-    assert store.entries_to_fetch("tass", 2) == []
-    row = store.db.execute("SELECT status, attempts, last_error_reason FROM entries").fetchone()
-    assert row == ("abandoned", 2, "http_404")
+def test_an_entry_linked_to_a_known_article_is_done(store: Store) -> None:
+    store.save_article(article("https://tass.com/a", "1" * 16), None)
+    store.add_entries("tass", [entry("e", "https://tass.com/a?utm=x")])  # the feed's URL, not yet known
+    store.link_entry("tass", "e", "1" * 16)
+    assert store.entries_to_fetch("tass", 5) == []
+    assert store.dangling_entries() == []
+    store.add_entries("tass", [entry("lost")])
+    with pytest.raises(StoreError):  # an article that is not there: refused, the entry left as it was
+        store.link_entry("tass", "lost", "f" * 16)
+    assert [w.key for w in store.entries_to_fetch("tass", 5)] == ["lost"]
+    assert store.dangling_entries() == []
 
 
-def test_poll_state_and_schedule(store: Store) -> None:
+def test_a_kept_page_comes_back_as_it_was_fetched(store: Store) -> None:
+    html = b"<html><body>" + b"news " * 1000 + b"</body></html>"
+    store.save_article(
+        article(
+            "https://tass.com/a",
+            "1" * 16,
+            page_gzip=compress_page(html),
+            page_url="https://tass.com/a?r=1",
+            content_type="text/html",
+        ),
+        None,
+    )
+    store.save_article(article("https://tass.com/b", "2" * 16), None)
+    assert store.page_html("1" * 16) == ("https://tass.com/a?r=1", "text/html", html)
+    assert store.page_html("2" * 16) is None
+    assert store.count("pages") == 1
+
+
+def test_text_files_are_pending_until_marked_written(store: Store) -> None:
+    first = store.save_article(article("https://tass.com/a", "1" * 16), None)
+    second = store.save_article(article("https://tass.com/b", "2" * 16), None)
+    assert store.articles_without_text() == [("1" * 16, first.path, "\nT"), ("2" * 16, second.path, "\nT")]
+    store.mark_text_written()  # nothing to mark: nothing changes
+    store.mark_text_written("1" * 16, "2" * 16)
+    assert store.articles_without_text() == []
+
+
+def test_a_new_extraction_replaces_the_fields_keeps_the_path_and_asks_for_the_file(store: Store) -> None:
+    saved = store.save_article(article("https://tass.com/a", "1" * 16), None)
+    store.mark_text_written("1" * 16)
+    assert [r["id"] for r in store.search("b")] == ["1" * 16]
+    store.update_extraction("1" * 16, {"title": "Kremlin", "body": "summit talks", "document": "\nKREMLIN"})
+    assert [r["id"] for r in store.search("summit")] == ["1" * 16]
+    assert store.search("b") == []
+    assert store.articles_without_text() == [("1" * 16, saved.path, "\nKREMLIN")]
+    assert store.integrity_problems() == []
+
+
+def test_articles_to_reextract_carry_what_dated_them(store: Store) -> None:
+    store.add_entries("tass", [entry("e1", "https://tass.com/a", published="2020-08-12T21:26:00+00:00")])
+    store.save_article(article("https://tass.com/a", "1" * 16), ("tass", "e1"))
+    store.save_article(article("https://tass.com/b", "2" * 16, day=date(2020, 9, 1)), None)
+    rows = store.articles_to_reextract()
+    assert [r["id"] for r in rows] == ["1" * 16, "2" * 16]
+    assert rows[0]["feed_published"] == "2020-08-12T21:26:00+00:00" and rows[0]["first_seen"]
+    assert rows[1]["feed_published"] is None
+    assert [r["id"] for r in store.articles_to_reextract(since="2020-09-01")] == ["2" * 16]
+
+
+# -- feeds and polls ------------------------------------------------------------------------------
+
+
+def test_polls_keep_the_validators_of_the_last_good_one_and_schedule_the_next(store: Store) -> None:
     started = utc_now()
     soon = started + timedelta(minutes=15)
-    store.record_poll(FeedResult("tass", "ok", http_status=200),
-                      PollRecord("ok", soon, etag='"v1"', last_modified="Wed, 12 Aug 2020 21:26:00 GMT"),
-                      started_at=started, duration_ms=5)
+    store.record_poll(
+        FeedResult("tass", "ok", http_status=200),
+        PollRecord("ok", soon, etag='"v1"', last_modified="Wed, 12 Aug 2020 21:26:00 GMT"),
+        started_at=started,
+        duration_ms=5,
+    )
     assert store.due_feeds(started, ["tass"]) == []
     assert store.due_feeds(soon, ["tass", "unknown"]) == [("tass", soon)]
-    store.record_poll(FeedResult("tass", "error", http_status=503, error_reason="http_503", error="HTTP 503"),
-                      PollRecord("backing_off", soon), started_at=started, duration_ms=5)
+    store.record_poll(
+        FeedResult("tass", "error", http_status=503, error_reason="http_503", error="HTTP 503"),
+        PollRecord("backing_off", soon),
+        started_at=started,
+        duration_ms=5,
+    )
     state = store.feed_state("tass")
     assert (state.etag, state.last_modified) == ('"v1"', "Wed, 12 Aug 2020 21:26:00 GMT")
     (row,) = store.feed_overview()
     assert (row["status"], row["error_count"], row["last_error"]) == ("backing_off", 1, "HTTP 503")
     assert store.count("polls") == 2
-    store.record_poll(FeedResult("tass", "error", http_status=410, error_reason="http_410", error="HTTP 410"),
-                      PollRecord("gone", None), started_at=started, duration_ms=5)
+    store.record_poll(
+        FeedResult("tass", "error", http_status=410, error_reason="http_410", error="HTTP 410"),
+        PollRecord("gone", None),
+        started_at=started,
+        duration_ms=5,
+    )
     assert store.due_feeds(soon + timedelta(days=365), ["tass"]) == []
-    # a changed feed URL starts afresh: validators and health forgotten
+
+
+def test_a_changed_feed_url_starts_the_feed_afresh(store: Store) -> None:
+    now = utc_now()
+    store.record_poll(
+        FeedResult("tass", "error", http_status=503, error_reason="http_503", error="HTTP 503"),
+        PollRecord("backing_off", now + timedelta(hours=1), etag='"v1"'),
+        started_at=now,
+        duration_ms=5,
+    )
     store.sync_feeds([FeedSpec(id="tass", url="https://tass.com/rss/v3.xml", source="TASS")])
     state = store.feed_state("tass")
-    assert (state.etag, state.status, state.error_count) == (None, "new", 0)
-    assert store.due_feeds(started, ["tass"]) == [("tass", None)]
+    assert (state.url, state.etag, state.status, state.error_count) == ("https://tass.com/rss/v3.xml", None, "new", 0)
+    assert store.due_feeds(now, ["tass"]) == [("tass", None)]
 
 
 def test_an_adopted_redirect_survives_the_old_config(store: Store) -> None:
     now = datetime.now(UTC)
-    store.record_poll(FeedResult("tass", "ok", http_status=200),
-                      PollRecord("ok", now, adopt_url="https://tass.com/rss/v9.xml"), started_at=now, duration_ms=5)
+    store.record_poll(
+        FeedResult("tass", "ok", http_status=200),
+        PollRecord("ok", now, adopt_url="https://tass.com/rss/v9.xml"),
+        started_at=now,
+        duration_ms=5,
+    )
     store.sync_feeds([FEED])  # feeds.yaml still names the old URL
     assert store.feed_state("tass").url == "https://tass.com/rss/v9.xml"
     assert store.feed_overview()[0]["previous_urls"] == '["https://tass.com/rss/v2.xml"]'
 
 
-def test_text_files_pending_until_marked(store: Store) -> None:
-    store.save_article(article("https://tass.com/a", "1" * 16), None, lambda n: "tass/x.txt")
-    assert store.articles_without_text() == [("1" * 16, "tass/x.txt", "\nT")]
-    store.mark_text_written("1" * 16)
-    assert store.articles_without_text() == []
+def test_a_disabled_feed_is_never_due(store: Store) -> None:
+    store.sync_feeds([replace(FEED, enabled=False)])
+    assert store.due_feeds(utc_now(), ["tass"]) == []
 
 
-def test_written_text_files_are_recorded_in_batches(store: Store) -> None:
-    for n in range(3):
-        store.save_article(article(f"https://tass.com/a{n}", f"{n}" * 16), None, lambda n: f"tass/{n}.txt")
-    # the next article's transaction records the files written since; the rest in one more transaction
-    store.save_article(article("https://tass.com/b", "b" * 16), None, lambda n: "tass/b.txt",
-                       written=["0" * 16, "1" * 16])
-    assert [row[0] for row in store.articles_without_text()] == ["2" * 16, "b" * 16]
-    store.mark_text_written()  # nothing to record: no transaction, no change
-    store.mark_text_written("2" * 16, "b" * 16)
-    assert store.articles_without_text() == []
+# -- the read side ---------------------------------------------------------------------------------
 
 
-def test_concurrent_writers_do_not_fail_or_duplicate(tmp_path: Path) -> None:
-    path = tmp_path / "a.db"
-    with Store(path) as first:
-        first.sync_feeds([FEED])
-    errors: list[BaseException] = []
+def test_articles_are_read_one_by_one_filtered_by_source_and_day(store: Store) -> None:
+    store.save_article(article("https://tass.com/a", "1" * 16), None)
+    store.save_article(article("https://x.org/b", "2" * 16, day=date(2020, 9, 1), source="Other"), None)
+    assert [r["id"] for r in store.iter_articles()] == ["1" * 16, "2" * 16]
+    assert [r["id"] for r in store.iter_articles(source="tass")] == ["1" * 16]
+    assert [r["id"] for r in store.iter_articles(since="2020-08-14")] == ["2" * 16]
+    assert [r["id"] for r in store.iter_articles(until="2020-08-13")] == ["1" * 16]
+    assert list(store.iter_articles(columns=["id", "day"])) == [
+        {"id": "1" * 16, "day": "2020-08-13"},
+        {"id": "2" * 16, "day": "2020-09-01"},
+    ]
+    with pytest.raises(StoreError, match="unknown article column"):
+        list(store.iter_articles(columns=["id", "seq"]))
 
-    def writer(n: int) -> None:
+
+def test_search_finds_every_word_and_marks_the_snippet(store: Store) -> None:
+    store.save_article(article("https://tass.com/a", "1" * 16, body="Talks in Moscow ended"), None)
+    store.save_article(article("https://tass.com/b", "2" * 16, body="Moscow weather"), None)
+    (hit,) = store.search("moscow talks", marks=("<", ">"))
+    assert hit["id"] == "1" * 16 and "<Talks>" in hit["snippet"] and "<Moscow>" in hit["snippet"]
+    assert [r["id"] for r in store.search("OR weather")] == []  # OR is a word, not an operator
+    assert len(store.search("moscow", limit=1)) == 1
+    with pytest.raises(StoreError, match="no words"):
+        store.search("   ")
+    assert store.rebuild_fts() == 2
+    assert len(store.search("moscow")) == 2
+
+
+def test_counts_know_the_tables_and_refuse_others(store: Store) -> None:
+    assert store.count("feeds") == 1 and store.count("articles") == 0
+    with pytest.raises(StoreError, match="unknown table"):
+        store.count("sqlite_master")
+
+
+# -- one archive, many connections -----------------------------------------------------------------
+
+
+def test_the_archive_outlives_its_connection(backend: Backend, store: Store) -> None:
+    store.add_entries("tass", [entry("e1", "https://tass.com/a")])
+    store.save_article(article("https://tass.com/a", "1" * 16), ("tass", "e1"))
+    store.close()
+    with backend.open() as again:
+        assert again.count("articles") == 1 and again.article_for_url("https://tass.com/a") == "1" * 16
+        assert again.feed_overview()[0]["articles"] == 1
+
+
+def test_concurrent_writers_neither_fail_nor_duplicate(backend: Backend, store: Store) -> None:
+    failures: list[BaseException] = []
+
+    def writer() -> None:
         try:
-            with Store(path) as store:
+            with backend.open() as own:
                 for i in range(30):
-                    store.save_article(article(f"https://tass.com/{i}", f"{i:016x}"), None,
-                                       lambda seq, i=i: f"tass/{i}-{n}.txt")
+                    own.save_article(article(f"https://tass.com/{i}", f"{i:016x}"), None)
         except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+            failures.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    threads = [threading.Thread(target=writer) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
-    with Store(path) as store:
-        assert store.count("articles") == 30
-        seqs = [r[0] for r in store.db.execute("SELECT seq FROM articles ORDER BY seq")]
-        assert seqs == list(range(30))
-
-
-def test_full_text_index_follows_title_and_body_only(store: Store) -> None:
-    store.save_article(article("https://tass.com/a", "1" * 16), None, lambda n: "tass/x.txt")
-
-    def fts_changes() -> int:
-        return int(store.db.execute("SELECT total_changes()").fetchone()[0])
-
-    before = fts_changes()
-    store.mark_text_written("1" * 16)  # bookkeeping: one row updated, the index left alone
-    assert fts_changes() - before == 1
-    assert [r["id"] for r in store.search("b")] == ["1" * 16]
-    store.update_extraction("1" * 16, {"title": "Kremlin", "body": "summit talks"})
-    assert [r["id"] for r in store.search("summit")] == ["1" * 16]
-    assert store.search("b") == []
-    assert store.integrity_problems() == []
-
-
-def test_a_page_compressed_by_the_caller_is_stored_as_given(store: Store) -> None:
-    from aggregator.store.sqlite import compress_page
-
-    html = b"<html><body>" + b"news " * 1000 + b"</body></html>"
-    plain = article("https://tass.com/a", "1" * 16)
-    store.save_article(NewArticle(**{**plain.__dict__, "html": html}), None, lambda n: "tass/a.txt")
-    packed = NewArticle(**{**article("https://tass.com/b", "2" * 16).__dict__, "html": html,
-                           "html_gzip": compress_page(html)})
-    store.save_article(packed, None, lambda n: "tass/b.txt")
-    assert store.page_html("1" * 16)[2] == store.page_html("2" * 16)[2] == html
-    rows = store.db.execute("SELECT html_gzip FROM pages ORDER BY article_id").fetchall()
-    assert rows[0][0] == rows[1][0] == compress_page(html)
+    assert failures == []
+    assert store.count("articles") == 30
+    numbers = sorted(PurePosixPath(r["path"]).name[:3] for r in store.iter_articles(columns=["path"]))
+    assert numbers == [f"{n:03d}" for n in range(30)]  # each running number given once

@@ -1,7 +1,40 @@
-"""The archive database behind one interface."""
+"""The archive database behind one interface (``Store``, a typing.Protocol) and its backends:
+``open_store`` chooses one from the database setting."""
 
 from __future__ import annotations
 
-from aggregator.store.sqlite import Store
+from pathlib import Path
 
-__all__ = ["Store"]
+from aggregator.store.protocol import Store
+from aggregator.store.records import (
+    ARTICLE_COLUMNS,
+    EntryWork,
+    FeedState,
+    NewArticle,
+    PollRecord,
+    Saved,
+    compress_page,
+    iso,
+    utc_now,
+)
+
+__all__ = [
+    "ARTICLE_COLUMNS",
+    "EntryWork",
+    "FeedState",
+    "NewArticle",
+    "PollRecord",
+    "Saved",
+    "Store",
+    "compress_page",
+    "iso",
+    "open_store",
+    "utc_now",
+]
+
+
+def open_store(database: str | Path) -> Store:
+    """The archive at ``database``: an SQLite file path (the only backend today)."""
+    from aggregator.store.sqlite import SQLiteStore
+
+    return SQLiteStore(database)

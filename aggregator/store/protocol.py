@@ -1,0 +1,141 @@
+"""What the pipeline, the daemon and the read side need from storage: exactly this, and nothing
+of how a backend keeps it.
+
+Identity is the store's to decide, once: an article is its canonical URL (unique), its id the
+hash of it, and every URL it was reached by is an alias. Writes that belong together are one
+transaction: a concurrent writer (the daemon beside a one-off ``fetch``) waits for it, and an
+interrupted run never leaves half a record. Methods are synchronous; the async pipeline calls
+them off its event loop (``aggregator.pipeline.database``). Every failure is a ``StoreError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from aggregator.models import FeedResult, FeedSpec
+from aggregator.store.records import EntryWork, FeedState, NewArticle, PollRecord, Saved
+
+
+class Store(Protocol):
+    """An open archive. Use as a context manager or call ``close()``."""
+
+    #: where the archive is, as messages name it (a file path, a database URL)
+    location: str
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    # -- feeds ---------------------------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Iterable[FeedSpec]) -> None:
+        """Insert or update the configured feeds (a changed URL starts a feed afresh, unless it is
+        one the feed was permanently redirected away from)."""
+        ...
+
+    def due_feeds(self, now: datetime, feed_ids: Iterable[str]) -> list[tuple[str, datetime | None]]:
+        """Of ``feed_ids``, those enabled, not gone and due at ``now``, with the time they were due
+        (None: never polled), most overdue first."""
+        ...
+
+    def feed_state(self, feed_id: str) -> FeedState: ...
+
+    def record_poll(self, result: FeedResult, record: PollRecord, *, started_at: datetime, duration_ms: int) -> None:
+        """Log a poll and update the feed's state and schedule (validators only from a good poll)."""
+        ...
+
+    def feed_overview(self) -> list[dict[str, Any]]:
+        """One row per feed: its state, and how many articles and failing entries it has."""
+        ...
+
+    # -- entries -------------------------------------------------------------------------------
+
+    def add_entries(self, feed_id: str, entries: Iterable[dict[str, Any]]) -> tuple[int, int]:
+        """Record entries not seen before in this feed, as pending; one whose URL is archived
+        already is linked to that article at once. Returns (new entries, of which linked)."""
+        ...
+
+    def entries_to_fetch(self, feed_id: str, max_attempts: int, now: datetime | None = None) -> list[EntryWork]:
+        """Pending entries, and failed ones with attempts left whose retry time has come; oldest first."""
+        ...
+
+    def entry_failed(
+        self, feed_id: str, key: str, *, reason: str, error: str, max_attempts: int, retry_at: datetime | None = None
+    ) -> str:
+        """Count a failed attempt; returns the new status (failed, or abandoned when out of attempts)."""
+        ...
+
+    def link_entry(self, feed_id: str, key: str, article_id: str) -> None: ...
+
+    # -- articles ------------------------------------------------------------------------------
+
+    def article_for_url(self, url: str) -> str | None:
+        """The article reached by ``url`` (its canonical URL or any alias), if archived."""
+        ...
+
+    def save_article(self, article: NewArticle, entry: tuple[str, str] | None) -> Saved:
+        """Archive an article and link the entry (feed_id, key) to it, in one transaction; a URL
+        (or alias) archived already only links the entry (``created`` False)."""
+        ...
+
+    def articles_without_text(self) -> list[tuple[str, str, str]]:
+        """(id, path, document) of articles whose text file was never confirmed written."""
+        ...
+
+    def mark_text_written(self, *article_ids: str) -> None: ...
+
+    def article(self, article_id: str) -> dict[str, Any] | None: ...
+
+    def page_html(self, article_id: str) -> tuple[str, str | None, bytes] | None:
+        """The kept page of an article: (final URL, content type, raw bytes), if it was kept."""
+        ...
+
+    def articles_to_reextract(self, since: str | None = None) -> list[dict[str, Any]]:
+        """Articles published on or after ``since`` (YYYY-MM-DD), oldest first, with what dated them."""
+        ...
+
+    def update_extraction(self, article_id: str, fields: dict[str, Any]) -> None:
+        """Replace an article's extracted fields; its path stays; its text file is marked unwritten."""
+        ...
+
+    # -- the read side -------------------------------------------------------------------------
+
+    def count(self, table: str) -> int: ...
+
+    def iter_articles(
+        self,
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Articles in the order they were archived, one row at a time (never all in memory)."""
+        ...
+
+    def search(
+        self,
+        query: str,
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 20,
+        marks: tuple[str, str] = ("[", "]"),
+    ) -> list[dict[str, Any]]:
+        """Full-text search over title and body, best match first, with a ``snippet``."""
+        ...
+
+    def rebuild_fts(self) -> int: ...
+
+    def integrity_problems(self) -> list[str]:
+        """What the database's own checks report (the full-text index included); [] when sound."""
+        ...
+
+    def dangling_entries(self) -> list[tuple[str, str, str]]:
+        """(feed id, entry key, article id) of entries linked to an article that does not exist."""
+        ...

@@ -1,0 +1,120 @@
+"""The records that cross the store's interface, and the store's one timestamp format (stdlib only)."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+#: zlib level of the kept pages: zlib's own default, the usual balance of CPU and bytes
+PAGE_GZIP_LEVEL = 6
+
+#: The article columns the read side exposes (everything but the bookkeeping ones), in export order.
+ARTICLE_COLUMNS = (
+    "id",
+    "url",
+    "title",
+    "published",
+    "published_via",
+    "day",
+    "source",
+    "feed_id",
+    "extractor",
+    "fetched_at",
+    "path",
+    "body",
+    "document",
+)
+#: The tables ``Store.count`` knows.
+TABLES = ("feeds", "articles", "article_urls", "entries", "polls", "pages")
+
+
+def utc_now() -> datetime:
+    """Now, in UTC, to the second: the precision every stored time has."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A timestamp as stored: UTC, whole seconds, ISO 8601, so that text order is time order."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat() if moment is not None else None
+
+
+def compress_page(html: bytes) -> bytes:
+    """A kept page as stored (gzip at ``PAGE_GZIP_LEVEL``, no timestamp: the same page, the same bytes)."""
+    return gzip.compress(html, compresslevel=PAGE_GZIP_LEVEL, mtime=0)
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store remembers about a feed between polls."""
+
+    id: str
+    url: str  # the URL polled: the configured one, or a permanent redirect's target once adopted
+    etag: str | None
+    last_modified: str | None
+    status: str = "new"
+    error_count: int = 0
+    redirect_url: str | None = None  # a permanent redirect seen on the last polls
+    redirect_count: int = 0  # on how many consecutive polls
+    unfinished: bool = False  # entries pending or failed (to fetch now or later): False spares the query
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """What a finished poll changes on the feed row besides the poll log."""
+
+    status: str  # ok, backing_off, failing, gone
+    next_poll_at: datetime | None  # None: never again (gone)
+    etag: str | None = None
+    last_modified: str | None = None
+    server_min_interval: int | None = None
+    redirect_url: str | None = None
+    redirect_count: int = 0
+    adopt_url: str | None = None  # a permanent redirect seen often enough: the feed's new URL
+
+
+@dataclass(frozen=True)
+class EntryWork:
+    """A feed entry that still needs its article page."""
+
+    feed_id: str
+    key: str
+    link: str
+    url: str  # canonical form of the link
+    feed_published: str | None
+    first_seen: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """Everything the store needs to archive one article. Its text file's place (folder, running
+    number, name) is the store's to give, by the document format's naming rule."""
+
+    url: str
+    article_id: str
+    title: str
+    published: str  # ISO 8601 with the offset it is rendered in
+    published_via: str
+    day: str  # YYYY-MM-DD of ``published``
+    source: str
+    feed_id: str | None
+    body: str
+    document: str
+    extractor: str
+    fetched_at: str
+    aliases: tuple[str, ...] = ()
+    page_gzip: bytes | None = None  # the page as fetched, compressed (compress_page), kept for re-extraction
+    page_url: str | None = None  # the URL that answered with it
+    content_type: str | None = None
+    date_flag: str | None = None  # the page's and the feed's dates far apart
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The outcome of ``save_article``."""
+
+    article_id: str
+    created: bool  # False: the URL was already archived (a duplicate merged)
+    path: str | None  # relative path of the text file (None for duplicates)
+    document: str | None

@@ -1,0 +1,89 @@
+"""Feed entries: each item a feed showed, its page's state (pending, archived, failed, abandoned),
+its attempts and last error, and the article it links to; and the alias table that decides which
+article a URL is."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from aggregator.errors import StoreError
+from aggregator.store.records import EntryWork, iso, utc_now
+from aggregator.store.sqlite.connection import Connection
+
+
+def article_for_url(conn: sqlite3.Connection, url: str) -> str | None:
+    """The article reached by ``url`` (its canonical URL or any alias), on ``conn``."""
+    row = conn.execute(
+        "SELECT article_id FROM article_urls WHERE url = ? UNION ALL SELECT id FROM articles WHERE url = ? LIMIT 1",
+        [url, url],
+    ).fetchone()
+    return row[0] if row else None
+
+
+class EntryRows(Connection):
+    def add_entries(self, feed_id: str, entries: Iterable[dict[str, Any]]) -> tuple[int, int]:
+        now = iso(utc_now())
+        added = linked = 0
+        with self._write() as conn:
+            for entry in entries:
+                if conn.execute(
+                    "SELECT 1 FROM entries WHERE feed_id = ? AND key = ?", [feed_id, entry["key"]]
+                ).fetchone():
+                    continue
+                article_id = article_for_url(conn, entry["url"]) if entry.get("url") else None
+                status = "archived" if article_id else entry.get("status", "pending")
+                self._insert(
+                    "entries",
+                    {
+                        **entry,
+                        "feed_id": feed_id,
+                        "first_seen": now,
+                        "attempts": 0,
+                        "status": status,
+                        "article_id": article_id,
+                    },
+                )
+                added += 1
+                linked += article_id is not None
+        return added, linked
+
+    def article_for_url(self, url: str) -> str | None:
+        try:
+            return article_for_url(self.reader, url)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: query failed: {exc}") from None
+
+    def link_entry(self, feed_id: str, key: str, article_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE entries SET status = 'archived', article_id = ?, last_error_reason = NULL, "
+                "last_error = NULL WHERE feed_id = ? AND key = ?",
+                [article_id, feed_id, key],
+            )
+
+    def entries_to_fetch(self, feed_id: str, max_attempts: int, now: datetime | None = None) -> list[EntryWork]:
+        rows = self._rows(
+            "SELECT feed_id, key, link, url, feed_published, first_seen, attempts FROM entries "
+            "WHERE feed_id = ? AND status IN ('pending', 'failed') AND attempts < ? AND link IS NOT NULL "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY first_seen, rowid",
+            [feed_id, max_attempts, iso(now or utc_now())],
+        )
+        return [EntryWork(**row) for row in rows]
+
+    def entry_failed(
+        self, feed_id: str, key: str, *, reason: str, error: str, max_attempts: int, retry_at: datetime | None = None
+    ) -> str:
+        now = iso(utc_now())
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE entries SET attempts = attempts + 1, last_attempt_at = ?, last_error_reason = ?, "
+                "last_error = ?, next_attempt_at = ?, "
+                "status = CASE WHEN attempts + 1 >= ? THEN 'abandoned' ELSE 'failed' END "
+                "WHERE feed_id = ? AND key = ?",
+                [now, reason, error, iso(retry_at), max_attempts, feed_id, key],
+            )
+            row = conn.execute("SELECT status FROM entries WHERE feed_id = ? AND key = ?", [feed_id, key]).fetchone()
+        return str(row[0]) if row else "failed"
