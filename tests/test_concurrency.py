@@ -10,11 +10,12 @@ import threading
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import Site
-from tests.test_crash import check_archive, large_site, site_config
-from tests.test_daemon import query, start_daemon, wait_for
-from tests.test_serve import serving
+from tests.helpers.archive import check_archive
+from tests.helpers.daemon import query, start_daemon, wait_for
+from tests.helpers.datasette import serving
+from tests.helpers.site import Site, large_site, large_site_config
 
 FETCHES = 3
 ROUNDS = 2
@@ -22,16 +23,25 @@ ROUNDS = 2
 
 def fetch_all(config: Path) -> list[tuple[int, str]]:
     """``FETCHES`` simultaneous `aggregator fetch` runs; (exit code, stdout + stderr) of each."""
-    runs = [subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(config), "fetch"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(FETCHES)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "--config", str(config), "fetch"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(FETCHES)
+    ]
     outputs = [run.communicate(timeout=120) for run in runs]
     return [(run.returncode, out + err) for run, (out, err) in zip(runs, outputs, strict=True)]
 
 
-def test_daemon_fetches_and_datasette_share_one_database(tmp_path: Path, site: Site,
-                                                         figures: dict[str, object]) -> None:
+@pytest.mark.slow
+def test_daemon_fetches_and_datasette_share_one_database(
+    tmp_path: Path, site: Site, figures: dict[str, object]
+) -> None:
     served = large_site(site, feeds=3, per_feed=30)
-    config = site_config(tmp_path, site, feeds=3)
+    config = large_site_config(tmp_path, site, feeds=3)
     db, archive = tmp_path / "archive" / "archive.db", tmp_path / "archive"
     daemon = start_daemon(config)
     reads: list[int] = []
@@ -44,8 +54,9 @@ def test_daemon_fetches_and_datasette_share_one_database(tmp_path: Path, site: S
             def read() -> None:
                 while not stop.is_set():
                     try:
-                        answer = client.get("/archive/articles.json", params={"_shape": "array", "_size": "max",
-                                                                               "_col": "url"})
+                        answer = client.get(
+                            "/archive/articles.json", params={"_shape": "array", "_size": "max", "_col": "url"}
+                        )
                     except httpx.HTTPError as exc:
                         failures.append(repr(exc))
                         continue
@@ -75,5 +86,8 @@ def test_daemon_fetches_and_datasette_share_one_database(tmp_path: Path, site: S
     assert reads and reads == sorted(reads)  # the reader only ever saw the archive grow
     assert set(check_archive(db, archive)) == served
     assert query(db, "SELECT COUNT(*) FROM entries WHERE status != 'archived'") == [(0,)]
-    figures["concurrency"] = {"writers": {"daemon": 1, "simultaneous_fetch_runs": FETCHES, "rounds": ROUNDS},
-                              "datasette_reads": len(reads), "articles": len(served)}
+    figures["concurrency"] = {
+        "writers": {"daemon": 1, "simultaneous_fetch_runs": FETCHES, "rounds": ROUNDS},
+        "datasette_reads": len(reads),
+        "articles": len(served),
+    }

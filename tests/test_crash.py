@@ -10,52 +10,20 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tests.archive import REFERENCE_DOC, REFERENCE_PATH, build_archive, invoke
-from tests.conftest import Page, Site, item, rss, tass_page, write_config
-from tests.test_daemon import query, start_daemon, wait_for
+import pytest
 
-FEEDS = 4
-PER_FEED = 250  # enough that the ingest outlasts KILLS // 2 kills at ~200 articles/s
+from tests.helpers.archive import REFERENCE_DOC, REFERENCE_PATH, build_archive, check_archive, invoke
+from tests.helpers.daemon import is_up, query, start_daemon, wait_for
+from tests.helpers.site import LARGE_FEEDS, Site, large_site, large_site_config
+
 KILLS = 12
 SEED = 20260601
 
 
-def large_site(site: Site, feeds: int = FEEDS, per_feed: int = PER_FEED, start: int = 5_000_000) -> set[str]:
-    """``feeds`` feeds of ``per_feed`` distinct TASS-like stories each; returns the canonical URLs."""
-    urls = set()
-    for feed in range(feeds):
-        items = []
-        for n in range(start + feed * per_feed, start + (feed + 1) * per_feed):
-            site[f"/world/{n}"] = tass_page(n, f"Story {n}", [
-                f"MOSCOW, August 13. /TASS/. Story number {n} has a first paragraph long enough to count.",
-                f"Its second paragraph says something else about story {n}."], 1597267560 + n % 86400)
-            items.append(item(f"http://tass.com/world/{n}?utm_source=rss", f"Story {n}"))
-            urls.add(f"https://tass.com/world/{n}")
-        site[f"/rss/feed-{feed}.xml"] = Page(rss(*items).encode(), "application/rss+xml")
-    return urls
-
-
-def site_config(tmp_path: Path, site: Site, feeds: int = FEEDS) -> Path:
-    lines = "".join(f"  - {{id: feed-{n}, url: 'http://tass.com/rss/feed-{n}.xml', source: TASS, "
-                    f"timezone: Europe/Moscow, interval: 1m}}\n" for n in range(feeds))
-    return write_config(tmp_path, lines, settings=f"  proxy: {site.origin}\n  per_host_concurrency: 8\n")
-
-
-def check_archive(db: Path, archive: Path) -> list[str]:
-    """The invariants after any interruption; returns the archived URLs."""
-    assert query(db, "PRAGMA integrity_check") == [("ok",)]
-    assert query(db, "SELECT COUNT(*) - COUNT(DISTINCT url) FROM articles") == [(0,)]
-    rows = query(db, "SELECT path, document FROM articles")
-    for path, document in rows:
-        assert (archive / path).read_bytes() == document.encode("utf-8"), path
-    files = {p.relative_to(archive).as_posix() for p in archive.rglob("*.txt")}
-    assert files == {path for path, _ in rows}  # no file without a row, no temporary file left
-    return [url for (url,) in query(db, "SELECT url FROM articles")]
-
-
+@pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, site: Site, figures: dict[str, object]) -> None:
     served = large_site(site)
-    config = site_config(tmp_path, site)
+    config = large_site_config(tmp_path, site)
     db, archive = tmp_path / "archive" / "archive.db", tmp_path / "archive"
     rng = random.Random(SEED)
     kills, archived_at_kill = 0, []
@@ -78,8 +46,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, site: Site, fig
     # feeds whose poll was interrupted are still due: a restart finishes the ingest
     daemon = start_daemon(config)
     try:
-        lock = db.with_name(db.name + ".lock")
-        wait_for(lambda: lock.read_text().strip() == str(daemon.pid))  # this daemon is up
+        wait_for(lambda: is_up(db, daemon))
         wait_for(lambda: query(db, "SELECT COUNT(*) FROM articles") == [(len(served),)], timeout=120)
         wait_for(lambda: query(db, "SELECT COUNT(*) FROM articles WHERE text_written_at IS NULL") == [(0,)])
     finally:
@@ -89,8 +56,13 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, site: Site, fig
     assert query(db, "SELECT status, COUNT(*) FROM entries GROUP BY status") == [("archived", len(served))]
     assert invoke("doctor", config=config).stdout == f"checked {len(served)} articles: 0 repaired, 0 problems\n"
     assert kills >= KILLS // 2, archived_at_kill
-    figures["crash"] = {"seed": SEED, "kills_survived": kills, "articles": len(served), "feeds": FEEDS,
-                        "articles_archived_at_each_kill": archived_at_kill}
+    figures["crash"] = {
+        "seed": SEED,
+        "kills_survived": kills,
+        "articles": len(served),
+        "feeds": LARGE_FEEDS,
+        "articles_archived_at_each_kill": archived_at_kill,
+    }
 
 
 def test_doctor_finds_and_repairs(tmp_path: Path, figures: dict[str, object]) -> None:
@@ -103,14 +75,17 @@ def test_doctor_finds_and_repairs(tmp_path: Path, figures: dict[str, object]) ->
     (archive / "tass" / "2020-08-13" / "999_0000000000000000.txt").write_text("stray", encoding="utf-8")
     (archive / "tass" / "2020-08-13" / ".tmp-999999999-abc.txt").write_text("half", encoding="utf-8")
     checked = invoke("doctor", config=config)
-    assert (checked.returncode, checked.stdout.splitlines()) == (1, [
-        f"problem: missing_file: {REFERENCE_PATH}: no text file (article 5c481511b53b5c3e)",
-        "problem: differs: tass/2020-08-13/001_fa9b0baa3864fdfc.txt: text differs from the database "
-        "(article fa9b0baa3864fdfc)",
-        "problem: temp_file: tass/2020-08-13/.tmp-999999999-abc.txt: leftover temporary file",
-        "problem: orphan: tass/2020-08-13/999_0000000000000000.txt: no article row names this file (kept)",
-        "checked 3 articles: 0 repaired, 4 problems",
-    ])
+    assert (checked.returncode, checked.stdout.splitlines()) == (
+        1,
+        [
+            f"problem: missing_file: {REFERENCE_PATH}: no text file (article 5c481511b53b5c3e)",
+            "problem: differs: tass/2020-08-13/001_fa9b0baa3864fdfc.txt: text differs from the database "
+            "(article fa9b0baa3864fdfc)",
+            "problem: temp_file: tass/2020-08-13/.tmp-999999999-abc.txt: leftover temporary file",
+            "problem: orphan: tass/2020-08-13/999_0000000000000000.txt: no article row names this file (kept)",
+            "checked 3 articles: 0 repaired, 4 problems",
+        ],
+    )
     repaired = invoke("doctor", "--repair", config=config)
     assert repaired.returncode == 1  # the orphan is kept and still reported
     assert repaired.stdout.splitlines()[-2:] == [
@@ -124,7 +99,5 @@ def test_doctor_finds_and_repairs(tmp_path: Path, figures: dict[str, object]) ->
     with sqlite3.connect(tmp_path / "a.db") as db:
         db.execute("PRAGMA foreign_keys = OFF")
         db.execute("UPDATE entries SET article_id = 'ffffffffffffffff' WHERE feed_id = 'other'")
-    assert invoke("doctor", config=config).stdout.splitlines()[0].startswith(
-        "problem: dangling_entry: other ")
-    figures["doctor"] = {"finding_kinds_checked": ["missing_file", "differs", "temp_file", "orphan",
-                                                   "dangling_entry"]}
+    assert invoke("doctor", config=config).stdout.splitlines()[0].startswith("problem: dangling_entry: other ")
+    figures["doctor"] = {"finding_kinds_checked": ["missing_file", "differs", "temp_file", "orphan", "dangling_entry"]}

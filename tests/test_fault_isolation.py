@@ -9,102 +9,74 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from aggregator.daemon.scheduler import Daemon
-from aggregator.feeds import parse as feeds_module
-from aggregator.fetch.fetcher import Fetcher
-from aggregator.models import FeedResult, FeedSpec, Settings
-from aggregator.pipeline import archiver as pipeline
-from aggregator.pipeline.archiver import Archiver
-from aggregator.store.sqlite import Store
-from tests.conftest import FIXTURES, Page, Site, item, rss, run_cli, tass_config
+from aggregator.document import article as document_article
+from aggregator.extract import response as extract_response
+from aggregator.feeds import entries as feed_entries
+from aggregator.models import FeedResult, FeedSpec
+from aggregator.pipeline import polling
+from aggregator.store import open_store
+from aggregator.store.sqlite import SQLiteStore
+from tests.helpers.daemon import Clock, daemon_thread, query, wait_for
+from tests.helpers.mock import REFERENCE_PAGE, TASS, Harness, Routes, html
+from tests.helpers.site import Page, Site, item, rss, run_cli, tass_config
 
-REFERENCE_HTML = (FIXTURES / "tass" / "politics-1189047.html").read_bytes()
-TASS = FeedSpec(id="tass", url="https://tass.com/rss/v2.xml", source="TASS", timezone="Europe/Moscow")
 OTHER = FeedSpec(id="other", url="https://other.example/rss", source="Other")
 GOOD = "https://tass.com/politics/1189047"
 BAD = "https://other.example/news/1"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+BOTH = (OTHER, TASS)
+RSS = "application/rss+xml"
 
 
 def feed_of(*links: str) -> bytes:
-    items = "".join(f"<item><title>t{n}</title><link>{link}</link><guid>g{n}</guid></item>"
-                    for n, link in enumerate(links))
+    """A feed of one item per link, each with its own guid and title."""
+    items = "".join(
+        f"<item><title>t{n}</title><link>{link}</link><guid>g{n}</guid></item>" for n, link in enumerate(links)
+    )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
 
 
-ROUTES = {
-    TASS.url: (feed_of(GOOD), "application/rss+xml"),
-    OTHER.url: (feed_of(BAD), "application/rss+xml"),
-    GOOD: (REFERENCE_HTML, "text/html; charset=utf-8"),
-    BAD: (REFERENCE_HTML.replace(b"tass.com/politics/1189047", b"other.example/news/1"), "text/html"),
-}
-
-
-class Harness:
-    """Runs the real pipeline over httpx.MockTransport, counting requests per URL."""
-
-    def __init__(self, tmp_path: Path, **settings: Any) -> None:
-        self.settings = Settings(database=tmp_path / "a.db", archive_dir=tmp_path / "archive", retries=0,
-                                 **settings)
-        self.hits: dict[str, int] = {}
-        self.routes = dict(ROUTES)
-        self.clock = Clock()
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        url = str(request.url)
-        self.hits[url] = self.hits.get(url, 0) + 1
-        if url not in self.routes:
-            return httpx.Response(404)
-        body, content_type = self.routes[url]
-        return httpx.Response(200, content=body, headers={"content-type": content_type})
-
-    def run(self, feeds: tuple[FeedSpec, ...] = (OTHER, TASS)) -> list[FeedResult]:
-        async def main() -> list[FeedResult]:
-            with Store(self.settings.database) as store:
-                async with Fetcher(self.settings, transport=httpx.MockTransport(self.handler),
-                                   resolver=public_dns) as fetcher:
-                    return await Archiver(self.settings, store, fetcher, clock=self.clock).fetch_all(feeds)
-
-        return asyncio.run(main())
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.settings.database) as db:
-            return db.execute(sql).fetchall()
-
-
-async def public_dns(host: str) -> list[str]:
-    return ["93.184.216.34"]
+def make_harness(tmp_path: Path, **settings: Any) -> Harness:
+    """The pipeline over a good feed (TASS) and another (OTHER), no retries, a frozen clock."""
+    routes: Routes = {
+        TASS.url: html(feed_of(GOOD), content_type=RSS),
+        OTHER.url: html(feed_of(BAD), content_type=RSS),
+        GOOD: html(REFERENCE_PAGE),
+        BAD: html(
+            REFERENCE_PAGE.replace(b"tass.com/politics/1189047", b"other.example/news/1"), content_type="text/html"
+        ),
+    }
+    return Harness(tmp_path, routes, clock=Clock(), retries=0, **settings)
 
 
 def assert_good_feed_archived(harness: Harness, results: list[FeedResult]) -> None:
     tass = next(result for result in results if result.feed_id == "tass")
     assert (tass.outcome, tass.archived, tass.failed) == ("ok", 1, 0)
     assert harness.rows("SELECT url FROM articles WHERE feed_id = 'tass'") == [(GOOD,)]
-    assert harness.rows("SELECT feed_id, outcome FROM polls ORDER BY feed_id") == [("other", results[0].outcome),
-                                                                                    ("tass", "ok")]
+    assert harness.rows("SELECT feed_id, outcome FROM polls ORDER BY feed_id") == [
+        ("other", results[0].outcome),
+        ("tass", "ok"),
+    ]
 
 
 @pytest.mark.parametrize("target", ["extract_article", "choose_published"])
 def test_an_unexpected_page_failure_is_the_entrys_recorded_failure(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, target: str,
-        figures: dict[str, Any]) -> None:
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    target: str,
+    figures: dict[str, Any],
+) -> None:
     """The extractor (``extract_article``) or the date chooser raising a bug's exception fails one entry."""
-    real = getattr(pipeline, target)
+    module = extract_response if target == "extract_article" else document_article
+    real = getattr(module, target)
 
     def faulty(*args: Any, **kwargs: Any) -> Any:
         # the extractor is given the page's URL; the date chooser only the feed's zone (none for OTHER)
@@ -112,35 +84,41 @@ def test_an_unexpected_page_failure_is_the_entrys_recorded_failure(
             raise RuntimeError("injected fault")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, target, faulty)
-    harness = Harness(tmp_path, page_retry_delay=600, max_attempts=2)
+    monkeypatch.setattr(module, target, faulty)
+    harness = make_harness(tmp_path, page_retry_delay=600, max_attempts=2)
     caplog.set_level(logging.DEBUG, logger="aggregator")
-    results = harness.run()
+    results = harness.run(BOTH)
     assert_good_feed_archived(harness, results)
     other = results[0]
     assert (other.outcome, other.archived, other.failed, other.page_errors) == ("ok", 0, 1, ("internal",))
-    (entry,) = harness.rows("SELECT status, attempts, last_error_reason, last_error, next_attempt_at "
-                            "FROM entries WHERE feed_id = 'other'")
+    (entry,) = harness.rows(
+        "SELECT status, attempts, last_error_reason, last_error, next_attempt_at FROM entries WHERE feed_id = 'other'"
+    )
     assert entry[:4] == ("failed", 1, "internal", "internal error: RuntimeError: injected fault")
     assert datetime.fromisoformat(entry[4]) == harness.clock.now + timedelta(seconds=600)
-    assert any(record.exc_info and "injected fault" in str(record.exc_info[1]) for record in caplog.records
-               if record.levelno == logging.DEBUG)
+    assert any(
+        record.exc_info and "injected fault" in str(record.exc_info[1])
+        for record in caplog.records
+        if record.levelno == logging.DEBUG
+    )
     # the next run backs off: the page is not asked for again before its retry time ...
-    harness.run()
+    harness.run(BOTH)
     assert harness.hits[BAD] == 1
     # ... and after it, the page is retried, then abandoned when out of attempts
     harness.clock.now += timedelta(seconds=601)
-    harness.run()
+    harness.run(BOTH)
     assert harness.hits[BAD] == 2
     assert harness.rows("SELECT status, attempts FROM entries WHERE feed_id = 'other'") == [("abandoned", 2)]
     figures.setdefault("faults", {})[f"`{target}` (a page)"] = (
-        "the entry failed with reason `internal`, retried after its backoff, then abandoned")
+        "the entry failed with reason `internal`, retried after its backoff, then abandoned"
+    )
 
 
-def test_an_unexpected_feed_failure_is_the_feeds_recorded_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                   figures: dict[str, Any]) -> None:
+def test_an_unexpected_feed_failure_is_the_feeds_recorded_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, figures: dict[str, Any]
+) -> None:
     """The feed parser's date parsing raising a bug's exception fails that feed's poll, nothing else."""
-    real = feeds_module._parse_date
+    real = feed_entries.parse_date
     poisoned = threading.local()
 
     def parse_date(text: str) -> datetime | None:
@@ -148,7 +126,7 @@ def test_an_unexpected_feed_failure_is_the_feeds_recorded_failure(tmp_path: Path
             raise RuntimeError("injected fault")
         return real(text)
 
-    real_parse = pipeline.parse_feed
+    real_parse = polling.parse_feed
 
     def parse_feed(content: bytes, *, url: str, headers: Any = None) -> Any:
         poisoned.on = url == OTHER.url
@@ -157,89 +135,100 @@ def test_an_unexpected_feed_failure_is_the_feeds_recorded_failure(tmp_path: Path
         finally:
             poisoned.on = False
 
-    monkeypatch.setattr(feeds_module, "_parse_date", parse_date)
-    monkeypatch.setattr(pipeline, "parse_feed", parse_feed)
-    harness = Harness(tmp_path)
-    harness.routes[OTHER.url] = (feed_of(BAD).replace(b"</guid>", b"</guid><pubDate>Wed, 12 Aug 2020 21:26:00 "
-                                                                  b"+0000</pubDate>"), "application/rss+xml")
-    results = harness.run()
+    monkeypatch.setattr(feed_entries, "parse_date", parse_date)
+    monkeypatch.setattr(polling, "parse_feed", parse_feed)
+    harness = make_harness(tmp_path)
+    harness.routes[OTHER.url] = html(
+        feed_of(BAD).replace(b"</guid>", b"</guid><pubDate>Wed, 12 Aug 2020 21:26:00 +0000</pubDate>"), content_type=RSS
+    )
+    results = harness.run(BOTH)
     assert (results[0].outcome, results[0].error_reason, results[0].error) == (
-        "error", "internal", "internal error: RuntimeError: injected fault")
+        "error",
+        "internal",
+        "internal error: RuntimeError: injected fault",
+    )
     assert_good_feed_archived(harness, results)
-    (feed,) = harness.rows("SELECT status, error_count, last_error_reason, next_poll_at FROM feeds "
-                           "WHERE id = 'other'")
+    (feed,) = harness.rows("SELECT status, error_count, last_error_reason, next_poll_at FROM feeds WHERE id = 'other'")
     assert feed[:3] == ("backing_off", 1, "internal")
     # the usual backoff: between half and all of the interval after the first failure
     wait = (datetime.fromisoformat(feed[3]) - harness.clock.now).total_seconds()
     assert OTHER.interval / 2 <= wait <= OTHER.interval
     figures.setdefault("faults", {})["the feed parser's date parsing (a feed)"] = (
-        "the poll failed with reason `internal`, the next one after the usual backoff")
+        "the poll failed with reason `internal`, the next one after the usual backoff"
+    )
 
 
-def test_a_failing_store_call_fails_its_item_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  figures: dict[str, Any]) -> None:
+def test_a_failing_store_call_fails_its_item_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, figures: dict[str, Any]
+) -> None:
     """The store raising (a bug's exception, or sqlite's own) for one feed's entries and for one article."""
-    real_add, real_save = Store.add_entries, Store.save_article
+    real_add, real_save = SQLiteStore.add_entries, SQLiteStore.save_article
 
-    def add_entries(self: Store, feed_id: str, entries: Any) -> tuple[int, int]:
+    def add_entries(self: SQLiteStore, feed_id: str, entries: Any) -> tuple[int, int]:
         if feed_id == "other":
             raise KeyError("injected fault")
         return real_add(self, feed_id, entries)
 
-    monkeypatch.setattr(Store, "add_entries", add_entries)
-    harness = Harness(tmp_path)
-    results = harness.run()
+    monkeypatch.setattr(SQLiteStore, "add_entries", add_entries)
+    harness = make_harness(tmp_path)
+    results = harness.run(BOTH)
     assert (results[0].outcome, results[0].error_reason, results[0].error) == (
-        "error", "internal", "internal error: KeyError: 'injected fault'")
+        "error",
+        "internal",
+        "internal error: KeyError: 'injected fault'",
+    )
     assert_good_feed_archived(harness, results)
 
-    monkeypatch.setattr(Store, "add_entries", real_add)
+    monkeypatch.setattr(SQLiteStore, "add_entries", real_add)
 
-    def save_article(self: Store, article: Any, *args: Any, **kwargs: Any) -> Any:
+    def save_article(self: SQLiteStore, article: Any, *args: Any, **kwargs: Any) -> Any:
         if article.url == BAD:
             raise sqlite3.OperationalError("disk I/O error")
         return real_save(self, article, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "save_article", save_article)
+    monkeypatch.setattr(SQLiteStore, "save_article", save_article)
     results = harness.run((OTHER,))
     assert (results[0].outcome, results[0].failed, results[0].page_errors) == ("ok", 1, ("internal",))
     assert harness.rows("SELECT status, last_error FROM entries WHERE feed_id = 'other'") == [
-        ("failed", "internal error: OperationalError: disk I/O error")]
+        ("failed", "internal error: OperationalError: disk I/O error")
+    ]
     assert harness.rows("SELECT COUNT(*) FROM articles WHERE feed_id = 'other'") == [(0,)]
     figures.setdefault("faults", {})["`Store.add_entries` (a feed), `Store.save_article` (a page)"] = (
-        "that poll or that entry failed with reason `internal`; nothing half-stored")
+        "that poll or that entry failed with reason `internal`; nothing half-stored"
+    )
 
 
 def test_a_feed_dead_for_a_thousand_polls_still_backs_off(tmp_path: Path) -> None:
     """After 1,024 failed polls the backoff used to overflow (2.0 ** 1024) and stop every run."""
-    harness = Harness(tmp_path, max_backoff=3600)
+    harness = make_harness(tmp_path, max_backoff=3600)
     harness.routes.pop(OTHER.url)  # 404 from now on
-    harness.run()
+    harness.run(BOTH)
     with sqlite3.connect(harness.settings.database) as db:
         db.execute("UPDATE feeds SET error_count = 1024 WHERE id = 'other'")
-    results = harness.run()
+    results = harness.run(BOTH)
     assert [(result.feed_id, result.outcome, result.error_reason) for result in results] == [
-        ("other", "error", "http_404"), ("tass", "ok", None)]
+        ("other", "error", "http_404"),
+        ("tass", "ok", None),
+    ]
     (feed,) = harness.rows("SELECT status, error_count, next_poll_at FROM feeds WHERE id = 'other'")
     assert feed[:2] == ("failing", 1025)
     assert 1800 <= (datetime.fromisoformat(feed[2]) - harness.clock.now).total_seconds() <= 3600
 
 
-def test_a_poll_that_cannot_be_recorded_holds_the_feed_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                              caplog: pytest.LogCaptureFixture,
-                                                              figures: dict[str, Any]) -> None:
-    def record_poll(self: Store, result: FeedResult, *args: Any, **kwargs: Any) -> None:
+def test_a_poll_that_cannot_be_recorded_holds_the_feed_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, figures: dict[str, Any]
+) -> None:
+    def record_poll(self: SQLiteStore, result: FeedResult, *args: Any, **kwargs: Any) -> None:
         raise sqlite3.OperationalError("database disk image is malformed")
 
-    monkeypatch.setattr(Store, "record_poll", record_poll)
-    harness = Harness(tmp_path)
+    monkeypatch.setattr(SQLiteStore, "record_poll", record_poll)
+    harness = make_harness(tmp_path)
     holds: list[datetime | None] = []
 
     async def main() -> FeedResult:
-        with Store(harness.settings.database) as store:
-            async with Fetcher(harness.settings, transport=httpx.MockTransport(harness.handler),
-                               resolver=public_dns) as fetcher:
-                archiver = Archiver(harness.settings, store, fetcher, clock=harness.clock)
+        with open_store(harness.settings.database) as store:
+            async with harness.fetcher() as fetcher:
+                archiver = harness.archiver(store, fetcher)
                 store.sync_feeds([TASS])
                 result = await archiver.refresh_feed(TASS)
                 holds.append(archiver.held_until("tass"))
@@ -254,15 +243,18 @@ def test_a_poll_that_cannot_be_recorded_holds_the_feed_back(tmp_path: Path, monk
     # the backoff grows with each poll that could not be recorded, as it does for failed polls
     assert TASS.interval / 2 <= (first - harness.clock.now).total_seconds() <= TASS.interval
     assert TASS.interval <= (second - harness.clock.now).total_seconds() <= 2 * TASS.interval
-    assert "the poll could not be recorded (internal error: OperationalError: database disk image is malformed)" \
+    assert (
+        "the poll could not be recorded (internal error: OperationalError: database disk image is malformed)"
         in caplog.text
+    )
     figures.setdefault("faults", {})["`Store.record_poll` (the poll's own record)"] = (
-        "the feed held back in memory for a growing backoff, never polled sooner")
+        "the feed held back in memory for a growing backoff, never polled sooner"
+    )
 
 
 def test_one_link_shared_by_many_entries_is_fetched_once(tmp_path: Path) -> None:
-    harness = Harness(tmp_path, concurrency=8)
-    harness.routes[TASS.url] = (feed_of(*[GOOD] * 2000), "application/rss+xml")
+    harness = make_harness(tmp_path, concurrency=8)
+    harness.routes[TASS.url] = html(feed_of(*[GOOD] * 2000), content_type=RSS)
     (result,) = harness.run((TASS,))
     assert harness.hits[GOOD] == 1
     assert (result.entries, result.archived, result.duplicates, result.failed) == (2000, 1, 1999, 0)
@@ -270,83 +262,72 @@ def test_one_link_shared_by_many_entries_is_fetched_once(tmp_path: Path) -> None
 
 
 def test_entries_sharing_a_failing_link_fail_alike_with_one_request(tmp_path: Path) -> None:
-    harness = Harness(tmp_path)
-    harness.routes[TASS.url] = (feed_of(*["https://tass.com/gone"] * 50), "application/rss+xml")
+    harness = make_harness(tmp_path)
+    harness.routes[TASS.url] = html(feed_of(*["https://tass.com/gone"] * 50), content_type=RSS)
     (result,) = harness.run((TASS,))
     assert harness.hits["https://tass.com/gone"] == 1
     assert (result.archived, result.failed) == (0, 50)
     assert harness.rows("SELECT status, last_error_reason, attempts, COUNT(*) FROM entries GROUP BY 1, 2, 3") == [
-        ("failed", "http_404", 1, 50)]
+        ("failed", "http_404", 1, 50)
+    ]
 
 
 def test_feeds_polled_together_fetch_a_shared_page_once(tmp_path: Path, tass_site: Site) -> None:
     """Over real sockets: two feeds naming the same article, polled at the same time."""
-    tass_site["/other.xml"] = Page(rss(item("http://tass.com/politics/1189047", "the same story")).encode(),
-                                   "application/rss+xml")
+    tass_site["/other.xml"] = Page(
+        rss(item("http://tass.com/politics/1189047", "the same story")).encode(), "application/rss+xml"
+    )
     config = tass_config(tmp_path, tass_site, "  - {id: other, url: 'http://tass.com/other.xml', source: TASS}\n")
     done = run_cli("fetch", config=config)
     assert tass_site.hits["/politics/1189047"] == 1, done.stdout
     with sqlite3.connect(tmp_path / "archive" / "archive.db") as db:
-        assert db.execute("SELECT feed_id, status FROM entries WHERE link LIKE '%1189047%' ORDER BY feed_id"
-                          ).fetchall() == [("other", "archived"), ("tass", "archived")]
+        assert db.execute(
+            "SELECT feed_id, status FROM entries WHERE link LIKE '%1189047%' ORDER BY feed_id"
+        ).fetchall() == [("other", "archived"), ("tass", "archived")]
 
 
 # -- the daemon and the CLI ----------------------------------------------------------------------
 
 
 @pytest.fixture
-def daemon_with_a_poisoned_feed(tmp_path: Path, tass_site: Site, monkeypatch: pytest.MonkeyPatch
-                                ) -> Iterator[tuple[Daemon, Clock, Path]]:
-    real_parse = pipeline.parse_feed
+def daemon_with_a_poisoned_feed(
+    tmp_path: Path, tass_site: Site, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Daemon, Clock, Path]]:
+    real_parse = polling.parse_feed
 
     def parse_feed(content: bytes, *, url: str, headers: Any = None) -> Any:
         if "poisoned" in url:
             raise RecursionError("maximum recursion depth exceeded")
         return real_parse(content, url=url, headers=headers)
 
-    monkeypatch.setattr(pipeline, "parse_feed", parse_feed)
+    monkeypatch.setattr(polling, "parse_feed", parse_feed)
     tass_site["/poisoned.xml"] = Page(rss().encode(), "application/rss+xml")
     config = tass_config(tmp_path, tass_site, "  - {id: poisoned, url: 'http://tass.com/poisoned.xml', source: X}\n")
     clock = Clock()
-    daemon = Daemon(config, clock=clock, tick=0.02, grace=2.0)
-    thread = threading.Thread(target=daemon.run, kwargs={"install_signals": False})
-    thread.start()
-    try:
+    with daemon_thread(config, clock, tick=0.02) as daemon:
         yield daemon, clock, tmp_path / "archive" / "archive.db"
-    finally:
-        daemon.stop()
-        thread.join(timeout=10)
-        assert not thread.is_alive()
 
 
 def polls(db: Path) -> list[tuple[str, str, str | None]]:
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            return conn.execute("SELECT feed_id, outcome, error_reason FROM polls ORDER BY id").fetchall()
-    except sqlite3.OperationalError:  # not created yet
-        return []
+    return query(db, "SELECT feed_id, outcome, error_reason FROM polls ORDER BY id")
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = datetime.now(UTC) + timedelta(seconds=timeout)
-    while not condition():
-        assert datetime.now(UTC) < deadline, "condition not met in time"
-        threading.Event().wait(0.02)
-
-
-def test_the_daemon_backs_off_a_feed_that_fails_unexpectedly(daemon_with_a_poisoned_feed: tuple[Daemon, Clock, Path],
-                                                             tass_site: Site) -> None:
+def test_the_daemon_backs_off_a_feed_that_fails_unexpectedly(
+    daemon_with_a_poisoned_feed: tuple[Daemon, Clock, Path], tass_site: Site
+) -> None:
     daemon, clock, db = daemon_with_a_poisoned_feed
-    wait_until(lambda: len(polls(db)) == 2)
+    wait_for(lambda: len(polls(db)) == 2, timeout=20)
     assert sorted(polls(db)) == [("poisoned", "error", "internal"), ("tass", "ok", None)]
     threading.Event().wait(0.5)  # 25 ticks: none of them polls the failed feed again
     assert len(polls(db)) == 2 and tass_site.hits["/poisoned.xml"] == 1
     clock.now += timedelta(minutes=17)  # past the first backoff (at most the interval) and tass's jitter
-    wait_until(lambda: len(polls(db)) == 4)
+    wait_for(lambda: len(polls(db)) == 4, timeout=20)
     assert tass_site.hits["/poisoned.xml"] == 2
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT status, error_count FROM feeds WHERE id = 'poisoned'").fetchone() == (
-            "backing_off", 2)
+            "backing_off",
+            2,
+        )
     assert daemon.health()[0]
 
 
@@ -357,13 +338,15 @@ def test_fetch_prints_every_summary_line_when_a_feed_fails_unexpectedly(tmp_path
     injector = tmp_path / "inject" / "sitecustomize.py"
     injector.parent.mkdir()
     injector.write_text(
-        "import aggregator.pipeline.archiver as p\n"
+        "import aggregator.pipeline.polling as p\n"
         "real = p.parse_feed\n"
         "def parse_feed(content, *, url, headers=None):\n"
         "    if 'poisoned' in url:\n"
         "        raise TypeError(\"'int' object is not iterable\")\n"
         "    return real(content, url=url, headers=headers)\n"
-        "p.parse_feed = parse_feed\n", encoding="utf-8")
+        "p.parse_feed = parse_feed\n",
+        encoding="utf-8",
+    )
     done = run_cli("fetch", config=config, env={"PYTHONPATH": str(injector.parent)})
     assert done.returncode == 1
     assert sorted(done.stdout.splitlines()) == [
@@ -371,4 +354,3 @@ def test_fetch_prints_every_summary_line_when_a_feed_fails_unexpectedly(tmp_path
         "tass: 4 entries, 2 new, 2 pages failed (2 to retry, 0 abandoned)",
     ]
     assert "Traceback" not in done.stderr
-

@@ -3,79 +3,45 @@ an exception, and nothing that should not be archived is stored."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from aggregator.fetch.fetcher import Fetcher
-from aggregator.models import FeedResult, FeedSpec, Settings
-from aggregator.pipeline.archiver import Archiver
-from aggregator.store.sqlite import Store
-from tests.conftest import FIXTURES
-
-REFERENCE_HTML = (FIXTURES / "tass" / "politics-1189047.html").read_bytes()
-PROFILES = FIXTURES / "profiles"
-FEED_URL = "https://tass.com/rss/v2.xml"
-TASS = FeedSpec(id="tass", url=FEED_URL, source="TASS", timezone="Europe/Moscow")
-
-
-def rss(*links: str, pub_date: str = "Wed, 12 Aug 2020 21:26:00 +0000") -> bytes:
-    items = "".join(f"<item><title>t</title><link>{link}</link><pubDate>{pub_date}</pubDate></item>"
-                    for link in links)
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>TASS</title>'
-            f"<link>https://tass.com</link>{items}</channel></rss>").encode()
-
-
-async def public_dns(host: str) -> list[str]:
-    return ["93.184.216.34"]
-
-
-async def no_sleep(seconds: float) -> None:
-    pass
-
-
-Routes = dict[str, httpx.Response | Callable[[httpx.Request], httpx.Response]]
-
-
-def run(tmp_path: Path, routes: Routes, feeds: tuple[FeedSpec, ...] = (TASS,), **settings: object
-        ) -> tuple[list[FeedResult], sqlite3.Connection]:
-    """One ``fetch`` run over ``routes`` (URL without query -> response); returns results and the db."""
-    config = Settings(database=tmp_path / "a.db", archive_dir=tmp_path / "archive", retries=1, **settings)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        answer = routes.get(str(request.url.copy_with(query=None)))
-        if answer is None:
-            return httpx.Response(404, text="not found")
-        return answer(request) if callable(answer) else answer
-
-    async def main() -> list[FeedResult]:
-        with Store(config.database) as store:
-            async with Fetcher(config, transport=httpx.MockTransport(handler), resolver=public_dns,
-                               sleep=no_sleep) as fetcher:
-                return await Archiver(config, store, fetcher).fetch_all(feeds)
-
-    results = asyncio.run(main())
-    return results, sqlite3.connect(config.database)
-
-
-def html(body: bytes | str, status: int = 200, content_type: str = "text/html; charset=utf-8") -> httpx.Response:
-    return httpx.Response(status, content=body.encode() if isinstance(body, str) else body,
-                          headers={"content-type": content_type})
+from aggregator.models import FeedSpec
+from aggregator.store import open_store
+from tests.helpers.mock import (
+    FEED_URL,
+    INLINE_FEED,
+    INLINE_PAGE,
+    PROFILES,
+    REFERENCE_PAGE,
+    TASS,
+    Routes,
+    html,
+    rss,
+    run,
+)
 
 
 def failures(db: sqlite3.Connection) -> list[tuple]:
-    return db.execute("SELECT link, status, last_error_reason FROM entries WHERE status != 'archived' "
-                      "ORDER BY link").fetchall()
+    return db.execute(
+        "SELECT link, status, last_error_reason FROM entries WHERE status != 'archived' ORDER BY link"
+    ).fetchall()
 
 
 def test_bad_pages_are_recorded_with_reasons_and_never_archived(tmp_path: Path) -> None:
-    links = ["https://tass.com/a/1", "https://tass.com/a/2", "https://tass.com/a/3", "https://tass.com/a/4",
-             "https://tass.com/a/5", "https://tass.com/a/6", "https://tass.com/politics/1189047"]
+    links = [
+        "https://tass.com/a/1",
+        "https://tass.com/a/2",
+        "https://tass.com/a/3",
+        "https://tass.com/a/4",
+        "https://tass.com/a/5",
+        "https://tass.com/a/6",
+        "https://tass.com/politics/1189047",
+    ]
     routes: Routes = {
         FEED_URL: html(rss(*links), content_type="application/rss+xml"),
         "https://tass.com/a/1": html((PROFILES / "tass" / "challenge.html").read_bytes()),
@@ -84,7 +50,7 @@ def test_bad_pages_are_recorded_with_reasons_and_never_archived(tmp_path: Path) 
         "https://tass.com/a/4": html(b"<html>" + b"x" * 20_000 + b"</html>"),
         "https://tass.com/a/5": html(b"%PDF-1.4", content_type="application/pdf"),
         "https://tass.com/a/6": html("<html><head><title>Empty</title></head><body></body></html>"),
-        "https://tass.com/politics/1189047": html(REFERENCE_HTML),
+        "https://tass.com/politics/1189047": html(REFERENCE_PAGE),
     }
     (result,), db = run(tmp_path, routes, max_page_bytes=10_000)
     assert (result.outcome, result.entries, result.archived, result.failed) == ("ok", 7, 1, 6)
@@ -100,9 +66,12 @@ def test_bad_pages_are_recorded_with_reasons_and_never_archived(tmp_path: Path) 
     assert all(error and "\n" not in error for error in errors)
     assert db.execute("SELECT url FROM articles").fetchall() == [("https://tass.com/politics/1189047",)]
     assert [p.name for p in (tmp_path / "archive").rglob("*.txt")] == ["000_5c481511b53b5c3e.txt"]
-    with Store(tmp_path / "a.db") as store:
+    with open_store(tmp_path / "a.db") as store:
         assert store.page_html("5c481511b53b5c3e") == (
-            "https://tass.com/politics/1189047", "text/html; charset=utf-8", REFERENCE_HTML)
+            "https://tass.com/politics/1189047",
+            "text/html; charset=utf-8",
+            REFERENCE_PAGE,
+        )
 
 
 def test_a_failing_feed_does_not_stop_the_others(tmp_path: Path) -> None:
@@ -117,24 +86,31 @@ def test_a_failing_feed_does_not_stop_the_others(tmp_path: Path) -> None:
         "https://empty.example/rss": httpx.Response(200, content=b""),
         "https://json.example/rss": httpx.Response(200, json={"error": "rate limited"}),
         FEED_URL: html(rss("https://tass.com/politics/1189047"), content_type="application/rss+xml"),
-        "https://tass.com/politics/1189047": html(REFERENCE_HTML),
+        "https://tass.com/politics/1189047": html(REFERENCE_PAGE),
     }
     results, db = run(tmp_path, routes, feeds)
     assert [(r.feed_id, r.outcome, r.error_reason, r.archived) for r in results] == [
-        ("down", "error", "http_503", 0), ("empty", "error", "not_a_feed", 0),
-        ("json", "error", "not_a_feed", 0), ("tass", "ok", None, 1),
+        ("down", "error", "http_503", 0),
+        ("empty", "error", "not_a_feed", 0),
+        ("json", "error", "not_a_feed", 0),
+        ("tass", "ok", None, 1),
     ]
     assert db.execute("SELECT id, status, error_count FROM feeds ORDER BY id").fetchall() == [
-        ("down", "backing_off", 1), ("empty", "backing_off", 1), ("json", "backing_off", 1), ("tass", "ok", 0),
+        ("down", "backing_off", 1),
+        ("empty", "backing_off", 1),
+        ("json", "backing_off", 1),
+        ("tass", "ok", 0),
     ]
     assert db.execute("SELECT feed_id, outcome, error_reason FROM polls ORDER BY feed_id").fetchall() == [
-        ("down", "error", "http_503"), ("empty", "error", "not_a_feed"), ("json", "error", "not_a_feed"),
+        ("down", "error", "http_503"),
+        ("empty", "error", "not_a_feed"),
+        ("json", "error", "not_a_feed"),
         ("tass", "ok", None),
     ]
 
 
 def test_transient_page_errors_are_retried_within_the_run(tmp_path: Path) -> None:
-    answers = [httpx.Response(500), html(REFERENCE_HTML)]
+    answers = [httpx.Response(500), html(REFERENCE_PAGE)]
     routes: Routes = {
         FEED_URL: html(rss("https://tass.com/politics/1189047"), content_type="application/rss+xml"),
         "https://tass.com/politics/1189047": lambda request: answers.pop(0),
@@ -147,38 +123,43 @@ def test_a_gzip_bomb_page_is_too_large(tmp_path: Path) -> None:
     bomb = gzip.compress(b"<p>" + b"a" * 20_000_000)
     routes: Routes = {
         FEED_URL: html(rss("https://tass.com/politics/1"), content_type="application/rss+xml"),
-        "https://tass.com/politics/1": httpx.Response(200, content=bomb, headers={
-            "content-encoding": "gzip", "content-type": "text/html"}),
+        "https://tass.com/politics/1": httpx.Response(
+            200, content=bomb, headers={"content-encoding": "gzip", "content-type": "text/html"}
+        ),
     }
     _, db = run(tmp_path, routes, max_page_bytes=1_000_000)
     assert failures(db) == [("https://tass.com/politics/1", "failed", "too_large")]
 
 
 def test_entries_without_a_usable_link_are_kept_with_a_reason(tmp_path: Path) -> None:
-    feed = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
-            b"<item><guid isPermaLink='false'>x-1</guid><title>no link</title></item>"
-            b"<item><link>javascript:alert(1)</link><guid isPermaLink='false'>x-2</guid></item>"
-            b"</channel></rss>")
+    feed = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><guid isPermaLink='false'>x-1</guid><title>no link</title></item>"
+        b"<item><link>javascript:alert(1)</link><guid isPermaLink='false'>x-2</guid></item>"
+        b"</channel></rss>"
+    )
     (result,), db = run(tmp_path, {FEED_URL: html(feed, content_type="application/rss+xml")})
     assert result.ok
     assert db.execute("SELECT key, status, last_error_reason FROM entries ORDER BY key").fetchall() == [
-        ("x-1", "abandoned", "no_link"), ("x-2", "abandoned", "no_link"),
+        ("x-1", "abandoned", "no_link"),
+        ("x-2", "abandoned", "no_link"),
     ]
 
 
 @pytest.mark.parametrize(
     ("page_has_time", "pub_date", "expected_via"),
-    [(True, "Wed, 12 Aug 2020 21:26:00 +0000", "page:dateformat"),
-     (False, "Wed, 12 Aug 2020 21:26:00 +0000", "feed"),
-     (False, "not a date", "first_seen")],
+    [
+        (True, "Wed, 12 Aug 2020 21:26:00 +0000", "page:dateformat"),
+        (False, "Wed, 12 Aug 2020 21:26:00 +0000", "feed"),
+        (False, "not a date", "first_seen"),
+    ],
 )
 def test_the_most_precise_date_wins(tmp_path: Path, page_has_time: bool, pub_date: str, expected_via: str) -> None:
-    page = REFERENCE_HTML
+    page = REFERENCE_PAGE
     if not page_has_time:
         page = page.replace(b'mode="abs"', b'mode="rel"').replace(b'"datePublished"', b'"x"')
     routes: Routes = {
-        FEED_URL: html(rss("https://tass.com/politics/1189047", pub_date=pub_date),
-                       content_type="application/rss+xml"),
+        FEED_URL: html(rss("https://tass.com/politics/1189047", pub_date=pub_date), content_type="application/rss+xml"),
         "https://tass.com/politics/1189047": html(page),
     }
     _, db = run(tmp_path, routes)
@@ -193,7 +174,7 @@ def test_the_most_precise_date_wins(tmp_path: Path, page_has_time: bool, pub_dat
 def test_write_text_false_stores_rows_only(tmp_path: Path) -> None:
     routes: Routes = {
         FEED_URL: html(rss("https://tass.com/politics/1189047"), content_type="application/rss+xml"),
-        "https://tass.com/politics/1189047": html(REFERENCE_HTML),
+        "https://tass.com/politics/1189047": html(REFERENCE_PAGE),
     }
     (result,), db = run(tmp_path, routes, write_text=False)
     assert result.archived == 1
@@ -202,19 +183,18 @@ def test_write_text_false_stores_rows_only(tmp_path: Path) -> None:
 
 
 def test_a_feed_with_inline_selectors_archives_with_them(tmp_path: Path) -> None:
-    from tests.test_profiles import INLINE_PAGE
-
-    feed = FeedSpec(id="example", url="https://news.example.org/rss", source="Example News",
-                    timezone="Europe/London", selectors=(("body", ".story-body"), ("container", "div.story"),
-                                                         ("datelines", ("reuters",)), ("min_body_chars", 50)))
     routes: Routes = {
-        feed.url: html(rss("https://news.example.org/world/1"), content_type="application/rss+xml"),
+        INLINE_FEED.url: html(rss("https://news.example.org/world/1"), content_type="application/rss+xml"),
         "https://news.example.org/world/1": html(INLINE_PAGE),
     }
-    (result,), db = run(tmp_path, routes, (feed,))
+    (result,), db = run(tmp_path, routes, (INLINE_FEED,))
     assert result.archived == 1
-    assert db.execute("SELECT document, extractor FROM articles").fetchall() == [(
-        "\nRAIN EXPECTED OVER THE WEEKEND\n\n- 01.03.2024\n\nExample News (1 March 2024)\n\n"
-        "Forecasters expect heavy rain across the south on Saturday.\n\n"
-        "The wet spell should clear by Monday, they said in a statement on Friday.\n\n"
-        "<https://news.example.org/world/1>", "feed-example@inline")]
+    assert db.execute("SELECT document, extractor FROM articles").fetchall() == [
+        (
+            "\nRAIN EXPECTED OVER THE WEEKEND\n\n- 01.03.2024\n\nExample News (1 March 2024)\n\n"
+            "Forecasters expect heavy rain across the south on Saturday.\n\n"
+            "The wet spell should clear by Monday, they said in a statement on Friday.\n\n"
+            "<https://news.example.org/world/1>",
+            "feed-example@inline",
+        )
+    ]

@@ -16,6 +16,7 @@ from aggregator.document.render import (
     render_document,
     source_slug,
 )
+from aggregator.errors import DocumentError
 
 REFERENCE = Path(__file__).parent / "fixtures" / "tass" / "politics-1189047.txt"
 MSK = timezone(timedelta(hours=3))
@@ -62,7 +63,7 @@ def test_the_date_is_rendered_in_the_zone_it_comes_in() -> None:
     ],
 )
 def test_incomplete_documents_are_refused(title: str, paragraphs: list[str], source: str, url: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(DocumentError):
         render_document(title=title, published=datetime(2020, 1, 1), source=source, paragraphs=paragraphs, url=url)
 
 
@@ -113,7 +114,7 @@ def test_document_relpath() -> None:
     ("seq", "article_id"), [(-1, "a30330e5f04940d9"), (0, "../../etc/passwd"), (0, "A30330E5F04940D9"), (0, "a3")]
 )
 def test_document_relpath_refuses_bad_parts(seq: int, article_id: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(DocumentError):
         document_relpath("TASS", date(2020, 8, 13), seq, article_id)
 
 
@@ -167,5 +168,5 @@ def test_round_trip(title: str, source: str, paragraphs: list[str], day: date) -
     ],
 )
 def test_parse_refuses_what_is_not_a_document(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(DocumentError):
         parse_document(text)

@@ -3,40 +3,47 @@ when a page is extracted, and a run through the pool stores exactly what an in-l
 
 from __future__ import annotations
 
-import asyncio
 import pickle
-import sqlite3
 from pathlib import Path
 
-import httpx
 import pytest
 
 from aggregator import errors
-from aggregator.fetch.fetcher import Fetcher
-from aggregator.models import FeedResult, FeedSpec, Settings
-from aggregator.pipeline.archiver import Archiver
 from aggregator.pipeline.workers import LazyProcessPool
-from aggregator.store.sqlite import Store
-from tests.test_pipeline import FEED_URL, PROFILES, REFERENCE_HTML, TASS, Routes, html, no_sleep, public_dns, rss
+from tests.helpers.mock import (
+    FEED_URL,
+    INLINE_FEED,
+    INLINE_PAGE,
+    PROFILES,
+    REFERENCE_PAGE,
+    TASS,
+    Routes,
+    html,
+    rss,
+    run,
+)
 
 
-@pytest.mark.parametrize("error", [
-    errors.AggregatorError("something  went\nwrong", reason="odd"),
-    errors.ConfigError("bad config"),
-    errors.FetchError("boom", url="https://a.example/x", reason="fetch"),
-    errors.Blocked("private address", url="http://10.0.0.1/"),
-    errors.Timeout("too slow", url="https://a.example/"),
-    errors.NetworkError("reset", url="https://a.example/"),
-    errors.TooManyRedirects("loop", url="https://a.example/"),
-    errors.HTTPStatusError("503 Service Unavailable", url="https://a.example/", status=503, retry_after=12.5),
-    errors.HTTPStatusError("404 Not Found", url="https://a.example/", status=404),
-    errors.TooLarge("over the cap", url="https://a.example/"),
-    errors.FeedError("not a feed"),
-    errors.FeedError("entities", reason="unsafe_xml"),
-    errors.ExtractError("a bot challenge", reason="challenge"),
-    errors.ExtractError("no body"),
-    errors.StoreError("disk full"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.AggregatorError("something  went\nwrong", reason="odd"),
+        errors.ConfigError("bad config"),
+        errors.FetchError("boom", url="https://a.example/x", reason="fetch"),
+        errors.Blocked("private address", url="http://10.0.0.1/"),
+        errors.Timeout("too slow", url="https://a.example/"),
+        errors.NetworkError("reset", url="https://a.example/"),
+        errors.TooManyRedirects("loop", url="https://a.example/"),
+        errors.HTTPStatusError("503 Service Unavailable", url="https://a.example/", status=503, retry_after=12.5),
+        errors.HTTPStatusError("404 Not Found", url="https://a.example/", status=404),
+        errors.TooLarge("over the cap", url="https://a.example/"),
+        errors.FeedError("not a feed"),
+        errors.FeedError("entities", reason="unsafe_xml"),
+        errors.ExtractError("a bot challenge", reason="challenge"),
+        errors.ExtractError("no body"),
+        errors.StoreError("disk full"),
+    ],
+)
 def test_errors_pickle_with_their_type_message_and_attributes(error: errors.AggregatorError) -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is type(error)
@@ -63,7 +70,11 @@ def test_errors_raised_in_a_worker_come_back_whole() -> None:
         with pytest.raises(errors.HTTPStatusError) as caught:
             pool.submit(_raise_http_status).result(timeout=60)
         assert (caught.value.status, caught.value.retry_after, caught.value.reason, caught.value.url) == (
-            429, 3.0, "http_429", "https://a.example/")
+            429,
+            3.0,
+            "http_429",
+            "https://a.example/",
+        )
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -72,52 +83,39 @@ def _raise_http_status() -> None:
     raise errors.HTTPStatusError("429 Too Many Requests", url="https://a.example/", status=429, retry_after=3.0)
 
 
-def _run(tmp_path: Path, routes: Routes, feeds: tuple[FeedSpec, ...], pool: LazyProcessPool | None
-         ) -> tuple[list[FeedResult], sqlite3.Connection]:
-    config = Settings(database=tmp_path / "a.db", archive_dir=tmp_path / "archive", retries=1, max_page_bytes=10_000)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return routes.get(str(request.url.copy_with(query=None))) or httpx.Response(404, text="not found")
-
-    async def main() -> list[FeedResult]:
-        with Store(config.database) as store:
-            async with Fetcher(config, transport=httpx.MockTransport(handler), resolver=public_dns,
-                               sleep=no_sleep) as fetcher:
-                return await Archiver(config, store, fetcher, executor=pool).fetch_all(feeds)
-
-    return asyncio.run(main()), sqlite3.connect(config.database)
-
-
 def test_a_run_through_the_pool_stores_what_an_in_loop_run_stores(tmp_path: Path) -> None:
-    links = ["https://tass.com/a/1", "https://tass.com/a/3", "https://tass.com/a/5", "https://tass.com/a/6",
-             "https://tass.com/politics/1189047"]
+    links = [
+        "https://tass.com/a/1",
+        "https://tass.com/a/3",
+        "https://tass.com/a/5",
+        "https://tass.com/a/6",
+        "https://tass.com/politics/1189047",
+    ]
     routes: Routes = {
         FEED_URL: html(rss(*links), content_type="application/rss+xml"),
         "https://tass.com/a/1": html((PROFILES / "tass" / "challenge.html").read_bytes()),
         "https://tass.com/a/3": html((PROFILES / "tass" / "consent.html").read_bytes()),
         "https://tass.com/a/5": html(b"%PDF-1.4", content_type="application/pdf"),
         "https://tass.com/a/6": html("<html><head><title>Empty</title></head><body></body></html>"),
-        "https://tass.com/politics/1189047": html(REFERENCE_HTML),
+        "https://tass.com/politics/1189047": html(REFERENCE_PAGE),
     }
-    inline = FeedSpec(id="example", url="https://news.example.org/rss", source="Example News",
-                      timezone="Europe/London", selectors=(("body", ".story-body"), ("container", "div.story"),
-                                                           ("datelines", ("reuters",)), ("min_body_chars", 50)))
-    from tests.test_profiles import INLINE_PAGE
-
-    routes[inline.url] = html(rss("https://news.example.org/world/1"), content_type="application/rss+xml")
+    routes[INLINE_FEED.url] = html(rss("https://news.example.org/world/1"), content_type="application/rss+xml")
     routes["https://news.example.org/world/1"] = html(INLINE_PAGE)
     pool = LazyProcessPool(1)
     try:
-        pooled, pooled_db = _run(tmp_path / "pool", routes, (TASS, inline), pool)
+        pooled, pooled_db = run(tmp_path / "pool", routes, (TASS, INLINE_FEED), executor=pool, max_page_bytes=10_000)
         assert pool.started
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    direct, direct_db = _run(tmp_path / "loop", routes, (TASS, inline), None)
+    direct, direct_db = run(tmp_path / "loop", routes, (TASS, INLINE_FEED), max_page_bytes=10_000)
     assert [(r.archived, r.failed, sorted(r.page_errors)) for r in pooled] == [
-        (r.archived, r.failed, sorted(r.page_errors)) for r in direct]
+        (r.archived, r.failed, sorted(r.page_errors)) for r in direct
+    ]
     assert [(r.archived, r.failed) for r in pooled] == [(1, 4), (1, 0)]
-    query = ("SELECT link, status, last_error_reason, last_error, article_id FROM entries ORDER BY link",
-             "SELECT id, url, title, published, day, body, document, extractor, path FROM articles ORDER BY id")
+    query = (
+        "SELECT link, status, last_error_reason, last_error, article_id FROM entries ORDER BY link",
+        "SELECT id, url, title, published, day, body, document, extractor, path FROM articles ORDER BY id",
+    )
     for sql in query:
         assert pooled_db.execute(sql).fetchall() == direct_db.execute(sql).fetchall()
     for db in (pooled_db, direct_db):  # every written text file is recorded by the end of the run
@@ -125,5 +123,6 @@ def test_a_run_through_the_pool_stores_what_an_in_loop_run_stores(tmp_path: Path
     texts = sorted(p.relative_to(tmp_path / "pool" / "archive") for p in (tmp_path / "pool" / "archive").rglob("*.txt"))
     assert len(texts) == 2
     for relative in texts:
-        assert (tmp_path / "pool" / "archive" / relative).read_bytes() == (tmp_path / "loop" / "archive" /
-                                                                            relative).read_bytes()
+        assert (tmp_path / "pool" / "archive" / relative).read_bytes() == (
+            tmp_path / "loop" / "archive" / relative
+        ).read_bytes()

@@ -11,11 +11,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from aggregator.errors import AggregatorError
-
-
-class AlreadyRunning(AggregatorError):
-    reason = "locked"
+from aggregator.errors import AlreadyRunning
 
 
 def lock_path(database: Path) -> Path:
@@ -55,15 +51,17 @@ class DaemonLock:
             os.close(fd)
             pid = daemon_pid(self.path.with_name(self.path.name.removesuffix(".lock")))
             who = f" (pid {pid})" if pid else ""
-            raise AlreadyRunning(f"another aggregator daemon{who} is already running on this database; "
-                                 f"lock file {self.path}") from None
+            raise AlreadyRunning(
+                f"another aggregator daemon{who} is already running on this database; lock file {self.path}"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._handle = fd
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._handle is not None:
             os.ftruncate(self._handle, 0)
             fcntl.flock(self._handle, fcntl.LOCK_UN)

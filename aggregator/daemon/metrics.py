@@ -24,17 +24,33 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.polls = Counter("aggregator_polls", "Feed polls by outcome", ["feed", "outcome"],
-                             registry=self.registry)
-        self.articles = Counter("aggregator_articles_archived", "New articles archived", ["feed"],
-                                registry=self.registry)
-        self.errors = Counter("aggregator_fetch_errors", "Failed feed polls and pages by reason",
-                              ["kind", "reason"], registry=self.registry)
-        self.last_success = Gauge("aggregator_feed_last_success_timestamp_seconds",
-                                  "Unix time of the feed's last successful poll", ["feed"], registry=self.registry)
-        self.lag = Gauge("aggregator_scheduler_lag_seconds",
-                         "How late the most overdue feed was at the last scheduler tick", registry=self.registry)
+        self.polls = Counter("aggregator_polls", "Feed polls by outcome", ["feed", "outcome"], registry=self.registry)
+        self.articles = Counter(
+            "aggregator_articles_archived", "New articles archived", ["feed"], registry=self.registry
+        )
+        self.errors = Counter(
+            "aggregator_fetch_errors",
+            "Failed feed polls and pages by reason",
+            ["kind", "reason"],
+            registry=self.registry,
+        )
+        self.last_success = Gauge(
+            "aggregator_feed_last_success_timestamp_seconds",
+            "Unix time of the feed's last successful poll",
+            ["feed"],
+            registry=self.registry,
+        )
+        self.lag = Gauge(
+            "aggregator_scheduler_lag_seconds",
+            "How late the most overdue feed was at the last scheduler tick",
+            registry=self.registry,
+        )
         self.in_flight = Gauge("aggregator_polls_in_flight", "Feed polls running now", registry=self.registry)
+        self.loop_lag = Gauge(
+            "aggregator_event_loop_lag_seconds",
+            "How much later than asked the event loop last ran a timer",
+            registry=self.registry,
+        )
 
     def observe(self, result: FeedResult, finished_at: float) -> None:
         self.polls.labels(result.feed_id, result.outcome).inc()

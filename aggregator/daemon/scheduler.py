@@ -25,16 +25,17 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from aggregator.config.load import load_config
+from aggregator.config import load_config
 from aggregator.daemon.lock import DaemonLock
+from aggregator.daemon.looplag import LoopLag
 from aggregator.daemon.metrics import Metrics, serve_metrics
 from aggregator.errors import ConfigError, failure
-from aggregator.fetch.fetcher import Fetcher
+from aggregator.fetch import Fetcher
 from aggregator.models import Config, FeedSpec
-from aggregator.pipeline.archiver import Archiver
+from aggregator.pipeline import Archiver
 from aggregator.pipeline.workers import LazyProcessPool
 from aggregator.profiles import check_feed_profiles
-from aggregator.store.sqlite import Store, utc_now
+from aggregator.store import open_store, utc_now
 
 log = logging.getLogger("aggregator")
 
@@ -84,6 +85,8 @@ class Daemon:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._idle = asyncio.Event()  # set while no tick runs
         self._idle.set()
+        self._reloads: set[asyncio.Task[None]] = set()
+        self.loop_lag = LoopLag(self.metrics.loop_lag.set)
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -108,7 +111,12 @@ class Daemon:
     def reload(self) -> None:
         """Re-read feeds.yaml: new feeds start, removed or disabled ones stop, intervals change."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._reload)
+            self._loop.call_soon_threadsafe(self._start_reload)
+
+    def _start_reload(self) -> None:
+        task = asyncio.create_task(self._reload(), name="reload")
+        self._reloads.add(task)  # a task nobody holds may be collected before it ends
+        task.add_done_callback(self._reloads.discard)
 
     async def _main(self) -> None:
         settings = self.config.settings
@@ -116,31 +124,51 @@ class Daemon:
         if self._stop_requested:
             self._stop.set()
         pool = LazyProcessPool()  # extraction workers, started with the first page to extract
-        with DaemonLock(settings.database), Store(settings.database) as store, _shut_down_on_exit(pool):
+        with DaemonLock(settings.database), open_store(settings.database) as store, _shut_down_on_exit(pool):
             async with Fetcher(settings) as fetcher:
-                self.store = store
                 self.archiver = Archiver(settings, store, fetcher, clock=self.clock, executor=pool)
-                store.sync_feeds(self.config.feeds)
-                self.archiver.finish_text_files()
-                server = None
-                if self.metrics_port is not None:
-                    server = serve_metrics(self.metrics, self.health, self.metrics_host, self.metrics_port)
-                scheduler = AsyncIOScheduler(timezone=UTC)
-                scheduler.add_job(self._tick, "interval", seconds=self.tick_seconds, id="tick",
-                                  next_run_time=datetime.now(UTC), coalesce=True, max_instances=1,
-                                  misfire_grace_time=None)
-                scheduler.start()
-                log.info("daemon started: %d feeds, database %s", len(self._enabled()), settings.database,
-                         extra={"event": "start", "pid": os.getpid()})
                 try:
-                    await self._stop.wait()
+                    await self._serve()
                 finally:
-                    await self._stop_ticking(scheduler)
-                    await self._drain()
-                    self.archiver.record_written()
-                    if server is not None:
-                        server.shutdown()
-                log.info("daemon stopped", extra={"event": "stop"})
+                    self.archiver.close()
+        log.info("daemon stopped", extra={"event": "stop"})
+
+    async def _serve(self) -> None:
+        """Start up, tick until stopped, then let the polls in flight finish."""
+        assert self._stop is not None
+        await self.archiver.db.write(self.archiver.db.store.sync_feeds, self.config.feeds)
+        await self.archiver.texts.finish()
+        server = None
+        if self.metrics_port is not None:
+            server = serve_metrics(self.metrics, self.health, self.metrics_host, self.metrics_port)
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.tick_seconds,
+            id="tick",
+            next_run_time=datetime.now(UTC),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        scheduler.start()
+        probe = asyncio.create_task(self.loop_lag.watch(), name="loop lag")
+        log.info(
+            "daemon started: %d feeds, database %s",
+            len(self._enabled()),
+            self.config.settings.database,
+            extra={"event": "start", "pid": os.getpid()},
+        )
+        try:
+            await self._stop.wait()
+        finally:
+            await self._stop_ticking(scheduler)
+            await self._drain()
+            probe.cancel()
+            await self.archiver.texts.record()
+            if server is not None:
+                server.shutdown()
 
     async def _stop_ticking(self, scheduler: AsyncIOScheduler) -> None:
         """Stop the scheduler once a tick it has already started is over: shut down under a
@@ -161,8 +189,7 @@ class Daemon:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         if pending:
-            log.warning("stopping: %d polls cancelled; their feeds stay due and resume on the next start",
-                        len(pending))
+            log.warning("stopping: %d polls cancelled; their feeds stay due and resume on the next start", len(pending))
 
     # -- work --------------------------------------------------------------------------------
 
@@ -173,17 +200,19 @@ class Daemon:
         """Start a refresh for every due feed that is not already being polled."""
         self._idle.clear()
         try:
-            self._start_due_polls()
+            await self._start_due_polls()
         finally:
             self._idle.set()
 
-    def _start_due_polls(self) -> None:
+    async def _start_due_polls(self) -> None:
         self.last_tick = time.monotonic()
         if self._stop is not None and self._stop.is_set():
             return
         now = self.clock()
         try:
-            due = self.store.due_feeds(now, [feed.id for feed in self._enabled()])
+            due = await self.archiver.db.read(
+                self.archiver.db.store.due_feeds, now, [feed.id for feed in self._enabled()]
+            )
         except Exception as exc:  # the database is unwell: nothing is due until it answers again
             log.error("scheduler: cannot read which feeds are due: %s", failure(exc)[1])
             return
@@ -206,12 +235,16 @@ class Daemon:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # refresh_feed records its own failures: this is a last resort
-            log.error("poll of feed %s failed unexpectedly: %s", feed.id, failure(exc)[1],
-                      exc_info=log.isEnabledFor(logging.DEBUG))
+            log.error(
+                "poll of feed %s failed unexpectedly: %s",
+                feed.id,
+                failure(exc)[1],
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
         finally:
             self._running.pop(feed.id, None)
 
-    def _reload(self) -> None:
+    async def _reload(self) -> None:
         try:
             new = load_config(self.config_path)
             check_feed_profiles(new)
@@ -222,11 +255,19 @@ class Daemon:
             log.warning("reload: settings changed; feeds are reloaded now, settings apply after a restart")
         old_ids = {f.id for f in self._enabled()}
         self.config = replace(self.config, feeds=new.feeds)
-        self.store.sync_feeds(new.feeds)
+        try:
+            await self.archiver.db.write(self.archiver.db.store.sync_feeds, new.feeds)
+        except Exception as exc:  # the feeds run as reloaded; the database learns of them next time
+            log.error("reload: the feeds could not be recorded: %s", failure(exc)[1], extra={"event": "reload"})
         new_ids = {f.id for f in self._enabled()}
-        log.info("reloaded %s: %d feeds enabled (added %s, removed %s)", self.config_path, len(new_ids),
-                 sorted(new_ids - old_ids) or "none", sorted(old_ids - new_ids) or "none",
-                 extra={"event": "reload"})
+        log.info(
+            "reloaded %s: %d feeds enabled (added %s, removed %s)",
+            self.config_path,
+            len(new_ids),
+            sorted(new_ids - old_ids) or "none",
+            sorted(old_ids - new_ids) or "none",
+            extra={"event": "reload"},
+        )
 
     # -- health ------------------------------------------------------------------------------
 
@@ -235,9 +276,12 @@ class Daemon:
         since_tick = time.monotonic() - self.last_tick
         reference = self.last_success or self.started
         silent = time.time() - reference
-        details: dict[str, object] = {"seconds_since_tick": round(since_tick, 1),
-                                      "seconds_since_success": round(silent, 1),
-                                      "polls_in_flight": len(self._running)}
+        details: dict[str, object] = {
+            "seconds_since_tick": round(since_tick, 1),
+            "seconds_since_success": round(silent, 1),
+            "polls_in_flight": len(self._running),
+            "event_loop_lag_seconds": round(self.loop_lag.last, 3),
+        }
         if since_tick > max(STUCK_AFTER, 10 * self.tick_seconds):
             return False, {**details, "reason": "scheduler stuck"}
         if silent > self.silence_limit:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Sequence
 from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
+
+from aggregator.errors import DocumentError
+from aggregator.text import collapse, slug
 
 #: English month names, whatever the process locale.
 MONTHS = (
@@ -22,7 +24,6 @@ MONTHS = (
 )  # fmt: skip
 _SEPARATOR = "\n\n"
 _SLUG_MAX = 64
-_NOT_ALNUM = re.compile(r"[\W_]+")
 _ARTICLE_ID = re.compile(r"[0-9a-f]{16}")
 _DATE_LINE = re.compile(r"- (\d{2})\.(\d{2})\.(\d{4})")
 _SOURCE_LINE = re.compile(rf"(.+) \((\d{{1,2}}) ({'|'.join(MONTHS)}) (\d{{4}})\)")
@@ -33,12 +34,12 @@ def render_document(*, title: str, published: date, source: str, paragraphs: Seq
 
     ``published`` (a datetime, or a date) is already in the publisher's time zone: its date is
     written as it is, never converted. Whitespace in every line is collapsed; empty paragraphs
-    are left out. ValueError when the title, the source, the URL or the body is empty."""
-    head = _line(title).upper()
-    body = [line for line in map(_line, paragraphs) if line]
-    name, link = _line(source), _line(url)
+    are left out. DocumentError when the title, the source, the URL or the body is empty."""
+    head = collapse(title).upper()
+    body = [line for line in map(collapse, paragraphs) if line]
+    name, link = collapse(source), collapse(url)
     if not (head and body and name and link):
-        raise ValueError("a document needs a title, a source, a URL and at least one paragraph")
+        raise DocumentError("a document needs a title, a source, a URL and at least one paragraph")
     return "\n" + _SEPARATOR.join([head, date_line(published), source_line(name, published), *body, f"<{link}>"])
 
 
@@ -55,20 +56,20 @@ def source_line(source: str, day: date) -> str:
 def parse_document(text: str) -> dict[str, Any]:
     """Split a document into its parts (the inverse of render_document, for tests and checks):
     ``title``, ``date`` ("DD.MM.YYYY"), ``source_line``, ``source``, ``published`` (a date),
-    ``paragraphs`` (tuple) and ``url``. ValueError when the text is not a document."""
+    ``paragraphs`` (tuple) and ``url``. DocumentError when the text is not a document."""
     if not text.startswith("\n") or text.endswith("\n"):
-        raise ValueError("a document starts with one empty line and has no trailing newline")
+        raise DocumentError("a document starts with one empty line and has no trailing newline")
     parts = text[1:].split(_SEPARATOR)
     if len(parts) < 5 or any(not part or "\n" in part for part in parts):
-        raise ValueError("a document is at least five single lines separated by empty lines")
+        raise DocumentError("a document is at least five single lines separated by empty lines")
     title, dated, credited, *paragraphs, link = parts
     date_match, source_match = _DATE_LINE.fullmatch(dated), _SOURCE_LINE.fullmatch(credited)
     if not date_match or not source_match or not (link.startswith("<") and link.endswith(">")):
-        raise ValueError("bad date line, source line or URL line")
+        raise DocumentError("bad date line, source line or URL line")
     day, month, year = (int(group) for group in date_match.groups())
     published = date(year, month, day)
     if source_line(source_match.group(1), published) != credited:
-        raise ValueError("the source line does not agree with the date line")
+        raise DocumentError("the source line does not agree with the date line")
     return {
         "title": title,
         "date": dated[2:],
@@ -84,17 +85,12 @@ def source_slug(source: str) -> str:
     """The folder name of a source: lower case, each run of characters other than letters and
     digits -> ``-``, no leading or trailing ``-``. Never empty, ``.`` or ``..`` and never holding
     a separator, whatever the name: a name with no letter or digit gets ``source-<hash8>``."""
-    slug = _NOT_ALNUM.sub("-", unicodedata.normalize("NFC", source).lower())[:_SLUG_MAX].strip("-")
-    return slug or "source-" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:8]
+    return slug(source, max_chars=_SLUG_MAX) or "source-" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:8]
 
 
 def document_relpath(source: str, day: date, seq: int, article_id: str) -> PurePosixPath:
     """``tass/2020-08-13/000_a30330e5f04940d9.txt``: relative to the archive folder."""
     if seq < 0 or not _ARTICLE_ID.fullmatch(article_id):
-        raise ValueError(f"bad sequence number {seq!r} or article id {article_id!r}")
+        raise DocumentError(f"bad sequence number {seq!r} or article id {article_id!r}")
     folder = f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
     return PurePosixPath(source_slug(source), folder, f"{seq:03d}_{article_id}.txt")
-
-
-def _line(text: str) -> str:
-    return " ".join(text.split())

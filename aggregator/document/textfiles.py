@@ -43,7 +43,7 @@ def _alive(pid: int) -> bool:
 def resolve_inside(root: Path, relpath: str) -> Path:
     """``root / relpath``, refusing any path that would land outside ``root``."""
     rel = PurePosixPath(relpath)
-    if rel.is_absolute() or any(part in ("", ".", "..") for part in rel.parts):
+    if "\0" in relpath or rel.is_absolute() or any(part in ("", ".", "..") for part in rel.parts):
         raise StoreError(f"{relpath!r}: refusing a document path outside the archive folder")
     target = (root / Path(*rel.parts)).resolve()
     if not target.is_relative_to(root.resolve()):
@@ -67,6 +67,6 @@ def write_document(root: Path, relpath: str, text: str) -> Path:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    except OSError as exc:
+    except (OSError, UnicodeEncodeError) as exc:  # UnicodeEncodeError: a lone surrogate is no UTF-8
         raise StoreError(f"{target}: cannot write document: {exc}") from None
     return target

@@ -88,10 +88,9 @@ def page_retry_at(now: datetime, attempts: int, base: int, max_backoff: int = 6 
     return now + timedelta(seconds=min(max_backoff, base * 4**quadruplings))
 
 
-def health(status: str, error_count: int) -> str:
-    """A feed's visible state: new, ok, backing_off, failing or gone."""
-    if status in ("gone", "new"):
-        return status
+def health(error_count: int) -> str:
+    """A polled feed's visible state after ``error_count`` consecutive failures: ok, backing_off or
+    failing (``new`` and ``gone`` are not the outcome of a count)."""
     if error_count <= 0:
         return "ok"
     return "failing" if error_count >= FAILING_AFTER else "backing_off"

@@ -1,6 +1,6 @@
 """A process pool for extraction, started only when the first page needs it.
 
-Extraction is pure CPU work (``pipeline.fetched_document``); in a worker process it runs on
+Extraction is pure CPU work (``extraction.extract_and_pack``); in a worker process it runs on
 another core while the event loop keeps fetching and storing. The pool is created lazily, so a
 run with nothing new to extract starts no process. Workers are started with ``spawn`` (never ``fork``:
 the daemon has threads; spawned workers are the parent's own children, so its CPU time includes
@@ -58,8 +58,9 @@ class LazyProcessPool(Executor):
                 raise RuntimeError("cannot schedule new work after shutdown")
             if self._pool is None:
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=self.max_workers, mp_context=context,
-                                                 initializer=_worker_init, initargs=(os.getpid(),))
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.max_workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+                )
             pool = self._pool
         return pool.submit(fn, *args, **kwargs)
 

@@ -1,0 +1,195 @@
+"""Archiving a feed's pages: each entry's page fetched, extracted, dated, rendered and stored.
+
+One page, one fetch: entries of a feed that share a URL wait for the first one's result, and an
+entry whose URL another feed is fetching at this moment waits for that fetch. Whatever goes
+wrong with one page ends as that entry's recorded failure, with its backoff and, when out of
+attempts, abandonment; nothing here raises for one page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from aggregator.document.article import render_article
+from aggregator.document.dating import date_flag
+from aggregator.errors import INTERNAL, failure
+from aggregator.fetch import PAGE_ACCEPT, Fetcher
+from aggregator.models import FeedSpec, Settings
+from aggregator.pipeline.database import Database
+from aggregator.pipeline.extraction import Extractor
+from aggregator.pipeline.progress import Progress
+from aggregator.pipeline.texts import TextFiles
+from aggregator.pipeline.timing import page_retry_at
+from aggregator.profiles import feed_profile
+from aggregator.store import EntryWork, NewArticle, iso, utc_now
+from aggregator.urls import canonical_url, url_hash16
+
+log = logging.getLogger("aggregator")
+
+
+@dataclass(frozen=True)
+class PageResult:
+    status: str  # archived | duplicate | failed | abandoned
+    reason: str | None = None
+    error: str | None = None  # the one-line message of a failure
+
+
+class Pages:
+    """The page work of every feed polled by one archiver."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        fetcher: Fetcher,
+        extract: Extractor,
+        texts: TextFiles,
+        clock: Callable[[], datetime],
+        progress: Progress,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.store = db.store
+        self.fetcher = fetcher
+        self.extract = extract
+        self.texts = texts
+        self.clock = clock
+        self.progress = progress
+        self._slots = asyncio.Semaphore(max(1, settings.concurrency) * 2)  # pages being handled at once
+        #: the page fetch under way for each canonical URL, so that entries sharing it wait for it
+        self._in_flight: dict[str, asyncio.Future[PageResult]] = {}
+
+    async def archive(self, feed: FeedSpec) -> list[PageResult]:
+        """The feed's pending entries, and failed ones due for a retry; one result each."""
+        work = await self.db.read(self.store.entries_to_fetch, feed.id, self.settings.max_attempts, self.clock())
+        self.progress.add(len(work))
+        by_url: dict[str, list[EntryWork]] = {}
+        for item in work:
+            by_url.setdefault(item.url, []).append(item)
+        groups = await asyncio.gather(*(self._archive_url(feed, items) for items in by_url.values()))
+        return [result for group in groups for result in group]
+
+    async def _archive_url(self, feed: FeedSpec, items: list[EntryWork]) -> list[PageResult]:
+        """The entries of one feed that share a URL: the page is fetched for the first one only."""
+        first, *rest = items
+        results = [await self._archive_entry(feed, first)]
+        for item in rest:
+            results.append(await self._after_same_url(feed, item, results[0]))
+            self.progress.advance()
+        return results
+
+    async def _archive_entry(self, feed: FeedSpec, item: EntryWork) -> PageResult:
+        """One entry's page; never raises (but for cancellation)."""
+        try:
+            other = self._in_flight.get(item.url)
+            if other is not None:
+                return await self._after_same_url(feed, item, await other)
+            done: asyncio.Future[PageResult] = asyncio.get_running_loop().create_future()
+            self._in_flight[item.url] = done
+            try:
+                async with self._slots:
+                    result = await self._attempt(feed, item)
+                done.set_result(result)
+                return result
+            finally:
+                del self._in_flight[item.url]
+                if not done.done():
+                    done.cancel()
+        finally:
+            self.progress.advance()
+
+    async def _attempt(self, feed: FeedSpec, item: EntryWork) -> PageResult:
+        try:
+            return await self._archive_page(feed, item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # fault isolation: one page's failure, whatever it is
+            return await self._failed(feed, item, *failure(exc), exc)
+
+    async def _after_same_url(self, feed: FeedSpec, item: EntryWork, first: PageResult) -> PageResult:
+        """An entry whose URL another entry just fetched: linked to that article, or failed alike."""
+        if first.status not in ("archived", "duplicate"):
+            return await self._failed(feed, item, first.reason or INTERNAL, first.error or "the page failed", None)
+        try:
+            known = await self.db.read(self.store.article_for_url, item.url)
+            if known:
+                await self.db.write(self.store.link_entry, feed.id, item.key, known)
+                return PageResult("duplicate")
+        except Exception as exc:
+            return await self._failed(feed, item, *failure(exc), exc)
+        return await self._attempt(feed, item)  # not reachable by its URL after all: its own fetch
+
+    async def _failed(
+        self, feed: FeedSpec, item: EntryWork, reason: str, message: str, exc: BaseException | None
+    ) -> PageResult:
+        """Record a failed attempt with its backoff; when even that fails (the database), the page
+        stays as it was and is tried again after the feed's own backoff."""
+        if reason == INTERNAL and exc is not None:
+            log.debug("page feed=%s url=%s: unexpected failure", feed.id, item.link, exc_info=exc)
+        retry_at = page_retry_at(
+            self.clock(), item.attempts + 1, self.settings.page_retry_delay, self.settings.max_backoff
+        )
+        try:
+            status = await self.db.write(
+                self.store.entry_failed,
+                feed.id,
+                item.key,
+                reason=reason,
+                error=message,
+                max_attempts=self.settings.max_attempts,
+                retry_at=retry_at,
+            )
+        except Exception as store_exc:
+            log.error(
+                "page feed=%s url=%s failed (%s) and the failure could not be recorded: %s",
+                feed.id,
+                item.link,
+                message,
+                failure(store_exc)[1],
+            )
+            return PageResult("failed", reason, message)
+        log.warning("page feed=%s url=%s %s: %s", feed.id, item.link, status, message)
+        return PageResult(status, reason, message)
+
+    async def _archive_page(self, feed: FeedSpec, item: EntryWork) -> PageResult:
+        known = await self.db.read(self.store.article_for_url, item.url)
+        if known:
+            await self.db.write(self.store.link_entry, feed.id, item.key, known)
+            return PageResult("duplicate")
+        response = await self.fetcher.get(item.link, max_bytes=self.settings.max_page_bytes, accept=PAGE_ACCEPT)
+        article, page_gzip = await self.extract(response, feed_profile(feed))
+        first_seen = datetime.fromisoformat(item.first_seen)
+        feed_published = datetime.fromisoformat(item.feed_published) if item.feed_published else None
+        document, published, via = render_article(
+            article, source=feed.source, timezone=feed.timezone, feed_published=feed_published, first_seen=first_seen
+        )
+        record = NewArticle(
+            url=article.url,
+            article_id=url_hash16(article.url),
+            title=article.title,
+            published=published.isoformat(),
+            published_via=via,
+            day=published.date().isoformat(),
+            source=feed.source,
+            feed_id=feed.id,
+            body=article.body,
+            document=document,
+            extractor=article.extractor,
+            fetched_at=iso(utc_now()) or "",
+            # a page reached without a redirect: its canonical URL is the entry's, computed already
+            aliases=(item.url, item.url if response.final_url == item.link else canonical_url(response.final_url)),
+            page_gzip=page_gzip,
+            page_url=response.final_url,
+            content_type=response.headers.get("content-type"),
+            date_flag=date_flag(article.published, feed_published),
+        )
+        saved = await self.db.write(self.store.save_article, record, (feed.id, item.key))
+        if not saved.created:
+            return PageResult("duplicate")
+        if saved.path and saved.document is not None:
+            await self.texts.write(saved.article_id, saved.path, saved.document)
+        return PageResult("archived")
