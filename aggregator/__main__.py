@@ -1,5 +1,5 @@
 """``python -m aggregator`` runs the command line."""
 
-from aggregator.cli.main import main
+from aggregator.cli import main
 
 main()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -13,12 +15,21 @@ from benchmarks import run as bench  # noqa: E402
 from benchmarks.site import article_page, section_of  # noqa: E402
 
 
+@pytest.mark.slow  # subprocesses: a local site, cold and warm `aggregator fetch` runs, the daemon refresh path
 def test_quick_benchmark_prints_a_table_with_every_row(tmp_path: Path) -> None:
     report = bench.run(bench.QUICK, 1, tmp_path)
     rows = [line for line in report.splitlines() if line.startswith("| ") and not line.startswith("| measure")]
     names = [row.split(" | ")[0] for row in rows]
-    for expected in ("cold ingest", "warm cycle", "extraction, TASS profile", "extraction, generic",
-                     "search on a", "storage: database bytes", "daemon: RSS MB after 1 ", "daemon: RSS MB after 3 "):
+    for expected in (
+        "cold ingest",
+        "warm cycle",
+        "extraction, TASS profile",
+        "extraction, generic",
+        "search on a",
+        "storage: database bytes",
+        "daemon: RSS MB after 1 ",
+        "daemon: RSS MB after 3 ",
+    ):
         assert any(expected in name for name in names), (expected, names)
     assert "Machine:" in report
     assert len(rows) == 17

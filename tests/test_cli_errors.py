@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.daemon.lock import DaemonLock
-from tests.archive import build_archive, invoke
-from tests.conftest import FIXTURES, run_cli
+from tests.helpers.archive import build_archive, invoke
+from tests.helpers.site import FIXTURES, run_cli
 
 PAGE = str(FIXTURES / "tass" / "politics-1189047.html")
 URL = "https://tass.com/politics/1189047"
@@ -42,9 +42,12 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_archive(root)
     (root / "refusing.yaml").write_text(
         "settings:\n  database: other.db\n  retries: 0\n  allow_private_networks: true\nfeeds:\n"
-        f"  - {{id: local, url: 'http://127.0.0.1:{_refused_port()}/rss', source: Local}}\n", encoding="utf-8")
-    (root / "bad.opml").write_text('<opml version="2.0"><body><outline text="Loopback" xmlUrl="http://[::1"/>'
-                                   "</body></opml>", encoding="utf-8")
+        f"  - {{id: local, url: 'http://127.0.0.1:{_refused_port()}/rss', source: Local}}\n",
+        encoding="utf-8",
+    )
+    (root / "bad.opml").write_text(
+        '<opml version="2.0"><body><outline text="Loopback" xmlUrl="http://[::1"/></body></opml>', encoding="utf-8"
+    )
     (root / "folder").mkdir()
     return root
 
@@ -124,17 +127,29 @@ def test_help_and_version_still_exit_0(folder: Path) -> None:
 def test_the_usage_error_names_the_option_and_the_help_to_read(folder: Path) -> None:
     result = run_cli("search", "x", "--limit", "0", config=folder / "feeds.yaml")
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == ("error: Invalid value for '--limit': 0 is not in the range 1<=x<=10000. "
-                             "(see 'aggregator search --help')\n")
+    assert result.stderr == (
+        "error: Invalid value for '--limit': 0 is not in the range 1<=x<=10000. (see 'aggregator search --help')\n"
+    )
 
 
 def test_a_path_that_is_not_utf8_prints_back_as_its_bytes(folder: Path) -> None:
     # In a UTF-8 locale other than C.UTF-8 stdout is strict: printing such a path raised before.
     out = folder / f"{NOT_UTF8}.csv"
-    command = [sys.executable, "-m", "aggregator", "--config", str(folder / "feeds.yaml"),
-               "export", "--format", "csv", "--out", str(out)]
-    result = subprocess.run(command, capture_output=True, timeout=60, check=False,
-                            env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
+    command = [
+        sys.executable,
+        "-m",
+        "aggregator",
+        "--config",
+        str(folder / "feeds.yaml"),
+        "export",
+        "--format",
+        "csv",
+        "--out",
+        str(out),
+    ]
+    result = subprocess.run(
+        command, capture_output=True, timeout=60, check=False, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    )
     assert (result.returncode, result.stderr) == (0, b"")
     assert out.exists() and result.stdout == b"3 articles written to " + os.fsencode(out) + b"\n"
 

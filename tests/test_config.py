@@ -6,15 +6,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aggregator.config import find_config, load_config, parse_config
 from aggregator.config import load as config_module
-from aggregator.config.load import (
-    INTERVAL_RANGE,
-    SETTINGS_HELP,
-    SETTINGS_RANGES,
-    find_config,
-    load_config,
-    parse_config,
-)
+from aggregator.config.settings import INTERVAL_RANGE, SETTINGS_HELP, SETTINGS_RANGES
 from aggregator.errors import ConfigError
 from aggregator.models import Config, FeedSpec, Settings
 from aggregator.pipeline.timing import MAX_SERVER_DELAY, next_poll, page_retry_at
@@ -27,8 +21,9 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def test_shipped_config_archives_tass() -> None:
     config = load_config(ROOT / "feeds.yaml")
     assert config.feeds == (
-        FeedSpec(id="tass-en", url="https://tass.com/rss/v2.xml", source="TASS",
-                 timezone="Europe/Moscow", interval=900),
+        FeedSpec(
+            id="tass-en", url="https://tass.com/rss/v2.xml", source="TASS", timezone="Europe/Moscow", interval=900
+        ),
     )
     assert config.settings.database == ROOT / "archive" / "archive.db"
     assert config.settings.archive_dir == ROOT / "archive"
@@ -68,13 +63,34 @@ feeds:
 """
     config = parse_config(text, tmp_path / "f.yaml")
     assert config.settings == Settings(
-        database=tmp_path / "db/x.db", archive_dir=Path("/srv/archive"), write_text=False, user_agent="test",
-        connect_timeout=1.0, read_timeout=2.5, total_timeout=3.0, max_feed_bytes=100, max_page_bytes=200,
-        max_redirects=3, concurrency=4, per_host_concurrency=1, retries=0, retry_backoff=0.5,
-        max_retry_after=5.0, proxy="http://127.0.0.1:3128", allow_private_networks=True, max_attempts=2,
+        database=tmp_path / "db/x.db",
+        archive_dir=Path("/srv/archive"),
+        write_text=False,
+        user_agent="test",
+        connect_timeout=1.0,
+        read_timeout=2.5,
+        total_timeout=3.0,
+        max_feed_bytes=100,
+        max_page_bytes=200,
+        max_redirects=3,
+        concurrency=4,
+        per_host_concurrency=1,
+        retries=0,
+        retry_backoff=0.5,
+        max_retry_after=5.0,
+        proxy="http://127.0.0.1:3128",
+        allow_private_networks=True,
+        max_attempts=2,
     )
-    assert config.feeds[0] == FeedSpec(id="a", url="https://x.org/rss", source="X", timezone="Europe/Moscow",
-                                       profile="tass", interval=7200, enabled=False)
+    assert config.feeds[0] == FeedSpec(
+        id="a",
+        url="https://x.org/rss",
+        source="X",
+        timezone="Europe/Moscow",
+        profile="tass",
+        interval=7200,
+        enabled=False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,13 +103,19 @@ feeds:
         ("feeds:\n  - {url: 'http://x.org/', source: X}\n", "feed #1: missing required field 'id'"),
         ("feeds:\n  - {id: a, url: 'ftp://x.org/', source: X}\n", "feed 'a': bad url 'ftp://x.org/'"),
         ("feeds:\n  - {id: a, url: 'x.org', source: X}\n", "feed 'a': bad url 'x.org'"),
-        ("feeds:\n  - {id: a, url: 'http://x.org/', source: X, timezone: Europe/Moskow}\n",
-         "feed 'a': unknown time zone 'Europe/Moskow'"),
-        ("feeds:\n  - {id: a, url: 'http://x.org/', source: X}\n  - {id: a, url: 'http://y.org/', source: Y}\n",
-         "feed 'a': duplicate id"),
+        (
+            "feeds:\n  - {id: a, url: 'http://x.org/', source: X, timezone: Europe/Moskow}\n",
+            "feed 'a': unknown time zone 'Europe/Moskow'",
+        ),
+        (
+            "feeds:\n  - {id: a, url: 'http://x.org/', source: X}\n  - {id: a, url: 'http://y.org/', source: Y}\n",
+            "feed 'a': duplicate id",
+        ),
         ("feeds:\n  - {id: a, url: 'http://x.org/', source: X, color: red}\n", "feed 'a': unknown key 'color'"),
-        ("feeds:\n  - {id: a, url: 'http://x.org/', source: X, interval: 10s}\n",
-         "feed 'a': interval '10s' is out of range; allowed: 60 to 31536000 seconds (1 minute to 365 days)"),
+        (
+            "feeds:\n  - {id: a, url: 'http://x.org/', source: X, interval: 10s}\n",
+            "feed 'a': interval '10s' is out of range; allowed: 60 to 31536000 seconds (1 minute to 365 days)",
+        ),
         ("feeds:\n  - {id: a, url: 'http://x.org/', source: X, interval: soon}\n", "feed 'a': bad interval 'soon'"),
         ("feeds:\n  - {id: '../x', url: 'http://x.org/', source: X}\n", "feed '../x': id may hold only"),
         ("settings: {concurrency: many}\n", "settings.concurrency: expected int, got 'many'"),
@@ -188,8 +210,7 @@ def _error(text: str, tmp_path: Path) -> str:
         ("retry_backoff: 1" + "0" * 400, "settings.retry_backoff: 1000000"),  # too big for a float
     ],
 )
-def test_out_of_range_settings_are_refused_naming_value_and_range(tmp_path: Path, setting: str,
-                                                                  message: str) -> None:
+def test_out_of_range_settings_are_refused_naming_value_and_range(tmp_path: Path, setting: str, message: str) -> None:
     assert message in _error(f"settings:\n  {setting}\n{FEED}", tmp_path)
 
 
@@ -202,8 +223,9 @@ def test_every_range_accepts_its_bounds_and_refuses_just_outside(tmp_path: Path)
             config = parse_config(f"settings:\n  {name}: {value}\n{FEED}", tmp_path / "f.yaml")
             assert getattr(config.settings, name) == value
         for value in ([bounds.low] if bounds.open_low else [bounds.low - step]) + [bounds.high + step]:
-            assert f"settings.{name}: {value} is out of range" in _error(f"settings:\n  {name}: {value}\n{FEED}",
-                                                                          tmp_path)
+            assert f"settings.{name}: {value} is out of range" in _error(
+                f"settings:\n  {name}: {value}\n{FEED}", tmp_path
+            )
 
 
 @pytest.mark.parametrize("interval", ["3000000d", "9999999999999999999s", "9" * 400, "366d", "59", "59s", "0.5m"])
@@ -213,8 +235,10 @@ def test_intervals_outside_one_minute_to_a_year_are_refused(tmp_path: Path, inte
     assert "is out of range; allowed: 60 to 31536000 seconds (1 minute to 365 days)" in error
 
 
-@pytest.mark.parametrize(("interval", "seconds"), [("60", 60), ("1m", 60), ("1.5m", 90), ("365d", 31536000),
-                                                   ("8760h", 31536000), (" 2h ", 7200)])
+@pytest.mark.parametrize(
+    ("interval", "seconds"),
+    [("60", 60), ("1m", 60), ("1.5m", 90), ("365d", 31536000), ("8760h", 31536000), (" 2h ", 7200)],
+)
 def test_intervals_inside_the_range(tmp_path: Path, interval: str, seconds: int) -> None:
     text = f"feeds:\n  - {{id: a, url: 'http://x.org/', source: X, interval: '{interval}'}}\n"
     assert parse_config(text, tmp_path / "f.yaml").feeds[0].interval == seconds
@@ -238,14 +262,16 @@ def test_proxy_must_be_a_usable_proxy_url(tmp_path: Path, proxy: str, problem: s
     assert "settings.proxy: expected http://host:port" in error and problem in error
 
 
-@pytest.mark.parametrize("proxy", ["http://127.0.0.1:3128", "https://proxy.example/", "http://u:p@[::1]:8080",
-                                   "http://proxy.example"])
+@pytest.mark.parametrize(
+    "proxy", ["http://127.0.0.1:3128", "https://proxy.example/", "http://u:p@[::1]:8080", "http://proxy.example"]
+)
 def test_usable_proxies_pass(tmp_path: Path, proxy: str) -> None:
     assert parse_config(f"settings:\n  proxy: '{proxy}'\n{FEED}", tmp_path / "f.yaml").settings.proxy == proxy
 
 
-@pytest.mark.parametrize("agent", ['"agent/1\\n"', '"aggr\\u00e9gateur/1"', '"a\\r\\nX-Injected: 1"', '"tab\\tbed"',
-                                   "x" * 513])
+@pytest.mark.parametrize(
+    "agent", ['"agent/1\\n"', '"aggr\\u00e9gateur/1"', '"a\\r\\nX-Injected: 1"', '"tab\\tbed"', "x" * 513]
+)
 def test_user_agent_is_printable_ascii_of_bounded_length(tmp_path: Path, agent: str) -> None:
     error = _error(f"settings:\n  user_agent: {agent}\n{FEED}", tmp_path)
     assert "settings.user_agent: expected printable ASCII (no control characters), at most 512 characters" in error
@@ -274,8 +300,9 @@ def test_feed_urls_must_be_fetchable(tmp_path: Path, url: str, problem: str) -> 
     assert "feed 'a': bad url " in error and problem in error
 
 
-@pytest.mark.parametrize("url", ["https://пример.рф/rss", "http://[::1]:8080/rss", "http://x.org:65535/",
-                                 "HTTPS://X.ORG/Feed?a=1#top"])
+@pytest.mark.parametrize(
+    "url", ["https://пример.рф/rss", "http://[::1]:8080/rss", "http://x.org:65535/", "HTTPS://X.ORG/Feed?a=1#top"]
+)
 def test_fetchable_feed_urls_pass(tmp_path: Path, url: str) -> None:
     assert parse_config(f"feeds:\n  - {{id: a, url: '{url}', source: X}}\n", tmp_path / "f.yaml").feeds[0].url == url
 
@@ -283,17 +310,21 @@ def test_fetchable_feed_urls_pass(tmp_path: Path, url: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("feeds:\n  - {id: a, url: 'http://x.org/', source: X, timezone: Europe}\n",
-         "feed 'a': unknown time zone 'Europe'"),  # a folder of zones: IsADirectoryError before
+        (
+            "feeds:\n  - {id: a, url: 'http://x.org/', source: X, timezone: Europe}\n",
+            "feed 'a': unknown time zone 'Europe'",
+        ),  # a folder of zones: IsADirectoryError before
         ("feeds:\n  - {id: a, url: 'http://x.org/', source: X, timezone: 3}\n", "feed 'a': unknown time zone '3'"),
-        ("settings: {database: \"a\\0b.db\"}\n", "settings.database: not a usable path"),
-        ("settings: {archive_dir: \"\\0\"}\n", "settings.archive_dir: not a usable path"),
+        ('settings: {database: "a\\0b.db"}\n', "settings.database: not a usable path"),
+        ('settings: {archive_dir: "\\0"}\n', "settings.archive_dir: not a usable path"),
         ("settings: {retries: 2001-02-30}\n", "invalid YAML: ValueError: day is out of range for month"),
         ("settings: {retries: !!int x}\n", "invalid YAML: ValueError"),
         ("settings: {retries: !!timestamp x}\n", "invalid YAML: "),
         ("settings: {retries: " + "9" * 5000 + "}\n", "invalid YAML: ValueError: Exceeds the limit"),
-        ("feeds:\n  - {id: a, url: 'http://x.org/', source: X, selectors: {container: [[1]]}}\n",
-         "feed 'a': selectors.container: expected a selector or a list of them"),
+        (
+            "feeds:\n  - {id: a, url: 'http://x.org/', source: X, selectors: {container: [[1]]}}\n",
+            "feed 'a': selectors.container: expected a selector or a list of them",
+        ),
         ("feeds:\n  - {id: a, url: 'http://x.org/', source: \"A\\eB\"}\n", "feed 'a': source 'A\\x1bB' holds control"),
     ],
 )
@@ -313,18 +344,48 @@ def test_the_readme_states_every_range() -> None:
 # -- schedules without raising at its extremes
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-ODD_STRINGS = ["", " ", "15m", "3000000d", "9999999999999999999s", "http://127.0.0.1:99999", "http://[::1",
-               "http://x.org/", "https://x.org:8080", "Europe/Moscow", "Europe", "é", "a\r\nb", "\x00", "tass",
-               ".inf", "nan", "1e400", "-1", "0", "true", "~", "http://" + "a" * 64 + ".org/"]
+ODD_STRINGS = [
+    "",
+    " ",
+    "15m",
+    "3000000d",
+    "9999999999999999999s",
+    "http://127.0.0.1:99999",
+    "http://[::1",
+    "http://x.org/",
+    "https://x.org:8080",
+    "Europe/Moscow",
+    "Europe",
+    "é",
+    "a\r\nb",
+    "\x00",
+    "tass",
+    ".inf",
+    "nan",
+    "1e400",
+    "-1",
+    "0",
+    "true",
+    "~",
+    "http://" + "a" * 64 + ".org/",
+]
 #: Any YAML scalar (and small lists): the hostile half of every value.
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(10**18, 10**300), st.integers(-(10**300), -(10**18)),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12), st.sampled_from(ODD_STRINGS),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(10**18, 10**300),
+    st.integers(-(10**300), -(10**18)),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(ODD_STRINGS),
     st.lists(st.integers(-3, 3) | st.text(max_size=3), max_size=3),
 )
 #: Numbers at and just outside every bound.
-EDGES = sorted({edge + delta for bounds in SETTINGS_RANGES.values() for edge in (bounds.low, bounds.high)
-                for delta in (-1, 0, 1)} | {0.001, 1e-300, float("inf"), float("nan")})
+EDGES = sorted(
+    {edge + delta for bounds in SETTINGS_RANGES.values() for edge in (bounds.low, bounds.high) for delta in (-1, 0, 1)}
+    | {0.001, 1e-300, float("inf"), float("nan")}
+)
 
 
 def _in_range(name: str) -> st.SearchStrategy[object]:
@@ -347,29 +408,37 @@ def _mostly(draw: st.DrawFn, plausible: st.SearchStrategy[object]) -> object:
     return draw(plausible) if draw(st.sampled_from([True, True, True, False])) else draw(SCALARS)
 
 
-FEED_ENTRIES = _mostly(st.fixed_dictionaries(
-    {
-        "id": _mostly(st.sampled_from(["a", "b", "c-1", "tass.en"])),
-        "url": _mostly(st.sampled_from(["http://x.org/rss", "https://127.0.0.1:8443/f", "http://[::1]/f"])),
-        "source": _mostly(st.sampled_from(["TASS", "BBC News"])),
-    },
-    optional={
-        "timezone": _mostly(st.sampled_from(["Europe/Moscow", "UTC"])),
-        "interval": _mostly(st.sampled_from(["1m", "365d", "366d", "8760h", "59s"]) | st.integers(0, 4 * 10**7)),
-        "enabled": _mostly(st.booleans()),
-        "profile": _mostly(st.sampled_from(["tass", "generic"])),
-        "selectors": _mostly(st.dictionaries(st.sampled_from(["container", "body", "blocks", "title_suffix",
-                                                              "datelines", "min_body_chars", "x"]),
-                                             st.sampled_from(["article", "p", "", "[", "(", "tass"]) | SCALARS,
-                                             max_size=3)),
-    },
-))
+FEED_ENTRIES = _mostly(
+    st.fixed_dictionaries(
+        {
+            "id": _mostly(st.sampled_from(["a", "b", "c-1", "tass.en"])),
+            "url": _mostly(st.sampled_from(["http://x.org/rss", "https://127.0.0.1:8443/f", "http://[::1]/f"])),
+            "source": _mostly(st.sampled_from(["TASS", "BBC News"])),
+        },
+        optional={
+            "timezone": _mostly(st.sampled_from(["Europe/Moscow", "UTC"])),
+            "interval": _mostly(st.sampled_from(["1m", "365d", "366d", "8760h", "59s"]) | st.integers(0, 4 * 10**7)),
+            "enabled": _mostly(st.booleans()),
+            "profile": _mostly(st.sampled_from(["tass", "generic"])),
+            "selectors": _mostly(
+                st.dictionaries(
+                    st.sampled_from(
+                        ["container", "body", "blocks", "title_suffix", "datelines", "min_body_chars", "x"]
+                    ),
+                    st.sampled_from(["article", "p", "", "[", "(", "tass"]) | SCALARS,
+                    max_size=3,
+                )
+            ),
+        },
+    )
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw_settings=SETTING_VALUES, raw_feeds=st.lists(FEED_ENTRIES, max_size=3))
-def test_fuzzed_configs_give_a_config_or_a_config_error(raw_settings: dict[str, object],
-                                                        raw_feeds: list[object]) -> None:
+def test_fuzzed_configs_give_a_config_or_a_config_error(
+    raw_settings: dict[str, object], raw_feeds: list[object]
+) -> None:
     text = yaml.safe_dump({"settings": raw_settings, "feeds": raw_feeds}, allow_unicode=True)
     try:
         config = parse_config(text, Path("/srv/feeds.yaml"))
@@ -381,8 +450,7 @@ def test_fuzzed_configs_give_a_config_or_a_config_error(raw_settings: dict[str, 
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("settingsfeds:-{}[]'\"!&*|>#%@`,?.0123456789 \n\teinx\\")),
-               max_size=80))
+@given(st.text(alphabet=st.sampled_from(list("settingsfeds:-{}[]'\"!&*|>#%@`,?.0123456789 \n\teinx\\")), max_size=80))
 def test_fuzzed_yaml_text_gives_a_config_or_a_config_error(text: str) -> None:
     try:
         parse_config(text, Path("f.yaml"))
@@ -392,8 +460,9 @@ def test_fuzzed_yaml_text_gives_a_config_or_a_config_error(text: str) -> None:
 
 def test_the_most_extreme_config_schedules(tmp_path: Path) -> None:
     high = {name: bounds.high for name, bounds in SETTINGS_RANGES.items()}
-    text = yaml.safe_dump({"settings": high, "feeds": [{"id": "a", "url": "http://x.org/", "source": "X",
-                                                        "interval": "365d"}]})
+    text = yaml.safe_dump(
+        {"settings": high, "feeds": [{"id": "a", "url": "http://x.org/", "source": "X", "interval": "365d"}]}
+    )
     assert_schedules_at_its_extremes(parse_config(text, tmp_path / "f.yaml"))
 
 
@@ -405,10 +474,21 @@ def assert_schedules_at_its_extremes(config: Config) -> None:
         assert INTERVAL_RANGE.low <= feed.interval <= INTERVAL_RANGE.high
         for errors in (0, 1, 1024, 10**6, 10**9):
             for jitter in (lambda: 0.0, lambda: 1.0):
-                at = next_poll(NOW, interval=feed.interval, error_count=errors, server_delay=MAX_SERVER_DELAY,
-                               retry_after=float("inf"), max_backoff=settings_.max_backoff, jitter=jitter)
-                assert NOW <= at <= NOW + timedelta(seconds=max(feed.interval * 1.1, settings_.max_backoff,
-                                                                MAX_SERVER_DELAY * 1.1) + 1)
+                at = next_poll(
+                    NOW,
+                    interval=feed.interval,
+                    error_count=errors,
+                    server_delay=MAX_SERVER_DELAY,
+                    retry_after=float("inf"),
+                    max_backoff=settings_.max_backoff,
+                    jitter=jitter,
+                )
+                assert (
+                    NOW
+                    <= at
+                    <= NOW
+                    + timedelta(seconds=max(feed.interval * 1.1, settings_.max_backoff, MAX_SERVER_DELAY * 1.1) + 1)
+                )
     for attempts in (0, 1, 2, 1000, 10**9):
         at = page_retry_at(NOW, attempts, settings_.page_retry_delay, settings_.max_backoff)
         assert NOW <= at <= NOW + timedelta(seconds=settings_.max_backoff)

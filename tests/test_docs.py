@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.cli.main import cli
-from aggregator.config.load import FEED_HELP, SETTINGS_HELP
+from aggregator.cli import cli
+from aggregator.config.settings import FEED_HELP, SETTINGS_HELP
 from aggregator.models import FeedSpec, Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -33,8 +33,18 @@ def test_every_command_is_documented(command: str) -> None:
 
 def test_settings_defaults_in_readme_match_the_code() -> None:
     defaults = Settings()
-    for name in ("connect_timeout", "read_timeout", "total_timeout", "max_feed_bytes", "max_page_bytes",
-                 "max_redirects", "concurrency", "per_host_concurrency", "retries", "max_attempts"):
+    for name in (
+        "connect_timeout",
+        "read_timeout",
+        "total_timeout",
+        "max_feed_bytes",
+        "max_page_bytes",
+        "max_redirects",
+        "concurrency",
+        "per_host_concurrency",
+        "retries",
+        "max_attempts",
+    ):
         value = getattr(defaults, name)
         shown = int(value) if isinstance(value, float) and value.is_integer() else value
         assert f"| `{name}` | `{shown}` |" in README, name

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.conftest import FIXTURES, Page, Site, item, rss, run_cli, tass_config, write_config
+from tests.helpers.site import FIXTURES, Page, Site, item, rss, run_cli, tass_config, write_config
 
 REFERENCE_DOC = (FIXTURES / "tass" / "politics-1189047.txt").read_bytes()
 REFERENCE_FILE = Path("tass/2020-08-13/000_5c481511b53b5c3e.txt")
@@ -37,8 +37,10 @@ def test_fetch_archives_byte_exact_once_and_records_failures(tmp_path: Path, tas
         ("https://tass.com/politics/1189047", "2020-08-13T00:26:00+03:00", "page:dateformat", "tass@2019"),
         ("https://tass.com/world/1189100", "2020-08-13T12:00:00+03:00", "page:dateformat", "tass@2019"),
     ]
-    failures = db_rows(tmp_path, "SELECT link, status, attempts, last_error_reason FROM entries "
-                                 "WHERE status != 'archived' ORDER BY link")
+    failures = db_rows(
+        tmp_path,
+        "SELECT link, status, attempts, last_error_reason FROM entries WHERE status != 'archived' ORDER BY link",
+    )
     assert failures == [
         ("http://tass.com/politics/1189999", "failed", 1, "http_404"),
         ("http://tass.com/society/1189200", "failed", 1, "not_article"),
@@ -63,39 +65,53 @@ def test_fetch_archives_byte_exact_once_and_records_failures(tmp_path: Path, tas
     assert fourth.stdout == "tass: unchanged (304), 0 new\n"
     assert tass_site.hits["/society/1189200"] == 3
     assert db_rows(tmp_path, "SELECT outcome, http_status FROM polls ORDER BY id") == [
-        ("ok", 200), ("not_modified", 304), ("not_modified", 304), ("not_modified", 304)
+        ("ok", 200),
+        ("not_modified", 304),
+        ("not_modified", 304),
+        ("not_modified", 304),
     ]
-    assert db_rows(tmp_path, "SELECT status, attempts, last_error_reason FROM entries "
-                             "WHERE status != 'archived' ORDER BY link") == [
-        ("abandoned", 3, "http_404"), ("abandoned", 3, "not_article")
-    ]
+    assert db_rows(
+        tmp_path, "SELECT status, attempts, last_error_reason FROM entries WHERE status != 'archived' ORDER BY link"
+    ) == [("abandoned", 3, "http_404"), ("abandoned", 3, "not_article")]
     # --quiet: nothing for a good feed, unchanged ones included
     quiet = run_cli("-q", "fetch", config=config)
     assert (quiet.returncode, quiet.stdout) == (0, "")
 
 
 def test_one_story_in_two_feeds_is_one_article(tmp_path: Path, tass_site: Site) -> None:
-    tass_site["/rss/other.xml"] = Page(rss(item(
-        "http://tass.com/politics/1189047?utm_source=twitter&amp;utm_campaign=x#top", "Same story", guid=False,
-    )).encode(), "application/rss+xml")
-    config = tass_config(tmp_path, tass_site, "  - {id: other, url: 'http://tass.com/rss/other.xml', "
-                                              "source: TASS, timezone: Europe/Moscow}\n")
+    tass_site["/rss/other.xml"] = Page(
+        rss(
+            item(
+                "http://tass.com/politics/1189047?utm_source=twitter&amp;utm_campaign=x#top",
+                "Same story",
+                guid=False,
+            )
+        ).encode(),
+        "application/rss+xml",
+    )
+    config = tass_config(
+        tmp_path,
+        tass_site,
+        "  - {id: other, url: 'http://tass.com/rss/other.xml', source: TASS, timezone: Europe/Moscow}\n",
+    )
     assert run_cli("fetch", "tass", config=config).returncode == 0
     result = run_cli("fetch", "other", config=config)
     assert result.stdout == "other: 1 entries, 0 new, 1 already archived\n"
     assert tass_site.hits["/politics/1189047"] == 1
     assert db_rows(tmp_path, "SELECT COUNT(*) FROM articles WHERE url = 'https://tass.com/politics/1189047'") == [(1,)]
-    assert db_rows(tmp_path, "SELECT feed_id, status FROM entries WHERE article_id = "
-                             "(SELECT id FROM articles WHERE seq = 0) ORDER BY feed_id") == [
-        ("other", "archived"), ("tass", "archived")
-    ]
+    assert db_rows(
+        tmp_path,
+        "SELECT feed_id, status FROM entries WHERE article_id = "
+        "(SELECT id FROM articles WHERE seq = 0) ORDER BY feed_id",
+    ) == [("other", "archived"), ("tass", "archived")]
 
 
 def test_a_broken_feed_fails_alone_with_its_reason(tmp_path: Path, tass_site: Site) -> None:
-    tass_site["/rss/broken.xml"] = Page(b"<html><head><title>Just a moment...</title></head><body>"
-                                        b"<script>window.location='/x'</script></body></html>", "text/html")
-    config = tass_config(tmp_path, tass_site, "  - {id: broken, url: 'http://tass.com/rss/broken.xml', "
-                                              "source: TASS}\n")
+    tass_site["/rss/broken.xml"] = Page(
+        b"<html><head><title>Just a moment...</title></head><body><script>window.location='/x'</script></body></html>",
+        "text/html",
+    )
+    config = tass_config(tmp_path, tass_site, "  - {id: broken, url: 'http://tass.com/rss/broken.xml', source: TASS}\n")
     result = run_cli("fetch", config=config)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
@@ -146,9 +162,16 @@ def test_unknown_feed_id_exits_2(tmp_path: Path) -> None:
 
 
 def test_article_html_prints_the_document(tmp_path: Path) -> None:
-    result = run_cli("article", "--html", str(FIXTURES / "tass" / "politics-1189047.html"),
-                     "--url", "https://tass.com/politics/1189047", "--timezone", "Europe/Moscow",
-                     config=tmp_path / "absent.yaml")
+    result = run_cli(
+        "article",
+        "--html",
+        str(FIXTURES / "tass" / "politics-1189047.html"),
+        "--url",
+        "https://tass.com/politics/1189047",
+        "--timezone",
+        "Europe/Moscow",
+        config=tmp_path / "absent.yaml",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.encode("utf-8") == REFERENCE_DOC
 
@@ -175,19 +198,28 @@ def test_feeds_table_shows_state(tmp_path: Path, tass_site: Site) -> None:
 
 
 def test_a_missing_html_file_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_cli("article", "--html", str(tmp_path / "absent.html"), "--url", "https://tass.com/a/1",
-                     config=tmp_path / "absent.yaml")
+    result = run_cli(
+        "article",
+        "--html",
+        str(tmp_path / "absent.html"),
+        "--url",
+        "https://tass.com/a/1",
+        config=tmp_path / "absent.yaml",
+    )
     assert result.returncode == 2
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_an_unwritable_database_is_one_line(tmp_path: Path) -> None:
-    config = write_config(tmp_path, "  - {id: a, url: 'http://x.org/', source: X}\n",
-                          settings="  database: /proc/absent/a.db\n")
+    config = write_config(
+        tmp_path, "  - {id: a, url: 'http://x.org/', source: X}\n", settings="  database: /proc/absent/a.db\n"
+    )
     result = run_cli("fetch", config=config)
     assert result.returncode == 1
-    assert result.stderr == ("error: /proc/absent/a.db: cannot open the archive database: "
-                             "[Errno 2] No such file or directory: '/proc/absent'\n")
+    assert result.stderr == (
+        "error: /proc/absent/a.db: cannot open the archive database: "
+        "[Errno 2] No such file or directory: '/proc/absent'\n"
+    )
 
 
 def test_bad_inline_selectors_stop_the_command_with_one_line(tmp_path: Path) -> None:

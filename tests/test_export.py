@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.store.sqlite import Store
+from aggregator.store import open_store
 from aggregator.tools.export import Filters, export_rows
-from tests.archive import BBC_DOC, REFERENCE_DOC, REFERENCE_PATH, build_archive, invoke
-from tests.conftest import run_cli
+from tests.helpers.archive import BBC_DOC, REFERENCE_DOC, REFERENCE_PATH, build_archive, invoke
+from tests.helpers.site import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,10 @@ def test_text_export_regenerates_the_archive_byte_for_byte(archive: Path, tmp_pa
     out = tmp_path / "copy"
     first = invoke("export", "--format", "text", "--out", str(out), config=archive)
     assert (first.returncode, first.stdout, first.stderr) == (
-        0, f"3 documents in {out}: 3 written, 0 already identical\n", "")
+        0,
+        f"3 documents in {out}: 3 written, 0 already identical\n",
+        "",
+    )
     assert text_files(out) == live
     (out / REFERENCE_PATH).write_bytes(b"damaged")
     again = invoke("export", "--format", "text", "--out", str(out), config=archive)
@@ -58,12 +61,15 @@ def test_jsonl_and_csv_round_trip_every_document(archive: Path, tmp_path: Path) 
     assert [p.name for p in tmp_path.iterdir()] == ["articles.csv"]  # no temporary file left
 
 
-@pytest.mark.parametrize(("options", "paths"), [
-    (["--source", "bbc news"], ["bbc-news/2020-04-10/000_5b3a6d11699366a6.txt"]),
-    (["--since", "2020-08-13"], [REFERENCE_PATH, "tass/2020-08-13/001_fa9b0baa3864fdfc.txt"]),
-    (["--until", "2020-08-12"], ["bbc-news/2020-04-10/000_5b3a6d11699366a6.txt"]),
-    (["--since", "2020-04-10", "--until", "2020-04-10", "--source", "TASS"], []),
-])
+@pytest.mark.parametrize(
+    ("options", "paths"),
+    [
+        (["--source", "bbc news"], ["bbc-news/2020-04-10/000_5b3a6d11699366a6.txt"]),
+        (["--since", "2020-08-13"], [REFERENCE_PATH, "tass/2020-08-13/001_fa9b0baa3864fdfc.txt"]),
+        (["--until", "2020-08-12"], ["bbc-news/2020-04-10/000_5b3a6d11699366a6.txt"]),
+        (["--since", "2020-04-10", "--until", "2020-04-10", "--source", "TASS"], []),
+    ],
+)
 def test_filters_select_by_source_and_publication_day(archive: Path, options: list[str], paths: list[str]) -> None:
     result = invoke("export", "--format", "jsonl", *options, config=archive)
     assert result.returncode == 0, result.stderr
@@ -84,7 +90,9 @@ def test_bad_options_and_a_missing_archive_are_one_line(archive: Path, tmp_path:
     config.write_text("feeds: []\n", encoding="utf-8")
     missing = invoke("export", "--format", "jsonl", config=config)
     assert (missing.returncode, missing.stderr) == (
-        1, f"error: {tmp_path / 'archive' / 'archive.db'}: no archive database yet (run `aggregator fetch` first)\n")
+        1,
+        f"error: {tmp_path / 'archive' / 'archive.db'}: no archive database yet (run `aggregator fetch` first)\n",
+    )
 
 
 class _Sink(io.TextIOBase):
@@ -100,12 +108,15 @@ class _Sink(io.TextIOBase):
 
 def test_streaming_export_keeps_memory_flat(tmp_path: Path) -> None:
     articles, size = 400, 50_000  # 20 MB of documents
-    with Store(tmp_path / "big.db") as store:
+    with open_store(tmp_path / "big.db") as store:
         store.db.conn.executemany(
             "INSERT INTO articles (id, url, title, published, day, source, body, document, folder, seq, path) "
             "VALUES (?, ?, 't', '2021-01-01T00:00:00+00:00', '2021-01-01', 'S', 'b', ?, 'f', ?, ?)",
-            ((f"{n:016x}", f"https://example.org/{n}", f"{n:06d}" * (size // 6), n, f"s/{n}.txt")
-             for n in range(articles)))
+            (
+                (f"{n:016x}", f"https://example.org/{n}", f"{n:06d}" * (size // 6), n, f"s/{n}.txt")
+                for n in range(articles)
+            ),
+        )
         store.db.conn.commit()
         for fmt in ("jsonl", "csv"):
             sink = _Sink()

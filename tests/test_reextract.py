@@ -9,9 +9,9 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from aggregator.cli.main import cli
-from tests.conftest import FIXTURES
-from tests.test_pipeline import FEED_URL, PROFILES, REFERENCE_HTML, Routes, html, rss, run
+from aggregator.cli import cli
+from tests.helpers.mock import FEED_URL, PROFILES, REFERENCE_PAGE, Routes, html, rss, run
+from tests.helpers.site import FIXTURES
 
 ARTICLE_ID = "5c481511b53b5c3e"
 URL = "https://tass.com/politics/1189047"
@@ -32,8 +32,10 @@ feeds:
 
 def archived(tmp_path: Path, pub_date: str = "Wed, 12 Aug 2020 21:26:00 +0000") -> sqlite3.Connection:
     """The TASS reference page archived by a pipeline run, and a feeds.yaml pointing at it."""
-    routes: Routes = {FEED_URL: html(rss(URL, pub_date=pub_date), content_type="application/rss+xml"),
-                      URL: html(REFERENCE_HTML)}
+    routes: Routes = {
+        FEED_URL: html(rss(URL, pub_date=pub_date), content_type="application/rss+xml"),
+        URL: html(REFERENCE_PAGE),
+    }
     (result,), db = run(tmp_path, routes)
     assert result.archived == 1
     (tmp_path / "feeds.yaml").write_text(CONFIG, encoding="utf-8")
@@ -67,12 +69,14 @@ def test_a_spoiled_row_and_file_are_repaired(tmp_path: Path) -> None:
     spoil(db)
     (tmp_path / "archive" / PATH).write_text("old document", encoding="utf-8")
     result = reextract(tmp_path)
-    assert (result.exit_code, result.output) == (0, (
-        f"{ARTICLE_ID} {URL}: title, body, document, extractor changed (tass@2018 -> tass@2019)\n"
-        "checked 1, changed 1, failed 0, no page kept 0\n"
-    ))
-    assert stored(db) == (TITLE, REFERENCE_DOC,
-                          "tass@2019", "2020-08-13T00:26:00+03:00", PATH)
+    assert (result.exit_code, result.output) == (
+        0,
+        (
+            f"{ARTICLE_ID} {URL}: title, body, document, extractor changed (tass@2018 -> tass@2019)\n"
+            "checked 1, changed 1, failed 0, no page kept 0\n"
+        ),
+    )
+    assert stored(db) == (TITLE, REFERENCE_DOC, "tass@2019", "2020-08-13T00:26:00+03:00", PATH)
     assert (tmp_path / "archive" / PATH).read_text(encoding="utf-8") == REFERENCE_DOC
     assert db.execute("SELECT text_written_at IS NOT NULL FROM articles").fetchone() == (1,)
     # full-text search follows the repaired body
@@ -99,8 +103,7 @@ def test_a_forced_profile_and_a_date_change_keep_the_path(tmp_path: Path) -> Non
         f"{ARTICLE_ID} {URL}: published changed; date 2020-08-14T09:00:00+03:00 -> 2020-08-13T00:26:00+03:00, "
         f"file kept at {PATH}\nchecked 1, changed 1, failed 0, no page kept 0\n"
     )
-    assert stored(db) == (TITLE, REFERENCE_DOC,
-                          "tass@2019", "2020-08-13T00:26:00+03:00", PATH)
+    assert stored(db) == (TITLE, REFERENCE_DOC, "tass@2019", "2020-08-13T00:26:00+03:00", PATH)
     assert reextract(tmp_path, "--since", "2020-08-14").output == "checked 0, changed 0, failed 0, no page kept 0\n"
 
 
@@ -135,6 +138,8 @@ def test_bad_options(tmp_path: Path) -> None:
 def test_the_pipeline_flags_a_page_date_far_from_the_feed_date(tmp_path: Path) -> None:
     db = archived(tmp_path, pub_date="Sun, 16 Aug 2020 09:26:00 +0000")
     assert db.execute("SELECT published_via, date_flag FROM articles").fetchone() == (
-        "page:dateformat", "page date 3.5 days before feed date")
+        "page:dateformat",
+        "page date 3.5 days before feed date",
+    )
     near = archived(tmp_path / "near")
     assert near.execute("SELECT date_flag FROM articles").fetchone() == (None,)

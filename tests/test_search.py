@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.store.sqlite import Store
-from tests.archive import BBC_URL, REFERENCE_DOC, REFERENCE_ID, REFERENCE_PATH, build_archive, invoke
-from tests.conftest import run_cli
+from aggregator.store import open_store
+from tests.helpers.archive import BBC_URL, REFERENCE_DOC, REFERENCE_ID, REFERENCE_PATH, build_archive, invoke
+from tests.helpers.site import run_cli
 
-SNIPPET = ("The presidents of Russia and Azerbaijan, Vladimir Putin and Ilham **Aliyev**, discussed regional issues "
-           "in a telephone conversation on Wednesday, initiated by the Azerbaijani…")
+SNIPPET = (
+    "The presidents of Russia and Azerbaijan, Vladimir Putin and Ilham **Aliyev**, discussed regional issues "
+    "in a telephone conversation on Wednesday, initiated by the Azerbaijani…"
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +26,17 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_json_gives_the_match_with_its_snippet(archive: Path) -> None:
     result = invoke("search", "Aliyev", "--format", "json", config=archive)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [{
-        "id": REFERENCE_ID, "published": "2020-08-13T00:26:00+03:00", "source": "TASS",
-        "title": "Presidents of Russia and Azerbaijan discuss regional issues in phone call",
-        "url": "https://tass.com/politics/1189047", "path": REFERENCE_PATH, "snippet": SNIPPET,
-    }]
+    assert json.loads(result.stdout) == [
+        {
+            "id": REFERENCE_ID,
+            "published": "2020-08-13T00:26:00+03:00",
+            "source": "TASS",
+            "title": "Presidents of Russia and Azerbaijan discuss regional issues in phone call",
+            "url": "https://tass.com/politics/1189047",
+            "path": REFERENCE_PATH,
+            "snippet": SNIPPET,
+        }
+    ]
 
 
 def test_text_prints_the_documents(archive: Path) -> None:
@@ -46,13 +54,16 @@ def test_table_highlights_and_lists_the_best_matches_first(archive: Path) -> Non
     assert BBC_URL in lines[4]
 
 
-@pytest.mark.parametrize(("options", "urls"), [
-    ([], [BBC_URL, "https://tass.com/politics/1189047"]),
-    (["--source", "tass"], ["https://tass.com/politics/1189047"]),
-    (["--since", "2020-08-13"], ["https://tass.com/politics/1189047"]),
-    (["--until", "2020-08-12"], [BBC_URL]),
-    (["--limit", "1"], [BBC_URL]),
-])
+@pytest.mark.parametrize(
+    ("options", "urls"),
+    [
+        ([], [BBC_URL, "https://tass.com/politics/1189047"]),
+        (["--source", "tass"], ["https://tass.com/politics/1189047"]),
+        (["--since", "2020-08-13"], ["https://tass.com/politics/1189047"]),
+        (["--until", "2020-08-12"], [BBC_URL]),
+        (["--limit", "1"], [BBC_URL]),
+    ],
+)
 def test_filters(archive: Path, options: list[str], urls: list[str]) -> None:
     result = invoke("search", "coronavirus", "--format", "json", *options, config=archive)
     assert [row["url"] for row in json.loads(result.stdout)] == urls
@@ -73,7 +84,7 @@ def test_the_index_follows_updates_and_is_rebuilt_by_a_command(tmp_path: Path) -
     conn = sqlite3.connect(database)
     with conn:
         conn.execute("UPDATE articles SET body = body || ' zeppelin' WHERE id = ?", [REFERENCE_ID])
-    with Store(database) as store:
+    with open_store(database) as store:
         assert [row["id"] for row in store.search("zeppelin")] == [REFERENCE_ID]
     with conn:
         conn.execute("INSERT INTO articles_fts(articles_fts) VALUES('delete-all')")
@@ -82,4 +93,5 @@ def test_the_index_follows_updates_and_is_rebuilt_by_a_command(tmp_path: Path) -
     rebuilt = invoke("fts-rebuild", config=config)
     assert (rebuilt.returncode, rebuilt.stdout) == (0, "full-text index rebuilt: 3 articles\n")
     assert [r["id"] for r in json.loads(invoke("search", "Aliyev", "--format", "json", config=config).stdout)] == [
-        REFERENCE_ID]
+        REFERENCE_ID
+    ]

@@ -4,67 +4,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import markupsafe
 import pytest
 
-from aggregator.store.sqlite import NewArticle, Store
-from tests.archive import BBC_DOC, BBC_URL, REFERENCE_DOC, REFERENCE_ID, build_archive
-from tests.conftest import run_cli
+from aggregator.store import NewArticle, open_store
+from tests.helpers.archive import BBC_DOC, BBC_URL, REFERENCE_DOC, REFERENCE_ID, build_archive
+from tests.helpers.datasette import serving
+from tests.helpers.site import run_cli
 
-STARTUP_SECONDS = 30
 CHROMIUM = Path("/usr/bin/chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def serving(config: Path) -> Iterator[httpx.Client]:
-    """`aggregator serve` in a subprocess; yields a client for it once it answers, stops it after."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    process = subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(config), "serve",
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10)
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"serve exited with {process.returncode}: {process.stderr.read().decode()}")  # type: ignore[union-attr]
-            try:
-                if client.get("/-/versions.json").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"Datasette did not answer within {STARTUP_SECONDS} s")
-            time.sleep(0.1)
-        yield client
-    finally:
-        client.close()
-        process.send_signal(signal.SIGINT)  # Ctrl-C: uvicorn shuts down cleanly
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stdout.close()  # type: ignore[union-attr]
-        process.stderr.close()  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +52,9 @@ def test_search_finds_the_seed_article_by_a_word_of_its_body(web: httpx.Client) 
     assert rows(web, "/archive/articles.json", _search="Aliyev", _col="title") == [
         {"id": REFERENCE_ID, "title": "Presidents of Russia and Azerbaijan discuss regional issues in phone call"}
     ]
-    assert [row["url"] for row in rows(web, "/archive/articles.json", _search="coronavirus", _col="url",
-                                       _sort="id")] == [BBC_URL, "https://tass.com/politics/1189047"]
+    assert [
+        row["url"] for row in rows(web, "/archive/articles.json", _search="coronavirus", _col="url", _sort="id")
+    ] == [BBC_URL, "https://tass.com/politics/1189047"]
 
 
 def test_documents_come_back_exact(web: httpx.Client, archive: Path) -> None:
@@ -109,15 +66,18 @@ def test_documents_come_back_exact(web: httpx.Client, archive: Path) -> None:
 
 def test_articles_newest_first_with_facets(web: httpx.Client, archive: Path) -> None:
     assert [r["published"] for r in rows(web, "/archive/articles.json", _col="published")] == [
-        "2020-08-13T12:00:00+03:00", "2020-08-13T00:26:00+03:00", "2020-04-10T17:58:15+01:00"
+        "2020-08-13T12:00:00+03:00",
+        "2020-08-13T00:26:00+03:00",
+        "2020-04-10T17:58:15+01:00",
     ]
     facets = web.get("/archive/articles.json", params={"_size": "0"}).json()["facet_results"]
     assert {name: [(f["value"], f["count"]) for f in facet["results"]] for name, facet in facets.items()} == {
         "source": [("TASS", 2), ("BBC News", 1)],
         "feed_id": [("tass", 2), ("bbc", 1)],
         "day": [("2020-08-13", 2), ("2020-04-10", 1)],
-        "extractor": db_rows(archive, "SELECT extractor, COUNT(*) AS n FROM articles GROUP BY extractor "
-                                      "ORDER BY n DESC, extractor"),
+        "extractor": db_rows(
+            archive, "SELECT extractor, COUNT(*) AS n FROM articles GROUP BY extractor ORDER BY n DESC, extractor"
+        ),
     }
     status = web.get("/archive/entries.json", params={"_size": "0"}).json()["facet_results"]["status"]
     assert [(f["value"], f["count"]) for f in status["results"]] == [("archived", 4), ("failed", 2)]
@@ -125,7 +85,9 @@ def test_articles_newest_first_with_facets(web: httpx.Client, archive: Path) -> 
 
 def test_stored_queries_answer(web: httpx.Client) -> None:
     assert [r["url"] for r in rows(web, "/archive/latest_articles.json")] == [
-        "https://tass.com/world/1189100", "https://tass.com/politics/1189047", BBC_URL
+        "https://tass.com/world/1189100",
+        "https://tass.com/politics/1189047",
+        BBC_URL,
     ]
     assert rows(web, "/archive/articles_per_day.json") == [
         {"day": "2020-08-13", "source": "TASS", "articles": 2},
@@ -165,17 +127,28 @@ def test_reads_succeed_while_the_archiver_writes(tmp_path: Path) -> None:
 
     def writer() -> None:
         try:
-            with Store(tmp_path / "a.db") as store:
+            with open_store(tmp_path / "a.db") as store:
                 for number in range(20_000):  # until the reader has read enough (bounded)
                     if done_reading.is_set():
                         return
                     article_id = f"{number:016x}"
-                    store.save_article(NewArticle(
-                        url=f"https://example.org/{number}", article_id=article_id, title=f"Load {number}",
-                        published="2021-01-01T12:00:00+00:00", published_via="feed", day="2021-01-01",
-                        source="Load", feed_id=None, body=f"loadword paragraph {number}",
-                        document=f"\nLOAD {number}", extractor="test", fetched_at="2021-01-01T12:00:00+00:00",
-                        folder="load/2021-01-01"), None, lambda seq, i=article_id: f"load/2021-01-01/{seq:03d}_{i}.txt")
+                    store.save_article(
+                        NewArticle(
+                            url=f"https://example.org/{number}",
+                            article_id=article_id,
+                            title=f"Load {number}",
+                            published="2021-01-01T12:00:00+00:00",
+                            published_via="feed",
+                            day="2021-01-01",
+                            source="Load",
+                            feed_id=None,
+                            body=f"loadword paragraph {number}",
+                            document=f"\nLOAD {number}",
+                            extractor="test",
+                            fetched_at="2021-01-01T12:00:00+00:00",
+                        ),
+                        None,
+                    )
                     written[0] = number + 1
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
@@ -201,8 +174,9 @@ def test_serve_needs_an_archive(tmp_path: Path) -> None:
     config.write_text("feeds: []\n", encoding="utf-8")
     result = run_cli("serve", config=config)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == (f"error: {tmp_path / 'archive' / 'archive.db'}: no archive database yet "
-                             "(run `aggregator fetch` first)\n")
+    assert result.stderr == (
+        f"error: {tmp_path / 'archive' / 'archive.db'}: no archive database yet (run `aggregator fetch` first)\n"
+    )
 
 
 def test_serve_reports_a_port_in_use(archive: Path) -> None:
@@ -220,14 +194,34 @@ def test_screenshots_of_the_article_table_and_a_search(web: httpx.Client, tmp_pa
     keep = os.environ.get("AGGREGATOR_SCREENSHOTS")
     folder = Path(keep) if keep else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
-    for name, path in (("articles", "/archive/articles"), ("search", "/archive/articles?_search=Aliyev"),
-                       ("document", f"/archive/articles/{REFERENCE_ID}")):
+    for name, path in (
+        ("articles", "/archive/articles"),
+        ("search", "/archive/articles?_search=Aliyev"),
+        ("document", f"/archive/articles/{REFERENCE_ID}"),
+    ):
         target = folder / f"{name}.png"
         target.unlink(missing_ok=True)
-        subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,1000",
-                        f"--screenshot={target}", f"{web.base_url}{path}"],
-                       capture_output=True, timeout=60, check=False)
+        subprocess.run(
+            [
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--window-size=1400,1000",
+                f"--screenshot={target}",
+                f"{web.base_url}{path}",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert target.stat().st_size > 20_000  # a rendered page, not a blank one
     if not keep:

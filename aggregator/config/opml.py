@@ -9,7 +9,6 @@ is unknown, refuses the whole file with one line naming the file and the outline
 
 from __future__ import annotations
 
-import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
@@ -18,12 +17,12 @@ from dataclasses import dataclass
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from aggregator.config.load import known_zone, url_problem
+from aggregator.config.settings import known_zone, url_problem
 from aggregator.errors import ConfigError, InvalidURL
 from aggregator.models import FeedSpec
+from aggregator.text import collapse, slug
 from aggregator.urls import canonical_url, host_of
 
-_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _ID_MAX = 48
 
 
@@ -69,8 +68,11 @@ def parse_opml(data: bytes, name: str) -> list[Outline]:
         timezone = _text(node.get("timezone")) or None
         if timezone is not None and not known_zone(timezone):
             raise ConfigError(f"{where}: unknown time zone '{timezone}'")
-        outlines.append(Outline(title=title or host_of(url) or url, url=url,
-                                source=_text(node.get("source")) or None, timezone=timezone))
+        outlines.append(
+            Outline(
+                title=title or host_of(url) or url, url=url, source=_text(node.get("source")) or None, timezone=timezone
+            )
+        )
     return outlines
 
 
@@ -78,11 +80,17 @@ def _text(value: str | None) -> str:
     """An attribute as one line of text: whitespace collapsed, control characters dropped (XML 1.0
     allows C1 controls such as U+009B, which no title or source name means)."""
     printable = "".join(char for char in value or "" if unicodedata.category(char) != "Cc" or char.isspace())
-    return " ".join(printable.split())
+    return collapse(printable)
 
 
-def plan_import(outlines: Iterable[Outline], existing: Sequence[FeedSpec], *, source: str | None = None,
-                timezone: str | None = None, skip_existing: bool = False) -> Plan:
+def plan_import(
+    outlines: Iterable[Outline],
+    existing: Sequence[FeedSpec],
+    *,
+    source: str | None = None,
+    timezone: str | None = None,
+    skip_existing: bool = False,
+) -> Plan:
     """FeedSpecs for the outlines: id from the title (slugified, made unique with ``-2``, ``-3``...),
     source from ``source``, else the outline's own, else its title; timezone likewise.
 
@@ -106,8 +114,14 @@ def plan_import(outlines: Iterable[Outline], existing: Sequence[FeedSpec], *, so
         feed_id = unique_id(outline.title, outline.url, taken_ids)
         taken_ids.add(feed_id)
         known_urls[key] = feed_id
-        feeds.append(FeedSpec(id=feed_id, url=outline.url, source=source or outline.source or outline.title,
-                              timezone=timezone or outline.timezone))
+        feeds.append(
+            FeedSpec(
+                id=feed_id,
+                url=outline.url,
+                source=source or outline.source or outline.title,
+                timezone=timezone or outline.timezone,
+            )
+        )
     return Plan(tuple(feeds), tuple(skipped))
 
 
@@ -123,8 +137,7 @@ def unique_id(title: str, url: str, taken: set[str]) -> str:
 
 
 def _slug(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return _NOT_ALNUM.sub("-", ascii_text.lower())[:_ID_MAX].strip("-")
+    return slug(text, max_chars=_ID_MAX, ascii_only=True)
 
 
 def render_opml(feeds: Iterable[FeedSpec], title: str = "aggregator feeds") -> str:

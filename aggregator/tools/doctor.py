@@ -21,7 +21,7 @@ from aggregator.document.textfiles import (
     write_document,
 )
 from aggregator.errors import StoreError
-from aggregator.store.sqlite import Store
+from aggregator.store import Store
 
 __all__ = ["Finding", "diagnose"]
 
@@ -40,9 +40,11 @@ class Finding:
 
 def diagnose(store: Store, archive_dir: Path, *, repair: bool = False) -> list[Finding]:
     """Every finding, in a stable order (database first, then files by path)."""
-    findings = [Finding("integrity", str(store.path), problem) for problem in store.integrity_problems()]
-    findings += [Finding("dangling_entry", f"{feed_id} {key}", f"linked to missing article {article_id}")
-                 for feed_id, key, article_id in store.dangling_entries()]
+    findings = [Finding("integrity", store.location, problem) for problem in store.integrity_problems()]
+    findings += [
+        Finding("dangling_entry", f"{feed_id} {key}", f"linked to missing article {article_id}")
+        for feed_id, key, article_id in store.dangling_entries()
+    ]
     named: set[Path] = set()
     for row in store.iter_articles(columns=("id", "path", "document")):
         try:
@@ -58,8 +60,9 @@ def diagnose(store: Store, archive_dir: Path, *, repair: bool = False) -> list[F
             actual = None
         if actual == expected:
             continue
-        kind, detail = (("missing_file", "no text file") if actual is None
-                        else ("differs", "text differs from the database"))
+        kind, detail = (
+            ("missing_file", "no text file") if actual is None else ("differs", "text differs from the database")
+        )
         if repair:
             write_document(archive_dir, row["path"], row["document"])
             store.mark_text_written(row["id"])

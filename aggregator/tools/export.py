@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from aggregator.document.textfiles import resolve_inside, write_document
 from aggregator.errors import StoreError
-from aggregator.store.sqlite import ARTICLE_COLUMNS, Store
+from aggregator.store import ARTICLE_COLUMNS, Store
 
 FORMATS = ("text", "jsonl", "csv")
 #: The columns of a search result, in the order ``--format json`` gives them.

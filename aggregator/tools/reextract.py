@@ -18,13 +18,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from aggregator.document.article import render_article
 from aggregator.document.dating import date_flag
 from aggregator.document.textfiles import write_document
 from aggregator.errors import ExtractError
+from aggregator.extract.response import article_from_response
 from aggregator.models import Config, Response
-from aggregator.pipeline.archiver import fetched_document, render_article
 from aggregator.profiles import feed_profile
-from aggregator.store.sqlite import Store
+from aggregator.store import Store
 
 #: Fields compared between the stored row and the new extraction, in report order.
 COMPARED = ("title", "body", "document", "extractor", "published")
@@ -41,12 +42,12 @@ class Report:
     no_page: int = 0
 
     def summary(self) -> str:
-        return (f"checked {self.checked}, changed {self.changed}, failed {self.failed}, "
-                f"no page kept {self.no_page}")
+        return f"checked {self.checked}, changed {self.changed}, failed {self.failed}, no page kept {self.no_page}"
 
 
-def reextract(store: Store, config: Config, *, profile: str | None = None, since: str | None = None,
-              dry_run: bool = False) -> Report:
+def reextract(
+    store: Store, config: Config, *, profile: str | None = None, since: str | None = None, dry_run: bool = False
+) -> Report:
     """Re-extract every article published on or after ``since`` (YYYY-MM-DD) that has a kept page."""
     report = Report()
     for row in store.articles_to_reextract(since):
@@ -71,24 +72,37 @@ def reextract(store: Store, config: Config, *, profile: str | None = None, since
     return report
 
 
-def _extracted(row: dict[str, Any], page: tuple[str, str | None, bytes], config: Config,
-               forced: str | None) -> dict[str, Any]:
+def _extracted(
+    row: dict[str, Any], page: tuple[str, str | None, bytes], config: Config, forced: str | None
+) -> dict[str, Any]:
     """The row's fields as extraction gives them today (pure but for the configured feed)."""
     page_url, content_type, content = page
     feed = config.feed(row["feed_id"]) if row["feed_id"] else None
-    response = Response(url=page_url, final_url=page_url, status=200,
-                        headers={"content-type": content_type} if content_type else {}, content=content)
-    article = fetched_document(response, url=page_url, profile=forced or (feed_profile(feed) if feed else None))
+    response = Response(
+        url=page_url,
+        final_url=page_url,
+        status=200,
+        headers={"content-type": content_type} if content_type else {},
+        content=content,
+    )
+    article = article_from_response(response, profile=forced or (feed_profile(feed) if feed else None))
     feed_published = _moment(row["feed_published"])
     first_seen = _moment(row["first_seen"]) or _moment(row["fetched_at"])
     assert first_seen is not None, "an archived article always has its fetch time"
     document, published, via = render_article(
-        article, source=row["source"], timezone=feed.timezone if feed else None,
-        feed_published=feed_published, first_seen=first_seen,
+        article,
+        source=row["source"],
+        timezone=feed.timezone if feed else None,
+        feed_published=feed_published,
+        first_seen=first_seen,
     )
     return {
-        "title": article.title, "body": article.body, "document": document, "extractor": article.extractor,
-        "published": published.isoformat(), "published_via": via,
+        "title": article.title,
+        "body": article.body,
+        "document": document,
+        "extractor": article.extractor,
+        "published": published.isoformat(),
+        "published_via": via,
         "date_flag": date_flag(article.published, feed_published),
     }
 
@@ -117,4 +131,3 @@ def report_lines(report: Report) -> Iterator[str]:
     """The report as printed: the article lines, then the count line."""
     yield from report.lines
     yield report.summary()
-

@@ -75,8 +75,7 @@ def serve(database: Path, *, host: str, port: int, verbose: bool = False) -> Non
     _check_port(host, port)
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/{DATABASE_NAME}/articles"
     print(f"serving {database} ({articles} articles) at {url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    uvicorn.run(datasette.app(), host=host, port=port, log_level="info" if verbose else "warning",
-                access_log=verbose)
+    uvicorn.run(datasette.app(), host=host, port=port, log_level="info" if verbose else "warning", access_log=verbose)
 
 
 def _check_port(host: str, port: int) -> None:

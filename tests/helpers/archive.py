@@ -1,6 +1,7 @@
-"""A small real archive for the read-side tests (export, search, serve), built by the real
+"""A small real archive for the read-side tests (export, search, serve, doctor), built by the real
 pipeline from the fixtures: two TASS stories, a BBC page (another source and extractor), the
-first TASS story again through a second feed (a duplicate merged), and two pages that fail."""
+first TASS story again through a second feed (a duplicate merged), and two pages that fail; the
+command line run on it in this process; and the invariants any archive keeps."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from aggregator.cli.main import cli
+from aggregator.cli import cli
 from aggregator.models import FeedSpec
-from tests.conftest import FIXTURES, GALLERY, tass_page
-from tests.test_pipeline import FEED_URL, REFERENCE_HTML, TASS, Routes, html, rss, run
+from tests.helpers.daemon import query
+from tests.helpers.mock import FEED_URL, REFERENCE_PAGE, TASS, Routes, html, rss, run
+from tests.helpers.site import FIXTURES, GALLERY, SECOND_STORY
 
 REFERENCE_DOC = (FIXTURES / "tass" / "politics-1189047.txt").read_bytes()
 REFERENCE_PATH = "tass/2020-08-13/000_5c481511b53b5c3e.txt"
@@ -36,21 +38,18 @@ feeds:
 
 def build_archive(folder: Path) -> Path:
     """Archive the fixtures into ``folder`` (``a.db`` and ``archive/``); returns its feeds.yaml."""
-    second = tass_page(1189100, "Second story", [
-        "NEW YORK, August 13. /TASS/. The first paragraph of the second story is long enough to count.",
-        "A second paragraph mentions /TASS/ in the middle of a sentence and keeps it.",
-    ], 1597309200)
+    tass_links = ("https://tass.com/politics/1189047?utm_source=rss", "https://tass.com/world/1189100",
+                  "https://tass.com/society/1189200", "https://tass.com/politics/1189999")  # fmt: skip
     routes: Routes = {
-        FEED_URL: html(rss("https://tass.com/politics/1189047?utm_source=rss", "https://tass.com/world/1189100",
-                           "https://tass.com/society/1189200", "https://tass.com/politics/1189999"),
-                       content_type="application/rss+xml"),
-        "https://tass.com/politics/1189047": html(REFERENCE_HTML),
-        "https://tass.com/world/1189100": html(second),
+        FEED_URL: html(rss(*tass_links), content_type="application/rss+xml"),
+        "https://tass.com/politics/1189047": html(REFERENCE_PAGE),
+        "https://tass.com/world/1189100": html(SECOND_STORY),
         "https://tass.com/society/1189200": html(GALLERY),
         BBC.url: html(rss(BBC_URL, pub_date="Fri, 10 Apr 2020 10:00:00 +0000"), content_type="application/rss+xml"),
         BBC_URL: html(BBC_HTML),
-        OTHER.url: html(rss("https://tass.com/politics/1189047?utm_source=twitter"),
-                        content_type="application/rss+xml"),
+        OTHER.url: html(
+            rss("https://tass.com/politics/1189047?utm_source=twitter"), content_type="application/rss+xml"
+        ),
     }
     for feeds in ((TASS, BBC), (OTHER,)):  # one after the other: which feed archives first is fixed
         results, db = run(folder, routes, feeds)
@@ -72,3 +71,15 @@ def invoke(*args: str, config: Path) -> Ran:
     """The command line in this process (much faster than ``run_cli``; same outputs and exit codes)."""
     result = CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
     return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def check_archive(db: Path, archive: Path) -> list[str]:
+    """The invariants after any interruption; returns the archived URLs."""
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert query(db, "SELECT COUNT(*) - COUNT(DISTINCT url) FROM articles") == [(0,)]
+    rows = query(db, "SELECT path, document FROM articles")
+    for path, document in rows:
+        assert (archive / path).read_bytes() == document.encode("utf-8"), path
+    files = {p.relative_to(archive).as_posix() for p in archive.rglob("*.txt")}
+    assert files == {path for path, _ in rows}  # no file without a row, no temporary file left
+    return [url for (url,) in query(db, "SELECT url FROM articles")]
