@@ -17,7 +17,9 @@ that owns the library; nothing else escapes. Every error carries a short machine
      ├── FeedError                not a feed (HTML page, challenge, empty, garbage: ``not_a_feed``)
      │                            or a feed declaring XML entities (``unsafe_xml``)
      ├── ExtractError             the page holds no archivable article (``reason`` says why)
-     └── StoreError               the database or the archive folder failed
+     ├── DocumentError            what would be rendered is no document of the format (``bad_document``)
+     ├── StoreError               the database or the archive folder failed
+     └── AlreadyRunning           another daemon holds the database's lock (``locked``)
 
 Any other exception that ends the handling of one feed or page (a bug, or an input no check
 foresaw) is that item's recorded failure with reason ``internal`` (see ``failure``): it never
@@ -41,10 +43,6 @@ class AggregatorError(Exception):
         super().__init__(" ".join(message.split()))
         if reason is not None:
             self.reason = reason
-
-    @property
-    def message(self) -> str:
-        return str(self)
 
     def __reduce__(self) -> tuple[object, ...]:
         # Pickled whole (type, message and every attribute: reason, url, status, retry_after, ...)
@@ -104,9 +102,7 @@ class TooManyRedirects(FetchError):
 class HTTPStatusError(FetchError):
     reason = "http_status"
 
-    def __init__(
-        self, message: str, *, url: str = "", status: int, retry_after: float | None = None
-    ) -> None:
+    def __init__(self, message: str, *, url: str = "", status: int, retry_after: float | None = None) -> None:
         super().__init__(message, url=url, reason=f"http_{status}")
         self.status = status
         self.retry_after = retry_after
@@ -131,8 +127,19 @@ class ExtractError(AggregatorError):
     reason = "no_body"
 
 
+class DocumentError(AggregatorError):
+    """A document that the format does not allow: no title, source, URL or paragraph, a text
+    that does not parse as a document, an article id or running number no file name can carry."""
+
+    reason = "bad_document"
+
+
 class StoreError(AggregatorError):
     reason = "store"
+
+
+class AlreadyRunning(AggregatorError):
+    reason = "locked"
 
 
 def failure(exc: BaseException) -> tuple[str, str]:

@@ -31,8 +31,9 @@ def archive(db_path: str, feed_urls: list[str]) -> int:
                 continue
             response = httpx.get(link)
             text = trafilatura.extract(response.text)
-            conn.execute("INSERT INTO articles VALUES (?, ?, ?, ?)",
-                         (link, entry.get("title"), entry.get("published"), text))
+            conn.execute(
+                "INSERT INTO articles VALUES (?, ?, ?, ?)", (link, entry.get("title"), entry.get("published"), text)
+            )
             added += 1
         conn.commit()
     conn.close()

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import FeedSpec, Settings
-from aggregator.pipeline.archiver import Archiver
-from aggregator.store.sqlite import Store
+from aggregator.pipeline import Archiver
+from aggregator.store import open_store
 
 PAGE = """<html><head><title>Story {n} - TASS</title>
 <link rel="canonical" href="https://tass.com/world/{n}"></head><body><div class="news">
@@ -57,12 +57,14 @@ class Site:
             newest = (self.cycle + 1) * self.per_cycle
             items = "".join(
                 f"<item><title>Story {feed}-{n}</title><link>http://127.0.0.1:{self.server.server_port}"
-                f"/world/{feed * 1_000_000 + n}</link></item>" for n in range(max(0, newest - 50), newest)
+                f"/world/{feed * 1_000_000 + n}</link></item>"
+                for n in range(max(0, newest - 50), newest)
             )
             return f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>".encode()
         n = int(path.rsplit("/", 1)[1])
-        paragraphs = "".join(f"<p>Paragraph {i} of story {n}, with enough words to be a paragraph.</p>"
-                             for i in range(12))
+        paragraphs = "".join(
+            f"<p>Paragraph {i} of story {n}, with enough words to be a paragraph.</p>" for i in range(12)
+        )
         return PAGE.format(n=n, t=1597267560 + n, paragraphs=paragraphs).encode()
 
 
@@ -76,14 +78,15 @@ async def main(feeds: int, cycles: int, per_cycle: int) -> None:
     site = Site(feeds, per_cycle)
     port = site.server.server_port
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database=Path(tmp) / "a.db", archive_dir=Path(tmp) / "archive",
-                            allow_private_networks=True)
-        specs = [FeedSpec(id=f"f{i}", url=f"http://127.0.0.1:{port}/rss/{i}", source="TASS",
-                          timezone="Europe/Moscow") for i in range(feeds)]
+        settings = Settings(database=Path(tmp) / "a.db", archive_dir=Path(tmp) / "archive", allow_private_networks=True)
+        specs = [
+            FeedSpec(id=f"f{i}", url=f"http://127.0.0.1:{port}/rss/{i}", source="TASS", timezone="Europe/Moscow")
+            for i in range(feeds)
+        ]
         clock_now = [datetime(2026, 1, 1, tzinfo=UTC)]
         print(f"{feeds} feeds, {per_cycle} new articles per feed per cycle")
         print("| cycles | articles | RSS MB |\n|---|---|---|")
-        with Store(settings.database) as store:
+        with open_store(settings.database) as store:
             async with Fetcher(settings) as fetcher:
                 archiver = Archiver(settings, store, fetcher, clock=lambda: clock_now[0])
                 store.sync_feeds(specs)

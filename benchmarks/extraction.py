@@ -33,9 +33,36 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DEV_DIR = REPO.parent / "shared" / "bench" / "extraction-dev"
 _WORD = re.compile(r"\w+")
-_BLOCK_TAGS = frozenset({"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-                         "br", "tr", "td", "th", "pre", "table", "section", "article", "header", "footer",
-                         "figure", "figcaption", "dd", "dt"})
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "br",
+        "tr",
+        "td",
+        "th",
+        "pre",
+        "table",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "figure",
+        "figcaption",
+        "dd",
+        "dt",
+    }
+)
 
 Extractor = Callable[[str, str], str]
 

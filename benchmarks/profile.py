@@ -27,8 +27,8 @@ if str(REPO) not in sys.path:  # run as a script: make ``benchmarks`` and ``aggr
 
 from aggregator.config.load import load_config  # noqa: E402
 from aggregator.fetch.fetcher import Fetcher  # noqa: E402
-from aggregator.pipeline.archiver import Archiver  # noqa: E402
-from aggregator.store.sqlite import Store  # noqa: E402
+from aggregator.pipeline import Archiver  # noqa: E402
+from aggregator.store import open_store  # noqa: E402
 from benchmarks.run import write_config  # noqa: E402
 from benchmarks.site import SiteProcess  # noqa: E402
 
@@ -42,7 +42,7 @@ def feed_paths(scenario: str, feeds: int) -> list[str]:
 async def cycles(config_path: Path, scenario: str, profiler: Profiler) -> float:
     """Poll every feed (once more, profiled, for ``warm``); the profiled cycle's CPU seconds."""
     config = load_config(config_path)
-    with Store(config.settings.database) as store:
+    with open_store(config.settings.database) as store:
         async with Fetcher(config.settings) as fetcher:
             archiver = Archiver(config.settings, store, fetcher)
             if scenario == "warm":

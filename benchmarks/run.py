@@ -61,8 +61,18 @@ class Sizes:
     daemon_marks: tuple[int, ...] = (1, 10, 50)
 
 
-QUICK = Sizes(cold_feeds=2, cold_items=5, warm_feeds=10, warm_pool=20, extract_pages=5, fts_articles=500,
-              fts_queries=5, daemon_feeds=2, daemon_per_cycle=1, daemon_marks=(1, 2, 3))
+QUICK = Sizes(
+    cold_feeds=2,
+    cold_items=5,
+    warm_feeds=10,
+    warm_pool=20,
+    extract_pages=5,
+    fts_articles=500,
+    fts_queries=5,
+    daemon_feeds=2,
+    daemon_per_cycle=1,
+    daemon_marks=(1, 2, 3),
+)
 
 
 @dataclass(frozen=True)
@@ -98,8 +108,10 @@ def median(values: list[float]) -> float:
 
 
 def write_config(folder: Path, origin: str, feed_paths: list[str]) -> Path:
-    feeds = "".join(f"  - {{id: f{i}, url: 'http://tass.com{path}', source: TASS, timezone: Europe/Moscow}}\n"
-                    for i, path in enumerate(feed_paths))
+    feeds = "".join(
+        f"  - {{id: f{i}, url: 'http://tass.com{path}', source: TASS, timezone: Europe/Moscow}}\n"
+        for i, path in enumerate(feed_paths)
+    )
     config = folder / "feeds.yaml"
     config.write_text(
         f"settings:\n  database: archive.db\n  archive_dir: archive\n  proxy: {origin}\n"
@@ -114,8 +126,7 @@ def ours(config: Path, *args: str) -> Proc:
 
 
 def alternative(db: Path, origin: str, feed_paths: list[str]) -> Proc:
-    return measure([sys.executable, "-m", "benchmarks.alternative", str(db),
-                    *(origin + path for path in feed_paths)])
+    return measure([sys.executable, "-m", "benchmarks.alternative", str(db), *(origin + path for path in feed_paths)])
 
 
 def count(db: Path, table: str = "articles") -> int:
@@ -153,13 +164,25 @@ def cold_ingest(origin: str, work: Path, sizes: Sizes, runs: int) -> tuple[list[
     label = f"{expected:,} new articles from {sizes.cold_feeds} feeds"
     rows = [
         (f"cold ingest, {label}: articles/s", f"{rate_ours:.0f}", f"{rate_alt:.0f}", f"{rate_ours / rate_alt:.1f}×"),
-        ("cold ingest: wall s", f"{median([p.wall for p in our]):.2f}", f"{median([p.wall for p in alt]):.2f}",
-         f"{median([p.wall for p in alt]) / median([p.wall for p in our]):.1f}× faster"),
+        (
+            "cold ingest: wall s",
+            f"{median([p.wall for p in our]):.2f}",
+            f"{median([p.wall for p in alt]):.2f}",
+            f"{median([p.wall for p in alt]) / median([p.wall for p in our]):.1f}× faster",
+        ),
         ("cold ingest: CPU ms per article", f"{cpu_ours:.2f}", f"{cpu_alt:.2f}", f"{cpu_alt / cpu_ours:.1f}× less"),
-        ("cold ingest: peak RSS MB", f"{median([p.rss_mb for p in our]):.0f}", f"{median([p.rss_mb for p in alt]):.0f}",
-         ""),
-        ("storage: database bytes per article", f"{median(sizes_ours):,.0f}", f"{median(sizes_alt):,.0f}",
-         "(ours keeps the page HTML, gzip, and an FTS index)"),
+        (
+            "cold ingest: peak RSS MB",
+            f"{median([p.rss_mb for p in our]):.0f}",
+            f"{median([p.rss_mb for p in alt]):.0f}",
+            "",
+        ),
+        (
+            "storage: database bytes per article",
+            f"{median(sizes_ours):,.0f}",
+            f"{median(sizes_alt):,.0f}",
+            "(ours keeps the page HTML, gzip, and an FTS index)",
+        ),
     ]
     return rows, {"cold_rate": rate_ours, "cold_ratio": rate_ours / rate_alt}
 
@@ -182,19 +205,30 @@ def warm_cycle(origin: str, work: Path, sizes: Sizes, runs: int) -> tuple[list[R
     if polls != n * (runs + 1) + runs:
         raise RuntimeError(f"warm cycle: {polls} polls recorded, expected {n * (runs + 1) + runs}")
     wall_o, wall_a = median([p.wall for p in our]), median([p.wall for p in alt])
-    cpu_o, cpu_a, cpu_one = (median([p.cpu for p in our]), median([p.cpu for p in alt]),
-                             median([p.cpu for p in one]))
+    cpu_o, cpu_a, cpu_one = (median([p.cpu for p in our]), median([p.cpu for p in alt]), median([p.cpu for p in one]))
     # per feed beyond start-up: each run's whole poll less the 1-feed run next to it, then the median
     marginal = median([a.cpu - b.cpu for a, b in zip(our, one, strict=True)]) * 1000 / (n - 1)
     rows = [
-        (f"warm cycle, {n:,} unchanged feeds: feeds/s", f"{n / wall_o:.0f}", f"{n / wall_a:.0f}",
-         f"{wall_a / wall_o:.1f}×"),
-        ("warm cycle: CPU ms per feed (whole process)", f"{cpu_o * 1000 / n:.2f}", f"{cpu_a * 1000 / n:.2f}",
-         f"{cpu_a / cpu_o:.1f}× less"),
+        (
+            f"warm cycle, {n:,} unchanged feeds: feeds/s",
+            f"{n / wall_o:.0f}",
+            f"{n / wall_a:.0f}",
+            f"{wall_a / wall_o:.1f}×",
+        ),
+        (
+            "warm cycle: CPU ms per feed (whole process)",
+            f"{cpu_o * 1000 / n:.2f}",
+            f"{cpu_a * 1000 / n:.2f}",
+            f"{cpu_a / cpu_o:.1f}× less",
+        ),
         ("warm cycle: CPU ms per feed (beyond start-up)", f"{marginal:.2f}", "", ""),
         ("process start-up + 1 unchanged feed: CPU ms", f"{cpu_one * 1000:.0f}", "", ""),
-        ("warm cycle: peak RSS MB", f"{median([p.rss_mb for p in our]):.0f}", f"{median([p.rss_mb for p in alt]):.0f}",
-         ""),
+        (
+            "warm cycle: peak RSS MB",
+            f"{median([p.rss_mb for p in our]):.0f}",
+            f"{median([p.rss_mb for p in alt]):.0f}",
+            "",
+        ),
     ]
     return rows, {"warm_cpu_ms": marginal}
 
@@ -223,8 +257,12 @@ def extraction(sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
     generic = per_page(lambda html, url: extract_article(html, url, profile="generic"))
     theirs = per_page(lambda html, url: trafilatura.extract(html))
     rows = [
-        (f"extraction, TASS profile: ms per page ({kb:.0f} KB median)", f"{tass:.2f}", f"{theirs:.2f}",
-         f"{theirs / tass:.1f}×"),
+        (
+            f"extraction, TASS profile: ms per page ({kb:.0f} KB median)",
+            f"{tass:.2f}",
+            f"{theirs:.2f}",
+            f"{theirs / tass:.1f}×",
+        ),
         ("extraction, generic extractor: ms per page", f"{generic:.2f}", f"{theirs:.2f}", f"{theirs / generic:.1f}×"),
     ]
     return rows, {"tass_ms": tass}
@@ -252,31 +290,49 @@ def _fts_rows(count_: int) -> list[dict[str, object]]:
         body = "\n\n".join(" ".join(words[i : i + 50]).capitalize() + "." for i in range(0, 350, 50))
         title = " ".join(words[:8]).capitalize()
         day = f"2020-{1 + n % 12:02d}-{1 + n % 28:02d}"
-        rows.append({"id": f"{n:016x}", "url": f"https://tass.com/world/{n}", "title": title,
-                     "published": f"{day}T12:00:00+03:00", "published_via": "page:dateformat", "day": day,
-                     "source": "TASS", "feed_id": "f0", "body": body,
-                     "document": f"{title}\n\n{body}\n", "extractor": "tass@2019",
-                     "fetched_at": f"{day}T09:00:00+00:00", "folder": f"tass/{day}", "seq": n,
-                     "path": f"tass/{day}/{n:03d}_{n:016x}.txt", "text_written_at": f"{day}T09:00:00+00:00"})
+        rows.append(
+            {
+                "id": f"{n:016x}",
+                "url": f"https://tass.com/world/{n}",
+                "title": title,
+                "published": f"{day}T12:00:00+03:00",
+                "published_via": "page:dateformat",
+                "day": day,
+                "source": "TASS",
+                "feed_id": "f0",
+                "body": body,
+                "document": f"{title}\n\n{body}\n",
+                "extractor": "tass@2019",
+                "fetched_at": f"{day}T09:00:00+00:00",
+                "folder": f"tass/{day}",
+                "seq": n,
+                "path": f"tass/{day}/{n:03d}_{n:016x}.txt",
+                "text_written_at": f"{day}T09:00:00+00:00",
+            }
+        )
     return rows
 
 
 def search_latency(work: Path, sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
-    from aggregator.store.sqlite import Store
+    from aggregator.store import open_store
+    from aggregator.store.sqlite import SQLiteStore
 
     rows = _fts_rows(sizes.fts_articles)
     ours_db, alt_db = work / "fts" / "archive.db", work / "fts" / "alternative.db"
-    with Store(ours_db) as store, store.db.conn:  # the archiver's own schema, FTS triggers and all; one transaction
-        store.db["articles"].insert_all(rows, batch_size=500)
+    # straight into the SQLite backend's own schema, FTS triggers and all; one transaction
+    with SQLiteStore(ours_db) as sqlite_store, sqlite_store.conn:
+        sqlite_store.db.table("articles").insert_all(rows, batch_size=500)
     with sqlite3.connect(alt_db) as conn:
         conn.execute("CREATE TABLE articles (url TEXT PRIMARY KEY, title TEXT, published TEXT, text TEXT)")
-        conn.executemany("INSERT INTO articles VALUES (?, ?, ?, ?)",
-                         [(r["url"], r["title"], r["published"], r["body"]) for r in rows])
+        conn.executemany(
+            "INSERT INTO articles VALUES (?, ?, ?, ?)",
+            [(r["url"], r["title"], r["published"], r["body"]) for r in rows],
+        )
     vocabulary = _vocabulary(30_000)
     rng = random.Random(5)
     queries = [f"{rng.choice(vocabulary[:300])} {rng.choice(vocabulary[300:5000])}" for _ in range(sizes.fts_queries)]
     ours_ms, alt_ms = [], []
-    with Store(ours_db) as store, sqlite3.connect(alt_db) as conn:
+    with open_store(ours_db) as store, sqlite3.connect(alt_db) as conn:
         for _ in range(runs):
             for query in queries:
                 started = time.perf_counter()
@@ -284,8 +340,10 @@ def search_latency(work: Path, sizes: Sizes, runs: int) -> tuple[list[Row], dict
                 ours_ms.append((time.perf_counter() - started) * 1000)
                 first, second = query.split()
                 started = time.perf_counter()
-                conn.execute("SELECT url, title FROM articles WHERE text LIKE ? AND text LIKE ? LIMIT 20",
-                             (f"%{first}%", f"%{second}%")).fetchall()
+                conn.execute(
+                    "SELECT url, title FROM articles WHERE text LIKE ? AND text LIKE ? LIMIT 20",
+                    (f"%{first}%", f"%{second}%"),
+                ).fetchall()
                 alt_ms.append((time.perf_counter() - started) * 1000)
     size = db_bytes(ours_db) / len(rows)
     o, a = median(ours_ms), median(alt_ms)
@@ -302,9 +360,18 @@ def daemon(origin: str, site: SiteProcess, work: Path, sizes: Sizes, runs: int) 
         folder = work / f"daemon-{run}"
         folder.mkdir()
         site.set_cycle(0)
-        proc = measure([sys.executable, "-m", "benchmarks.run", "--daemon-child", str(folder), origin,
-                        str(site.port), json.dumps([sizes.daemon_feeds, sizes.daemon_per_cycle,
-                                                    list(sizes.daemon_marks)])])
+        proc = measure(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.run",
+                "--daemon-child",
+                str(folder),
+                origin,
+                str(site.port),
+                json.dumps([sizes.daemon_feeds, sizes.daemon_per_cycle, list(sizes.daemon_marks)]),
+            ]
+        )
         results.append(json.loads(proc.stdout.splitlines()[-1]))
     rows = []
     for mark in sizes.daemon_marks:
@@ -323,21 +390,29 @@ def daemon_child(folder: Path, origin: str, port: int, spec: str) -> None:
 
     from aggregator.fetch.fetcher import Fetcher
     from aggregator.models import FeedSpec, Settings
-    from aggregator.pipeline.archiver import Archiver
-    from aggregator.store.sqlite import Store
+    from aggregator.pipeline import Archiver
+    from aggregator.store import open_store
 
     feeds, per, marks = json.loads(spec)
-    settings = Settings(database=folder / "archive.db", archive_dir=folder / "archive", proxy=origin,
-                        concurrency=CONCURRENCY, per_host_concurrency=PER_HOST, retries=0)
-    specs = [FeedSpec(id=f"live{i}", url=f"http://tass.com/live/{i}.xml?per={per}", source="TASS",
-                      timezone="Europe/Moscow") for i in range(feeds)]
+    settings = Settings(
+        database=folder / "archive.db",
+        archive_dir=folder / "archive",
+        proxy=origin,
+        concurrency=CONCURRENCY,
+        per_host_concurrency=PER_HOST,
+        retries=0,
+    )
+    specs = [
+        FeedSpec(id=f"live{i}", url=f"http://tass.com/live/{i}.xml?per={per}", source="TASS", timezone="Europe/Moscow")
+        for i in range(feeds)
+    ]
     now = [datetime(2026, 1, 1, tzinfo=UTC)]
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     rss: dict[int, float] = {}
     articles: dict[int, int] = {}
 
     async def main() -> None:
-        with Store(settings.database) as store:
+        with open_store(settings.database) as store:
             async with Fetcher(settings) as fetcher:
                 archiver = Archiver(settings, store, fetcher, clock=lambda: now[0])
                 store.sync_feeds(specs)
@@ -380,8 +455,10 @@ def machine() -> str:
         memory = f", {kb / 1024 / 1024:.0f} GB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return (f"{model}, {cores} cores (nproc){memory}, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{model}, {cores} cores (nproc){memory}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def table(rows: list[Row]) -> str:
@@ -393,13 +470,22 @@ def table(rows: list[Row]) -> str:
 SCENARIOS = ("cold ingest", "warm cycle", "extraction", "search", "daemon")
 
 
-def run(sizes: Sizes, runs: int, work: Path, progress: Callable[[str], None] = lambda _: None,
-        only: tuple[str, ...] = SCENARIOS) -> str:
+def run(
+    sizes: Sizes,
+    runs: int,
+    work: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    only: tuple[str, ...] = SCENARIOS,
+) -> str:
     rows: list[Row] = []
-    daemon_ranges = ",".join(f"{LIVE_BASE + f * 100_000}-{LIVE_BASE + f * 100_000 + sizes.daemon_per_cycle * 60}"
-                             for f in range(sizes.daemon_feeds))
-    prewarm = (f"1000000-{1_000_000 + sizes.cold_feeds * sizes.cold_items},2000000-{2_000_000 + sizes.warm_pool},"
-               + daemon_ranges)
+    daemon_ranges = ",".join(
+        f"{LIVE_BASE + f * 100_000}-{LIVE_BASE + f * 100_000 + sizes.daemon_per_cycle * 60}"
+        for f in range(sizes.daemon_feeds)
+    )
+    prewarm = (
+        f"1000000-{1_000_000 + sizes.cold_feeds * sizes.cold_items},2000000-{2_000_000 + sizes.warm_pool},"
+        + daemon_ranges
+    )
     with SiteProcess(prewarm) as site:
         for name, scenario in (
             ("cold ingest", lambda: cold_ingest(site.origin, work, sizes, runs)),
@@ -414,8 +500,10 @@ def run(sizes: Sizes, runs: int, work: Path, progress: Callable[[str], None] = l
             found, _ = scenario()
             rows += found
             progress(f"{name}: {time.perf_counter() - started:.0f} s")
-    header = (f"Machine: {machine()}.  \nEach figure is the median of {runs} runs; archiver settings "
-              f"`concurrency: {CONCURRENCY}`, `per_host_concurrency: {PER_HOST}`, `retries: 0`, the rest default.")
+    header = (
+        f"Machine: {machine()}.  \nEach figure is the median of {runs} runs; archiver settings "
+        f"`concurrency: {CONCURRENCY}`, `per_host_concurrency: {PER_HOST}`, `retries: 0`, the rest default."
+    )
     return header + "\n\n" + table(rows) + "\n"
 
 
@@ -427,13 +515,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of each scenario (the table shows medians)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of a few seconds")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
-    parser.add_argument("--only", nargs="+", choices=[name.split()[0] for name in SCENARIOS], metavar="SCENARIO",
-                        help=f"run only these scenarios ({', '.join(name.split()[0] for name in SCENARIOS)})")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=[name.split()[0] for name in SCENARIOS],
+        metavar="SCENARIO",
+        help=f"run only these scenarios ({', '.join(name.split()[0] for name in SCENARIOS)})",
+    )
     args = parser.parse_args()
     only = tuple(name for name in SCENARIOS if not args.only or name.split()[0] in args.only)
     with tempfile.TemporaryDirectory(prefix="aggregator-bench-") as tmp:
-        report = run(QUICK if args.quick else Sizes(), args.runs, Path(tmp),
-                     lambda line: print(line, file=sys.stderr, flush=True), only)
+        report = run(
+            QUICK if args.quick else Sizes(),
+            args.runs,
+            Path(tmp),
+            lambda line: print(line, file=sys.stderr, flush=True),
+            only,
+        )
     print(report)
     if args.out:
         args.out.write_text(report, encoding="utf-8")

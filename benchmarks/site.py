@@ -40,13 +40,42 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "tests" / "fixtures" / "tass" / "politics-1189047.html"
 SECTIONS = ("politics", "world", "economy", "defense", "science", "emergencies", "society", "sports")
-SECTION_NAMES = {"politics": "Russian Politics &amp; Diplomacy", "world": "World", "economy": "Business &amp; Economy",
-                 "defense": "Military &amp; Defense", "science": "Science &amp; Space", "emergencies": "Emergencies",
-                 "society": "Society &amp; Culture", "sports": "Sports"}
-PLACES = ("MOSCOW", "ST. PETERSBURG", "NEW YORK", "BEIJING", "UNITED NATIONS", "MINSK", "BERLIN", "TOKYO",
-          "IGORA /Leningrad Region/", "VLADIVOSTOK")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
+SECTION_NAMES = {
+    "politics": "Russian Politics &amp; Diplomacy",
+    "world": "World",
+    "economy": "Business &amp; Economy",
+    "defense": "Military &amp; Defense",
+    "science": "Science &amp; Space",
+    "emergencies": "Emergencies",
+    "society": "Society &amp; Culture",
+    "sports": "Sports",
+}
+PLACES = (
+    "MOSCOW",
+    "ST. PETERSBURG",
+    "NEW YORK",
+    "BEIJING",
+    "UNITED NATIONS",
+    "MINSK",
+    "BERLIN",
+    "TOKYO",
+    "IGORA /Leningrad Region/",
+    "VLADIVOSTOK",
+)
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _WORDS_TEXT = (
     "the president government minister said talks agreement security council cooperation economic "
     "region border situation foreign ministry spokesperson military exercise forces energy gas oil "
@@ -92,8 +121,10 @@ def _script_blob(rng: random.Random, size: int) -> str:
     parts, total = [], 0
     while total < size:
         name = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9)))
-        part = (f"window.__{name}=function(e,t){{var n=e&&e.{name}||{{}};for(var r=0;r<t.length;r++)"
-                f"{{n[t[r].id]=t[r].value||'{rng.choice(WORDS)}';}}return n}};")
+        part = (
+            f"window.__{name}=function(e,t){{var n=e&&e.{name}||{{}};for(var r=0;r<t.length;r++)"
+            f"{{n[t[r].id]=t[r].value||'{rng.choice(WORDS)}';}}return n}};"
+        )
         parts.append(part)
         total += len(part)
     return "".join(parts)
@@ -120,12 +151,17 @@ def article_page(number: int) -> bytes:
     body = "\n".join(f"        <p>{p}</p>" for p in paragraphs)
     page = page[:start] + "\n" + body + "\n      " + page[end:]
     old_title = "Presidents of Russia and Azerbaijan discuss regional issues in phone call"
-    page = (page.replace(old_title, title_of(number)).replace("politics/1189047", f"{section}/{number}")
-            .replace('time="1597267560"', f'time="{when}"').replace("1189047", str(number)))
+    page = (
+        page.replace(old_title, title_of(number))
+        .replace("politics/1189047", f"{section}/{number}")
+        .replace('time="1597267560"', f'time="{when}"')
+        .replace("1189047", str(number))
+    )
     # the padding a real page carries: a mega menu, the "All news" ribbon, inline scripts, a big footer
     menu = "\n".join(
         f'      <a class="menu__item menu__item_sub" href="/{rng.choice(SECTIONS)}/{rng.randint(1, 99)}">'
-        f"{_sentence(rng, rng.randint(1, 3)).rstrip('.')}</a>" for _ in range(rng.randint(60, 120))
+        f"{_sentence(rng, rng.randint(1, 3)).rstrip('.')}</a>"
+        for _ in range(rng.randint(60, 120))
     )
     ribbon = "\n".join(
         f'    <div class="news-feed__item"><a href="/{section_of(n)}/{n}">{title_of(n)}</a>'
@@ -135,7 +171,8 @@ def article_page(number: int) -> bytes:
     )
     footer = "\n".join(
         f'    <a class="footer__link" href="/{rng.choice(SECTIONS)}">{_sentence(rng, rng.randint(1, 4)).rstrip(".")}'
-        "</a>" for _ in range(rng.randint(40, 90))
+        "</a>"
+        for _ in range(rng.randint(40, 90))
     )
     head_script = f"<script>{_script_blob(rng, rng.randint(8_000, 22_000))}</script>\n"
     tail_script = f"<script>{_script_blob(rng, rng.randint(3_000, 10_000))}</script>\n"
@@ -151,15 +188,19 @@ def article_page(number: int) -> bytes:
 def _rss_item(host: str, number: int) -> str:
     link = f"http://{host}/{section_of(number)}/{number}"
     date = formatdate(article_time(number), usegmt=True)
-    return (f"<item><title>{title_of(number)}</title><link>{link}</link><guid>{link}</guid>"
-            f"<pubDate>{date}</pubDate><description>Story {number}</description>"
-            f"<category>{SECTION_NAMES[section_of(number)]}</category></item>")
+    return (
+        f"<item><title>{title_of(number)}</title><link>{link}</link><guid>{link}</guid>"
+        f"<pubDate>{date}</pubDate><description>Story {number}</description>"
+        f"<category>{SECTION_NAMES[section_of(number)]}</category></item>"
+    )
 
 
 def feed_xml(host: str, numbers: list[int]) -> bytes:
     items = "".join(_rss_item(host, n) for n in reversed(numbers))  # newest first, like tass.com
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>TASS</title>'
-            f"<link>http://{host}</link><description>TASS news</description>{items}</channel></rss>").encode()
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>TASS</title>'
+        f"<link>http://{host}</link><description>TASS news</description>{items}</channel></rss>"
+    ).encode()
 
 
 class Site:
@@ -224,9 +265,11 @@ async def _serve_connection(site: Site, reader: asyncio.StreamReader, writer: as
                     status, body = 304, b""
             reason = {200: "OK", 204: "No Content", 304: "Not Modified", 404: "Not Found"}[status]
             close = headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
-            response = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
-                        f"Content-Length: {len(body)}\r\n{extra}Connection: {'close' if close else 'keep-alive'}"
-                        "\r\n\r\n").encode("latin-1")
+            response = (
+                f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\n{extra}Connection: {'close' if close else 'keep-alive'}"
+                "\r\n\r\n"
+            ).encode("latin-1")
             writer.write(response + (body if method != "HEAD" else b""))
             await writer.drain()
             if close:
@@ -244,8 +287,7 @@ async def serve(port: int, prewarm: list[tuple[int, int]]) -> None:
         for number in range(first, last):
             article_page(number)
     site = Site()
-    server = await asyncio.start_server(lambda r, w: _serve_connection(site, r, w), "127.0.0.1", port,
-                                        backlog=1024)
+    server = await asyncio.start_server(lambda r, w: _serve_connection(site, r, w), "127.0.0.1", port, backlog=1024)
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
@@ -255,8 +297,9 @@ class SiteProcess:
     """The site in a child process; ``with SiteProcess() as site: site.origin``."""
 
     def __init__(self, prewarm: str = "") -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "benchmarks.site", "--prewarm", prewarm], cwd=REPO,
-                                        stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.site", "--prewarm", prewarm], cwd=REPO, stdout=subprocess.PIPE, text=True
+        )
         assert self.process.stdout is not None
         self.port = int(self.process.stdout.readline())
         self.origin = f"http://127.0.0.1:{self.port}"
