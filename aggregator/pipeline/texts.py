@@ -1,8 +1,8 @@
 """The archive's text files, written after their rows are committed.
 
 A row's text file is written (atomically, in a thread: its fsync holds up nothing) once the row
-is committed; that it was written is recorded with the feed's next bookkeeping write, all of a
-poll's files in one transaction. A crash in between only makes the next start write the same
+is committed; that it was written is recorded when the poll ends, all of a poll's files in one
+transaction of their own. A crash in between only makes the next start write the same
 file again (``finish``), so a text file is never missing for long and never half-written.
 """
 
