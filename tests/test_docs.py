@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from pathlib import Path
 
@@ -48,3 +49,33 @@ def test_settings_defaults_in_readme_match_the_code() -> None:
         value = getattr(defaults, name)
         shown = int(value) if isinstance(value, float) and value.is_integer() else value
         assert f"| `{name}` | `{shown}` |" in README, name
+
+
+def _layout_drawing() -> dict[str, str]:
+    """The Development section's drawing of aggregator/: each entry's name -> its description."""
+    section = README[README.index("## Development") :]
+    block = section[section.index("```\naggregator/\n") + 4 : section.index("\nbenchmarks/")]
+    entries: dict[str, str] = {}
+    name = ""
+    for line in block.splitlines()[1:]:
+        if line.startswith("  ") and not line.startswith("   "):
+            parts = re.split(r"\s{2,}", line.strip())  # name, description, [name, description]
+            for name, text in zip(parts[::2], parts[1::2], strict=True):
+                entries[name] = text
+        else:
+            entries[name] += " " + line.strip()
+    return entries
+
+
+def test_the_readme_draws_every_module_of_the_package() -> None:
+    drawing = _layout_drawing()
+    package = Path(__file__).resolve().parents[1] / "aggregator"
+    for path in sorted(package.rglob("*.py")):
+        if path.stem == "__main__" or (path.stem == "__init__" and path.parent != package):
+            continue
+        relative = path.relative_to(package)
+        if len(relative.parts) == 1:
+            assert relative.name in drawing, relative
+            continue
+        described = drawing.get(relative.parts[0] + "/", "")
+        assert re.search(rf"\b{path.stem}\b", described), relative
