@@ -97,9 +97,9 @@ class Transport(httpx.AsyncBaseTransport):
     def __init__(
         self, *, tls: ssl.SSLContext, backend: httpcore.AsyncNetworkBackend, proxy: httpx.Proxy | None = None
     ) -> None:
-        self._pool: httpcore.AsyncConnectionPool
+        self._core: httpcore.AsyncConnectionPool
         if proxy is None:
-            self._pool = httpcore.AsyncConnectionPool(
+            self._core = httpcore.AsyncConnectionPool(
                 ssl_context=tls,
                 max_connections=1,
                 max_keepalive_connections=1,
@@ -108,7 +108,7 @@ class Transport(httpx.AsyncBaseTransport):
             )
             return
         url = proxy.url
-        self._pool = httpcore.AsyncHTTPProxy(
+        self._core = httpcore.AsyncHTTPProxy(
             proxy_url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
             proxy_auth=proxy.raw_auth,
             proxy_headers=proxy.headers.raw,
@@ -130,7 +130,7 @@ class Transport(httpx.AsyncBaseTransport):
             extensions=request.extensions,
         )
         try:
-            response = await self._pool.handle_async_request(core_request)
+            response = await self._core.handle_async_request(core_request)
         except _CORE_ERRORS as exc:
             raise _httpx_error(exc, request) from exc
         return httpx.Response(
@@ -141,7 +141,7 @@ class Transport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        await self._core.aclose()
 
 
 class Transports:
