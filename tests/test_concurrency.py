@@ -4,8 +4,6 @@ one database, while the site changes: no lock errors, no duplicates, no lost art
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import httpx
 import pytest
 
 from tests.helpers.archive import check_archive
-from tests.helpers.daemon import query, start_daemon, wait_for
+from tests.helpers.daemon import query, start_daemon, start_fetch, wait_for
 from tests.helpers.datasette import serving
 from tests.helpers.site import Site, large_site, large_site_config
 
@@ -23,15 +21,7 @@ ROUNDS = 2
 
 def fetch_all(config: Path) -> list[tuple[int, str]]:
     """``FETCHES`` simultaneous `aggregator fetch` runs; (exit code, stdout + stderr) of each."""
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "aggregator", "--config", str(config), "fetch"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(FETCHES)
-    ]
+    runs = [start_fetch(config) for _ in range(FETCHES)]
     outputs = [run.communicate(timeout=120) for run in runs]
     return [(run.returncode, out + err) for run, (out, err) in zip(runs, outputs, strict=True)]
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +21,7 @@ from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import FeedResult
 from aggregator.pipeline.archiver import Archiver
 from aggregator.store import open_store
-from tests.helpers.daemon import Clock, daemon_thread, is_up, query, start_daemon, wait_for
+from tests.helpers.daemon import Clock, daemon_thread, is_up, query, start_daemon, start_fetch, wait_for
 from tests.helpers.datasette import free_port
 from tests.helpers.site import FEED, Page, Site, item, rss, run_cli, tass_config, tass_page, write_config
 
@@ -88,15 +86,7 @@ def test_fetch_runs_beside_the_daemon_without_lock_errors_or_duplicates(tmp_path
     db = tmp_path / "archive" / "archive.db"
     daemon = start_daemon(config)
     try:
-        fetches = [
-            subprocess.Popen(
-                [sys.executable, "-m", "aggregator", "--config", str(config), "fetch"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(3)
-        ]
+        fetches = [start_fetch(config) for _ in range(3)]
         outputs = [fetch.communicate(timeout=60) for fetch in fetches]
         wait_for(lambda: query(db, "SELECT COUNT(*) FROM polls WHERE feed_id = 'tass'") >= [(3,)])
     finally:

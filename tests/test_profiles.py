@@ -18,6 +18,7 @@ from aggregator.profiles import (
     profile_for_url,
     profile_names,
 )
+from tests.helpers.mock import INLINE_PAGE
 
 PROFILE_FIXTURES = Path(__file__).parent / "fixtures" / "profiles"
 
@@ -121,17 +122,7 @@ def test_not_a_profile_document(text: str) -> None:
         load_profile(text)
 
 
-# --- a feed's inline selectors -----------------------------------------------------------------
-
-INLINE_PAGE = """<html><head><title>Rain expected - Example News</title>
-<meta property="article:published_time" content="2024-03-01T09:30:00+00:00"></head><body>
-<nav><p>Home World Business Sport and a long navigation line that is not the article body.</p></nav>
-<div class="story"><h1 class="story-title">Rain expected over the weekend</h1>
-<div class="related-links"><p>Read also: sunshine returns, and other stories from the same desk.</p></div>
-<div class="story-body"><p>LONDON (Reuters) - Forecasters expect heavy rain across the south on Saturday.</p>
-<p>The wet spell should clear by Monday, they said in a statement on Friday.</p></div></div>
-<aside><p>Most read: a long list of unrelated stories that no extractor should keep as body text.</p></aside>
-</body></html>"""
+# --- a feed's inline selectors (on tests.helpers.mock.INLINE_PAGE) ------------------------------
 
 
 def inline(**selectors: object) -> tuple[tuple[str, object], ...]:

@@ -9,29 +9,10 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import StoreError
-from aggregator.models import FeedSpec
-from aggregator.store import NewArticle, compress_page
+from aggregator.store import compress_page
 from aggregator.store.sqlite import SCHEMA_VERSION, SQLiteStore
-
-FEED = FeedSpec(id="tass", url="https://tass.com/rss/v2.xml", source="TASS")
-
-
-def article(url: str, article_id: str, **fields: object) -> NewArticle:
-    return NewArticle(
-        url=url,
-        article_id=article_id,
-        title="T",
-        published="2020-08-13T00:26:00+03:00",
-        published_via="page",
-        day="2020-08-13",
-        source="TASS",
-        feed_id="tass",
-        body="b",
-        document="\nT",
-        extractor="tass@2019",
-        fetched_at="2020-08-13T00:00:00+00:00",
-        **fields,
-    )  # type: ignore[arg-type]
+from tests.helpers.stores import FEED
+from tests.helpers.stores import new_article as article
 
 
 @pytest.fixture

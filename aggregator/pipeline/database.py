@@ -71,13 +71,17 @@ class _Lane:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._queue.put((loop, future, call))
+        if self._thread is None:  # started once; the lock only guards the start
+            self._start()
+        return future
+
+    def _start(self) -> None:
         with self._lock:
             if self._thread is None:
                 # A daemon thread: a process that exits without close() is not held up by it; a
                 # write cut short that way is rolled back by the database, as after a crash.
                 self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
                 self._thread.start()
-        return future
 
     def close(self) -> None:
         with self._lock:

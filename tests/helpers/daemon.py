@@ -72,6 +72,12 @@ def start_daemon(config: Path, *options: str, run_options: tuple[str, ...] = ())
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def start_fetch(config: Path) -> subprocess.Popen[str]:
+    """A one-off `aggregator fetch` in its own process (its output piped)."""
+    command = [sys.executable, "-m", "aggregator", "--config", str(config), "fetch"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def is_up(db: Path, daemon: subprocess.Popen[str]) -> bool:
     """Whether the daemon subprocess runs on ``db``: its lock file holds the daemon's pid (written
     once its signal handlers are in place, cleared when it stops)."""

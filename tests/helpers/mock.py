@@ -127,7 +127,7 @@ def run(
 
 # -- a feed without a profile, with selectors in its config ---------------------------------------
 
-#: A page of a site without a profile, for INLINE_FEED (tests/test_profiles.py extracts the same page).
+#: A page of a site without a profile, for INLINE_FEED (tests/test_profiles.py extracts it too).
 INLINE_PAGE = """<html><head><title>Rain expected - Example News</title>
 <meta property="article:published_time" content="2024-03-01T09:30:00+00:00"></head><body>
 <nav><p>Home World Business Sport and a long navigation line that is not the article body.</p></nav>
