@@ -13,6 +13,7 @@ that owns the library; nothing else escapes. Every error carries a short machine
      │    ├── NetworkError        DNS, refused or reset connection, TLS, protocol errors
      │    ├── TooManyRedirects    more redirects than allowed, or a loop
      │    ├── HTTPStatusError     a 4xx/5xx answer (``status``, ``retry_after``)
+     │    ├── RobotsRefused       robots.txt disallows the URL (``robots``) or cannot be read
      │    └── TooLarge            the decompressed body passed the size cap
      ├── FeedError                not a feed (HTML page, challenge, empty, garbage: ``not_a_feed``)
      │                            or a feed declaring XML entities (``unsafe_xml``)
@@ -110,6 +111,13 @@ class HTTPStatusError(FetchError):
     @property
     def transient(self) -> bool:  # type: ignore[override]
         return self.status in (408, 425, 429) or self.status >= 500
+
+
+class RobotsRefused(FetchError):
+    """robots.txt disallows the URL (``robots``), or could not be read (``robots_unavailable``):
+    nothing was requested, and a later attempt asks again."""
+
+    reason = "robots"
 
 
 class TooLarge(FetchError):

@@ -87,7 +87,7 @@ def fetch(
 ) -> Response:
     async def go() -> Response:
         async with Fetcher(
-            settings or Settings(),
+            settings or Settings(respect_robots=False),
             transport=httpx.MockTransport(handler),
             resolver=resolver or FakeDNS(),
             sleep=sleep or Sleeps(),
@@ -114,7 +114,7 @@ def no_env_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_200_returns_body_and_lowercased_headers() -> None:
     headers = {"ETag": '"v1"', "Content-Type": "application/rss+xml"}
     handler = Recorder(httpx.Response(200, headers=headers, content=b"<rss/>"))
-    response = fetch(handler, settings=Settings(user_agent="test-agent/1"))
+    response = fetch(handler, settings=Settings(respect_robots=False, user_agent="test-agent/1"))
     assert response == Response(
         url=FEED,
         final_url=FEED,
@@ -295,7 +295,7 @@ def test_public_name_is_resolved_and_fetched() -> None:
 
 
 def test_allow_private_networks_lets_them_through() -> None:
-    settings = Settings(allow_private_networks=True)
+    settings = Settings(respect_robots=False, allow_private_networks=True)
     for url in ("http://127.0.0.1/", "http://localhost/", "http://intranet.example/", "http://[::1]/"):
         handler = Recorder(httpx.Response(200, content=b"ok"))
         response = fetch(handler, url, settings=settings, resolver=FakeDNS(PRIVATE_DNS))
@@ -303,7 +303,7 @@ def test_allow_private_networks_lets_them_through() -> None:
 
 
 def test_with_proxy_names_are_not_resolved_but_literals_still_checked() -> None:
-    settings = Settings(proxy="http://proxy.internal:3128")
+    settings = Settings(respect_robots=False, proxy="http://proxy.internal:3128")
     handler = Recorder(httpx.Response(200, content=b"ok"))
     assert fetch(handler, settings=settings, resolver=no_dns).content == b"ok"
     for url in ("http://127.0.0.1/", "http://localhost/", "http://10.0.0.1/"):
@@ -317,7 +317,7 @@ def test_dns_failure_is_a_network_error() -> None:
 
     handler = Recorder(httpx.Response(200))
     with pytest.raises(errors.NetworkError, match=r"cannot resolve host feeds\.example") as caught:
-        fetch(handler, resolver=failing, settings=Settings(retries=0))
+        fetch(handler, resolver=failing, settings=Settings(respect_robots=False, retries=0))
     assert caught.value.url == FEED
     assert handler.requests == []
 
@@ -379,7 +379,7 @@ def test_small_gzip_body_is_decompressed() -> None:
 def test_corrupt_gzip_is_a_decoding_error() -> None:
     answer = httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=streamed(b"not gzip at all"))
     with pytest.raises(errors.NetworkError) as caught:
-        fetch(Recorder(answer), settings=Settings(retries=0))
+        fetch(Recorder(answer), settings=Settings(respect_robots=False, retries=0))
     assert caught.value.reason == "decoding"
 
 
@@ -389,7 +389,7 @@ def test_corrupt_gzip_is_a_decoding_error() -> None:
 def test_503_then_200_succeeds_after_a_backoff() -> None:
     sleeps = Sleeps()
     handler = Recorder(httpx.Response(503), httpx.Response(200, content=b"ok"))
-    response = fetch(handler, sleep=sleeps, settings=Settings(retry_backoff=1.0))
+    response = fetch(handler, sleep=sleeps, settings=Settings(respect_robots=False, retry_backoff=1.0))
     assert response.content == b"ok"
     assert len(handler.requests) == 2
     assert len(sleeps.waits) == 1
@@ -400,7 +400,7 @@ def test_backoff_grows_and_the_last_error_is_raised() -> None:
     sleeps = Sleeps()
     handler = Recorder(httpx.Response(503))
     with pytest.raises(errors.HTTPStatusError) as caught:
-        fetch(handler, sleep=sleeps, settings=Settings(retries=3, retry_backoff=1.0))
+        fetch(handler, sleep=sleeps, settings=Settings(respect_robots=False, retries=3, retry_backoff=1.0))
     assert len(handler.requests) == 4
     assert [int(wait) for wait in sleeps.waits] == [1, 2, 4]
     assert caught.value.status == 503
@@ -428,7 +428,7 @@ def test_retry_after_above_the_maximum_raises_at_once() -> None:
     sleeps = Sleeps()
     handler = Recorder(httpx.Response(429, headers={"Retry-After": "3600"}), httpx.Response(200))
     with pytest.raises(errors.HTTPStatusError) as caught:
-        fetch(handler, sleep=sleeps, settings=Settings(max_retry_after=30))
+        fetch(handler, sleep=sleeps, settings=Settings(respect_robots=False, max_retry_after=30))
     assert caught.value.status == 429
     assert caught.value.retry_after == 3600
     assert sleeps.waits == []
@@ -451,7 +451,7 @@ def test_connect_error_is_a_network_error_after_retries() -> None:
     sleeps = Sleeps()
     handler = Recorder(httpx.ConnectError("[Errno 111] Connection refused"))
     with pytest.raises(errors.NetworkError) as caught:
-        fetch(handler, sleep=sleeps, settings=Settings(retries=2))
+        fetch(handler, sleep=sleeps, settings=Settings(respect_robots=False, retries=2))
     assert len(handler.requests) == 3
     assert len(sleeps.waits) == 2
     assert caught.value.url == FEED
@@ -462,7 +462,7 @@ def test_connect_error_is_a_network_error_after_retries() -> None:
 def test_read_timeout_is_a_timeout() -> None:
     handler = Recorder(httpx.ReadTimeout("timed out"))
     with pytest.raises(errors.Timeout, match=r"timed out after 30s \(read\)") as caught:
-        fetch(handler, settings=Settings(retries=1))
+        fetch(handler, settings=Settings(respect_robots=False, retries=1))
     assert caught.value.url == FEED
     assert len(handler.requests) == 2
 
@@ -478,7 +478,7 @@ def test_read_timeout_is_a_timeout() -> None:
 )
 def test_no_httpx_exception_escapes(exc: Exception) -> None:
     with pytest.raises(errors.NetworkError) as caught:
-        fetch(Recorder(exc), settings=Settings(retries=0))
+        fetch(Recorder(exc), settings=Settings(respect_robots=False, retries=0))
     assert "\n" not in str(caught.value)
     assert caught.value.url == FEED
 
@@ -512,7 +512,7 @@ def test_concurrency_is_bounded_globally_and_per_host() -> None:
         return httpx.Response(200, content=b"ok")
 
     async def go() -> None:
-        settings = Settings(concurrency=3, per_host_concurrency=2)
+        settings = Settings(respect_robots=False, concurrency=3, per_host_concurrency=2)
         async with Fetcher(settings, transport=httpx.MockTransport(handler), resolver=FakeDNS()) as fetcher:
             urls = [f"https://{host}.example/{i}" for host in ("a", "B", "c") for i in range(6)]
             await asyncio.gather(*(fetcher.get(url, max_bytes=CAP) for url in urls))
@@ -538,7 +538,7 @@ def test_no_slot_is_held_while_waiting_to_retry() -> None:
                 return httpx.Response(200)
             return httpx.Response(503 if order.count("/flaky") == 1 else 200)
 
-        settings = Settings(concurrency=1, per_host_concurrency=1)
+        settings = Settings(respect_robots=False, concurrency=1, per_host_concurrency=1)
         async with Fetcher(
             settings, transport=httpx.MockTransport(handler), resolver=FakeDNS(), sleep=sleep
         ) as fetcher:
@@ -557,7 +557,7 @@ def test_time_queued_for_a_slot_does_not_count_towards_the_total_limit() -> None
         return httpx.Response(200)
 
     async def go() -> None:
-        settings = Settings(concurrency=1, total_timeout=0.4, retries=0)
+        settings = Settings(respect_robots=False, concurrency=1, total_timeout=0.4, retries=0)
         async with Fetcher(settings, transport=httpx.MockTransport(handler), resolver=FakeDNS()) as fetcher:
             await asyncio.gather(*(fetcher.get(f"{FEED}?{i}", max_bytes=CAP) for i in range(4)))
 
@@ -570,7 +570,7 @@ def test_total_timeout_with_mock_transport() -> None:
         return httpx.Response(200)
 
     with pytest.raises(errors.Timeout, match=r"timed out after 0.05s \(total\)") as caught:
-        fetch(handler, settings=Settings(total_timeout=0.05, retries=0))
+        fetch(handler, settings=Settings(respect_robots=False, total_timeout=0.05, retries=0))
     assert caught.value.url == FEED
 
 
@@ -593,7 +593,7 @@ def local(server: HTTPServer) -> HTTPServer:
     return server
 
 
-LOCAL = Settings(allow_private_networks=True, retries=0)
+LOCAL = Settings(respect_robots=False, allow_private_networks=True, retries=0)
 
 
 def real_get(url: str, settings: Settings = LOCAL, **kwargs: Any) -> Response:
@@ -640,7 +640,7 @@ def test_real_server_slow_drip_trips_the_total_timeout(local: HTTPServer) -> Non
         return WerkzeugResponse(chunks(), content_type="text/plain")
 
     local.expect_request("/slow").respond_with_handler(drip)
-    settings = Settings(allow_private_networks=True, retries=0, total_timeout=0.3, read_timeout=5)
+    settings = Settings(respect_robots=False, allow_private_networks=True, retries=0, total_timeout=0.3, read_timeout=5)
     with pytest.raises(errors.Timeout, match=r"\(total\)"):
         real_get(local.url_for("/slow"), settings)
 
@@ -648,7 +648,7 @@ def test_real_server_slow_drip_trips_the_total_timeout(local: HTTPServer) -> Non
 def test_real_server_refused_without_allow_private_networks(local: HTTPServer) -> None:
     local.expect_request("/rss").respond_with_data("secret")
     with pytest.raises(errors.Blocked):
-        real_get(local.url_for("/rss"), Settings())
+        real_get(local.url_for("/rss"), Settings(respect_robots=False))
     assert local.log == []
 
 
@@ -656,7 +656,7 @@ def test_env_proxy_resolves_names_itself(local: HTTPServer, monkeypatch: pytest.
     # The local server plays the proxy: it receives the absolute-form request for the name.
     local.expect_request("/rss").respond_with_data("via proxy")
     monkeypatch.setenv("HTTP_PROXY", local.url_for("/").rstrip("/"))
-    response = real_get("http://feeds.example/rss", Settings(retries=0), resolver=no_dns)
+    response = real_get("http://feeds.example/rss", Settings(respect_robots=False, retries=0), resolver=no_dns)
     assert response.content == b"via proxy"
     request, _ = local.log[0]
     assert request.host == "feeds.example"
@@ -670,7 +670,7 @@ def test_env_proxy_bypassed_by_no_proxy_resolves(no_proxy: str, monkeypatch: pyt
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", no_proxy)
     with pytest.raises(errors.Blocked):
-        real_get("http://intranet.example/", Settings(retries=0), resolver=FakeDNS(PRIVATE_DNS))
+        real_get("http://intranet.example/", Settings(respect_robots=False, retries=0), resolver=FakeDNS(PRIVATE_DNS))
 
 
 def test_no_proxy_host_is_fetched_directly(local: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -685,11 +685,14 @@ def test_no_proxy_host_is_fetched_directly(local: HTTPServer, monkeypatch: pytes
 def test_env_proxy_without_a_scheme_is_http(proxy: str, local: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
     local.expect_request("/rss").respond_with_data("via proxy")
     monkeypatch.setenv("HTTP_PROXY", proxy.format(port=local.port))
-    assert real_get("http://feeds.example/rss", Settings(retries=0), resolver=no_dns).content == b"via proxy"
+    assert (
+        real_get("http://feeds.example/rss", Settings(respect_robots=False, retries=0), resolver=no_dns).content
+        == b"via proxy"
+    )
 
 
 def test_unusable_env_proxy_is_a_fetch_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTP_PROXY", "gopher://proxy.example:70")
     with pytest.raises(errors.FetchError, match=r"cannot use the proxy gopher://proxy\.example:70") as caught:
-        real_get("http://feeds.example/rss", Settings(retries=0), resolver=no_dns)
+        real_get("http://feeds.example/rss", Settings(respect_robots=False, retries=0), resolver=no_dns)
     assert caught.value.reason == "bad_proxy"

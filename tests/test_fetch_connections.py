@@ -14,7 +14,7 @@ from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import Response, Settings
 from tests.helpers.servers import ok_or_304, port_of, serve
 
-LOCAL = Settings(allow_private_networks=True, retries=0)
+LOCAL = Settings(respect_robots=False, allow_private_networks=True, retries=0)
 
 
 def test_keep_alive_survives_304_and_200() -> None:
@@ -97,7 +97,7 @@ def test_connection_refused_is_a_network_error() -> None:
 def test_proxy_gets_absolute_form_requests_on_one_connection() -> None:
     async def go() -> tuple[list[str], int, list[Response]]:
         server, targets, connections = await serve(ok_or_304)
-        settings = Settings(retries=0, proxy=f"http://127.0.0.1:{port_of(server)}")
+        settings = Settings(respect_robots=False, retries=0, proxy=f"http://127.0.0.1:{port_of(server)}")
         async with server, Fetcher(settings) as fetcher:
             answers = [await fetcher.get(f"http://feeds.example/rss/{i}", max_bytes=1000) for i in range(3)]
         return targets, connections.accepted, answers
@@ -114,7 +114,7 @@ def test_proxy_tunnel_refused_is_a_proxy_error() -> None:
 
     async def go() -> None:
         server, _, _ = await serve(refuse)
-        settings = Settings(retries=0, proxy=f"http://127.0.0.1:{port_of(server)}")
+        settings = Settings(respect_robots=False, retries=0, proxy=f"http://127.0.0.1:{port_of(server)}")
         async with server, Fetcher(settings) as fetcher:
             await fetcher.get("https://feeds.example/rss", max_bytes=1000)
 
@@ -129,7 +129,7 @@ def test_read_timeout() -> None:
 
     async def go() -> None:
         server, _, _ = await serve(silent)
-        settings = Settings(allow_private_networks=True, retries=0, read_timeout=0.2)
+        settings = Settings(respect_robots=False, allow_private_networks=True, retries=0, read_timeout=0.2)
         async with server, Fetcher(settings) as fetcher:
             await fetcher.get(f"http://127.0.0.1:{port_of(server)}/feed", max_bytes=1000)
 
@@ -140,7 +140,9 @@ def test_read_timeout() -> None:
 def test_concurrent_requests_reuse_their_connections_in_the_next_round() -> None:
     async def go() -> int:
         server, _, connections = await serve(ok_or_304)
-        settings = Settings(allow_private_networks=True, retries=0, concurrency=8, per_host_concurrency=4)
+        settings = Settings(
+            respect_robots=False, allow_private_networks=True, retries=0, concurrency=8, per_host_concurrency=4
+        )
         async with server, Fetcher(settings) as fetcher:
             url = f"http://127.0.0.1:{port_of(server)}/feed"
             for _ in range(3):
@@ -184,7 +186,7 @@ def test_cookies_are_one_jar_for_every_connection() -> None:
 
     async def go() -> int:
         server, _, connections = await serve(session)
-        settings = Settings(allow_private_networks=True, retries=0, per_host_concurrency=2)
+        settings = Settings(respect_robots=False, allow_private_networks=True, retries=0, per_host_concurrency=2)
         async with server, Fetcher(settings) as fetcher:
             base = f"http://127.0.0.1:{port_of(server)}"
             await asyncio.gather(fetcher.get(f"{base}/login", max_bytes=100), fetcher.get(f"{base}/a", max_bytes=100))

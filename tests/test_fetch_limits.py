@@ -29,7 +29,7 @@ MB = 1024 * 1024
 GIB = 1024 * MB
 CAP = 1 * MB
 FEED = "https://feeds.example/rss"
-LOCAL = Settings(allow_private_networks=True, retries=0)
+LOCAL = Settings(respect_robots=False, allow_private_networks=True, retries=0)
 RSS = {"Content-Type": "application/rss+xml"}
 #: a message fit for a terminal and the database: one line, UTF-8, short
 MESSAGE_LIMIT = 1000
@@ -74,7 +74,10 @@ def mock_get(
 ) -> Response:
     async def go() -> Response:
         async with Fetcher(
-            settings or Settings(retries=0), transport=httpx.MockTransport(handler), resolver=public_dns, sleep=no_wait
+            settings or Settings(respect_robots=False, retries=0),
+            transport=httpx.MockTransport(handler),
+            resolver=public_dns,
+            sleep=no_wait,
         ) as fetcher:
             return await fetcher.get(url, max_bytes=max_bytes, **kwargs)
 
@@ -308,7 +311,7 @@ def test_endless_compressed_bytes_that_decode_to_nothing_are_capped() -> None:
 
     handler = answer(200, headers={"Content-Encoding": "deflate"}, content=empty_blocks())
     with pytest.raises(errors.TooLarge, match="compressed body larger than"):
-        mock_get(handler, max_bytes=64 * 1024, settings=Settings(retries=0, total_timeout=5))
+        mock_get(handler, max_bytes=64 * 1024, settings=Settings(respect_robots=False, retries=0, total_timeout=5))
 
 
 # -- 2. validators: echoed byte for byte ---------------------------------------------------------
@@ -541,7 +544,7 @@ BAD_URLS = [
 
 @pytest.mark.parametrize(("url", "direct"), BAD_URLS)
 def test_a_url_that_cannot_be_fetched_is_a_bad_url(url: str, direct: bool, server: HostileServer) -> None:
-    proxied = Settings(retries=0, proxy=server.origin)
+    proxied = Settings(respect_robots=False, retries=0, proxy=server.origin)
     for settings_ in (LOCAL, proxied) if direct else (proxied,):
         with pytest.raises(errors.FetchError) as caught:
             real_get(url, settings_)
@@ -558,7 +561,7 @@ def test_a_url_that_cannot_be_fetched_is_a_bad_url(url: str, direct: bool, serve
 )
 def test_an_unusable_proxy_setting_is_bad_proxy(proxy: str) -> None:
     with pytest.raises(errors.FetchError) as caught:
-        real_get("http://feeds.example/rss", Settings(retries=0, proxy=proxy))
+        real_get("http://feeds.example/rss", Settings(respect_robots=False, retries=0, proxy=proxy))
     assert caught.value.reason == "bad_proxy"
     assert_fit_message(caught.value)
 
@@ -583,7 +586,7 @@ def test_a_redirect_to_a_url_that_cannot_be_fetched_is_a_bad_url(
     server.behaviours[path] = lambda handler: send(handler, 302, {"Location": location.decode("latin-1")}, b"")
     # through the proxy the first hop is to a name (answered by the same local server)
     for url, settings_ in ([(server.origin + path, LOCAL)] if direct else []) + [
-        ("http://hostile.test" + path, Settings(retries=0, proxy=server.origin))
+        ("http://hostile.test" + path, Settings(respect_robots=False, retries=0, proxy=server.origin))
     ]:
         with pytest.raises(errors.FetchError) as caught:
             real_get(url, settings_)
@@ -635,7 +638,9 @@ def test_non_ascii_locations_are_followed_byte_for_byte(location: bytes, final: 
 def test_absurd_retry_after_is_a_finite_wait_or_none(value: str) -> None:
     for retries in (0, 2):
         with pytest.raises(errors.HTTPStatusError) as caught:
-            mock_get(answer(503, headers={"Retry-After": value}), settings=Settings(retries=retries))
+            mock_get(
+                answer(503, headers={"Retry-After": value}), settings=Settings(respect_robots=False, retries=retries)
+            )
         wait = caught.value.retry_after
         assert wait is None or (math.isfinite(wait) and 0 <= wait <= 366 * 86400)
     assert parse_retry_after("1" * 400) == 366 * 86400
@@ -668,8 +673,8 @@ def test_a_unicode_user_agent_is_not_a_crash() -> None:
         sent.append(request)
         return httpx.Response(200)
 
-    mock_get(handler, settings=Settings(user_agent="archiver\r\nX-Injected: 1"))
-    mock_get(handler, settings=Settings(user_agent="архиватор/1"))
+    mock_get(handler, settings=Settings(respect_robots=False, user_agent="archiver\r\nX-Injected: 1"))
+    mock_get(handler, settings=Settings(respect_robots=False, user_agent="архиватор/1"))
     assert [r.headers["user-agent"] for r in sent] == [Settings.user_agent] * 2
     assert "x-injected" not in sent[0].headers
 
@@ -755,7 +760,7 @@ def test_any_server_answer_gives_a_response_or_a_fetch_error(
         return httpx.Response(status, headers=raw, content=streamed(body, chunk))
 
     async def go() -> None:
-        quick = Settings(retries=1, retry_backoff=0, max_retry_after=0)
+        quick = Settings(respect_robots=False, retries=1, retry_backoff=0, max_retry_after=0)
         async with Fetcher(
             quick, transport=httpx.MockTransport(handler), resolver=public_dns, sleep=no_wait
         ) as fetcher:

@@ -24,7 +24,7 @@ from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import Response, Settings
 from tests.helpers.servers import Connections, ok_or_304, port_of, serve
 
-LOCAL = Settings(allow_private_networks=True, retries=0)
+LOCAL = Settings(respect_robots=False, allow_private_networks=True, retries=0)
 
 
 class Recording(sockets.AsyncioBackend):
@@ -119,7 +119,7 @@ def test_a_configured_proxy_is_reached_through_the_backend() -> None:
     async def go() -> tuple[Response, int]:
         server, _, _ = await serve(ok_or_304)
         port = port_of(server)
-        settings = Settings(retries=0, proxy=f"http://127.0.0.1:{port}")
+        settings = Settings(respect_robots=False, retries=0, proxy=f"http://127.0.0.1:{port}")
         async with server, Fetcher(settings, network_backend=backend) as fetcher:
             return await fetcher.get("http://feeds.example/rss", max_bytes=1000), port
 
@@ -150,7 +150,7 @@ def test_an_https_proxy_is_reached_over_tls_with_the_shared_context(ca: trustme.
     async def go() -> tuple[list[Response], list[str], int, int]:
         proxy, targets, connections = await serve(ok_or_304, tls=server_tls(ca))
         port = port_of(proxy)
-        settings = Settings(retries=0, proxy=f"https://localhost:{port}")
+        settings = Settings(respect_robots=False, retries=0, proxy=f"https://localhost:{port}")
         async with proxy, Fetcher(settings, network_backend=backend) as fetcher:
             answers = [await fetcher.get(f"http://feeds.example/rss/{i}", max_bytes=1000) for i in range(2)]
         return answers, targets, connections.accepted, port
@@ -195,7 +195,7 @@ def test_https_through_a_proxy_tunnel(ca: trustme.CA, trusted: None) -> None:
 
         proxy = await asyncio.start_server(tunnel, "127.0.0.1", 0)
         ports = port_of(origin), port_of(proxy)
-        settings = Settings(retries=0, proxy=f"http://127.0.0.1:{ports[1]}")
+        settings = Settings(respect_robots=False, retries=0, proxy=f"http://127.0.0.1:{ports[1]}")
         async with origin, proxy:
             async with Fetcher(settings, network_backend=backend) as fetcher:
                 answer = await fetcher.get(f"https://feeds.example:{ports[0]}/tunnelled", max_bytes=1000)
@@ -243,7 +243,7 @@ def test_a_proxy_from_the_environment_is_reached_through_the_backend(monkeypatch
         server, targets, _ = await serve(ok_or_304)
         port = port_of(server)
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
-        async with server, Fetcher(Settings(retries=0), network_backend=backend) as fetcher:
+        async with server, Fetcher(Settings(respect_robots=False, retries=0), network_backend=backend) as fetcher:
             answer = await fetcher.get("http://feeds.example/rss", max_bytes=1000)
         assert targets == ["http://feeds.example/rss"]
         return answer, port

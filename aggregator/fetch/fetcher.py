@@ -23,7 +23,8 @@ follow) are this module's, so the client would add nothing but its cost.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 
@@ -35,11 +36,14 @@ from aggregator.fetch.cookies import CookieJar
 from aggregator.fetch.failures import detail, shown, translate
 from aggregator.fetch.guard import Guard, ProxyChoice, Resolver
 from aggregator.fetch.headers import default_headers, latin1, request_headers, response_headers, with_cookie
+from aggregator.fetch.pacing import Pacer
 from aggregator.fetch.responses import drain, read_capped, status_error
 from aggregator.fetch.retries import Retries
+from aggregator.fetch.robots import FETCH_ROBOTS_BYTES, UNREADABLE, Answer, Robots, agent_token
 from aggregator.fetch.targets import parsed_url, redirect_target
 from aggregator.fetch.transport import Transports
 from aggregator.models import Response, Settings
+from aggregator.urls import registrable_domain
 
 __all__ = ["Fetcher"]
 
@@ -86,7 +90,13 @@ class Fetcher:
             ).as_dict()
         }
         self._slots = asyncio.Semaphore(settings.concurrency)
+        #: background requests (backfill) never take more than half the slots: live ones always find one
+        self._background_slots = asyncio.Semaphore(max(1, settings.concurrency // 2))
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        #: robots.txt of every origin, read for its Sitemap: lines even when not obeyed
+        self._robots_reader = Robots(agent_token(settings.user_agent), self._robots_txt)
+        self._robots = self._robots_reader if settings.respect_robots else None
+        self._pacer = Pacer()
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -112,8 +122,13 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str | None = None,
+        background: bool = False,
     ) -> Response:
         """GET ``url`` following redirects; a 2xx or 304 answer, else a :class:`errors.FetchError`.
+
+        Every hop is checked against its origin's robots.txt (``settings.respect_robots``) and
+        paced (:mod:`~aggregator.fetch.pacing`): ``background`` requests (backfill) keep to
+        ``settings.backfill_rate`` per site and give way to live ones.
 
         Transient failures are retried (``settings.retries`` times) after a backoff or the
         server's Retry-After; no concurrency slot is held while waiting. ``etag`` and
@@ -123,11 +138,40 @@ class Fetcher:
         (default: :data:`headers.DEFAULT_ACCEPT`).
         """
         headers = request_headers(self._headers, accept=accept, etag=etag, last_modified=last_modified)
-        return await self._retries.run(self._attempt, url, headers, max_bytes)
+        return await self._retries.run(self._attempt, url, headers, max_bytes, background)
+
+    async def listed_sitemaps(self, url: str) -> list[str]:
+        """The ``Sitemap:`` lines of the robots.txt of ``url``'s origin (read even when
+        ``respect_robots`` is off: then they are only read, never obeyed)."""
+        target = parsed_url(url)
+        rules = await self._robots_reader.rules(f"{target.scheme}://{target.netloc.decode('ascii')}")
+        return rules.sitemaps()
+
+    async def _robots_txt(self, url: str) -> Answer:
+        """A robots.txt as :class:`robots.Robots` reads it: (status, body). One attempt (it runs
+        inside the attempts of the request that needs it); a host that cannot be reached at all
+        fails that request with this failure (a network error, a time-out)."""
+        headers = request_headers(self._headers, accept="text/plain", etag=None, last_modified=None)
+        try:
+            response = await self._attempt(url, headers, FETCH_ROBOTS_BYTES, False, robots=False)
+        except errors.HTTPStatusError as exc:
+            return exc.status, b""
+        except errors.TooLarge:
+            return UNREADABLE, f"larger than {FETCH_ROBOTS_BYTES} bytes".encode()
+        except (errors.Blocked, errors.TooManyRedirects) as exc:
+            # No rules to read where they would be: none apply (RFC 9309 follows up to 5 redirects).
+            return 404, str(exc).encode()
+        except errors.FetchError as exc:
+            if exc.reason == "bad_url":
+                return 404, str(exc).encode()
+            raise
+        return response.status, response.content
 
     # -- one attempt: the redirect chain under the total time limit ---------------------------
 
-    async def _attempt(self, url: str, headers: dict[bytes, bytes], max_bytes: int) -> Response:
+    async def _attempt(
+        self, url: str, headers: dict[bytes, bytes], max_bytes: int, background: bool, *, robots: bool = True
+    ) -> Response:
         total = self.settings.total_timeout
         current = url  # the URL being fetched, as the caller wrote it for the first hop
         visited: set[str] = set()
@@ -141,7 +185,8 @@ class Fetcher:
                     visited.add(str(target))
                     proxy = self._proxies.for_target(target)
                     await self._guard.check(target, current, proxied=proxy is not None)
-                    async with self._slot(target, current, deadline, proxy) as transport:
+                    spacing = await self._spacing(target, current, deadline) if robots else 0.0
+                    async with self._slot(target, current, deadline, proxy, spacing, background) as transport:
                         answer = await self._exchange(transport, target, current, headers, max_bytes)
                     if isinstance(answer, Response):
                         return Response(
@@ -210,33 +255,72 @@ class Fetcher:
         content = await read_capped(response, url, max_bytes)
         return Response(url, url, status, response_headers(response), content)
 
-    # -- concurrency --------------------------------------------------------------------------
+    # -- robots.txt, pace and concurrency ------------------------------------------------------
+
+    async def _spacing(self, target: httpx.URL, url: str, deadline: asyncio.Timeout) -> float:
+        """Refuse ``url`` when its origin's robots.txt disallows it; the spacing the rules ask for.
+        Reading the rules is not charged to the request's total time limit."""
+        if self._robots is None:
+            return 0.0
+        origin = f"{target.scheme}://{target.netloc.decode('ascii')}"
+        with _paused(deadline):
+            return await self._robots.check(url, origin)
 
     @asynccontextmanager
     async def _slot(
-        self, target: httpx.URL, url: str, deadline: asyncio.Timeout, proxy: str | None
+        self,
+        target: httpx.URL,
+        url: str,
+        deadline: asyncio.Timeout,
+        proxy: str | None,
+        spacing: float,
+        background: bool,
     ) -> AsyncIterator[httpx.AsyncBaseTransport]:
-        """Hold the per-host and the global slot, and a transport for ``target``'s origin; time spent
-        queueing is not charged to the request's total time limit."""
+        """Hold the per-host and the global slot, wait for the site's turn, and lend a transport for
+        ``target``'s origin; time spent queueing is not charged to the request's total time limit."""
         key = target.host.lower()
         host_slots = self._host_slots.get(key)
         if host_slots is None:
             host_slots = self._host_slots[key] = asyncio.Semaphore(self.settings.per_host_concurrency)
-        loop = asyncio.get_running_loop()
-        when = deadline.when()
-        remaining = None if when is None else when - loop.time()
-        deadline.reschedule(None)
-        # Per host first: a request queued behind its host must not sit on a global slot.
-        async with host_slots, self._slots:
-            if remaining is not None:
-                deadline.reschedule(loop.time() + remaining)
-            transports = self._transports
-            if not isinstance(transports, Transports):  # injected: it carries every request
-                yield transports
-                return
-            origin = f"{target.scheme}://{key}:{target.port}"
-            transport = transports.borrow(origin, proxy, url)
-            try:
-                yield transport
-            finally:
-                await transports.give_back(transport, origin)
+        if background:
+            spacing = max(spacing, 1.0 / self.settings.backfill_rate)
+        async with contextlib.AsyncExitStack() as held:
+            with _paused(deadline):
+                # Per host first: a request queued behind its host must not sit on a global slot.
+                # The site's turn comes last: once paced, nothing else delays the request.
+                site = registrable_domain(key)
+                if background:
+                    # Its turn first, holding no slot a live request to the host could use; then
+                    # the slots, and the turn claimed (again, should another request have taken it).
+                    await held.enter_async_context(self._background_slots)
+                    await self._pacer.wait(site, spacing, background=True, claim=False)
+                await held.enter_async_context(host_slots)
+                await held.enter_async_context(self._slots)
+                await self._pacer.wait(site, spacing, background=background)
+            yield await self._lend(held, target, key, proxy, url)
+
+    async def _lend(
+        self, held: contextlib.AsyncExitStack, target: httpx.URL, key: str, proxy: str | None, url: str
+    ) -> httpx.AsyncBaseTransport:
+        """A transport for ``target``'s origin, given back when ``held`` closes."""
+        transports = self._transports
+        if not isinstance(transports, Transports):  # injected: it carries every request
+            return transports
+        origin = f"{target.scheme}://{key}:{target.port}"
+        transport = transports.borrow(origin, proxy, url)
+        held.push_async_callback(transports.give_back, transport, origin)
+        return transport
+
+
+@contextlib.contextmanager
+def _paused(deadline: asyncio.Timeout) -> Iterator[None]:
+    """Stop the clock of ``deadline`` (a request's total time limit) while the block waits its turn."""
+    loop = asyncio.get_running_loop()
+    when = deadline.when()
+    remaining = None if when is None else when - loop.time()
+    deadline.reschedule(None)
+    try:
+        yield
+    finally:
+        if remaining is not None:
+            deadline.reschedule(loop.time() + remaining)
