@@ -30,6 +30,7 @@ import feedparser
 
 from aggregator.errors import FeedError
 from aggregator.feeds.entries import entries, field, title
+from aggregator.feeds.sitemaps import is_sitemap, parse_sitemap
 from aggregator.feeds.sniff import (
     ascii_view,
     has_channel,
@@ -41,7 +42,7 @@ from aggregator.feeds.sniff import (
     with_utf8_charset,
 )
 from aggregator.feeds.structure import check_structure
-from aggregator.models import ParsedFeed
+from aggregator.models import Entry, ParsedFeed
 from aggregator.text import one_line
 
 __all__ = ["parse_feed"]
@@ -50,10 +51,12 @@ __all__ = ["parse_feed"]
 _FEED_ROOTS = frozenset({"rss", "rdf", "feed"})
 _TTL = re.compile(r"\d{1,9}", re.ASCII)
 _MAX_WARNING = 200
+#: A sitemap polled as a feed may be this large decompressed (the sitemaps protocol's limit).
+MAX_SITEMAP_FEED_BYTES = 50 * 1024 * 1024
 
 
 def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
-    """Parse an RSS 0.9x/1.0/2.0 or Atom 0.3/1.0 document fetched from ``url``.
+    """Parse an RSS 0.9x/1.0/2.0 or Atom 0.3/1.0 document (or a news sitemap) fetched from ``url``.
 
     ``headers`` are the HTTP response headers (their ``Content-Type`` charset decides the
     encoding when the document declares none). Raises ``FeedError`` when the body is not a
@@ -61,6 +64,8 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
     ``not_a_feed``), a document declaring XML entities (``unsafe_xml``), or one too deeply
     nested or dense to parse within bounded memory (``too_complex``).
     """
+    if is_sitemap(content):  # a news sitemap polled as a feed, as large news archives do
+        return _sitemap_feed(content, url)
     response_headers = {name.lower(): value for name, value in (headers or {}).items()}
     response_headers.pop("content-location", None)  # a base URI: see the module's docstring
     view = ascii_view(content)
@@ -80,6 +85,19 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
     if bad_refs:
         notes.append(f"{bad_refs} reference(s) to no character (a surrogate, beyond U+10FFFF) replaced with U+FFFD")
     return _read(_feedparser(content, response_headers, url), url, root, view, notes)
+
+
+def _sitemap_feed(content: bytes, url: str) -> ParsedFeed:
+    """A (news) sitemap's URLs as entries: the link is the identity, ``news:title`` the title, the
+    publication date (else ``lastmod``) the entry's date. An index lists sitemaps, not articles."""
+    sitemap = parse_sitemap(content, url=url, max_bytes=MAX_SITEMAP_FEED_BYTES)
+    if sitemap.kind == "index":
+        raise FeedError(
+            f"{url}: not a feed: a sitemap index (list it under the feed's sitemaps: for backfill, "
+            "or poll one of its sitemaps)"
+        )
+    items = tuple(Entry(None, item.loc, item.title, item.published or item.lastmod) for item in sitemap.urls)
+    return ParsedFeed(None, items, warning=sitemap.warning)
 
 
 def _feedparser(content: bytes, headers: dict[str, str], url: str) -> Any:
