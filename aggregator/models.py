@@ -20,6 +20,17 @@ class FeedSpec:
     enabled: bool = True
     #: inline extraction selectors for a site without a profile, as sorted (key, value) pairs
     selectors: tuple[tuple[str, str | int | tuple[str, ...]], ...] | None = None
+    #: backfill sources: sitemap (or sitemap index) URLs, ``auto`` for robots.txt's Sitemap: lines
+    sitemaps: tuple[str, ...] = ()
+    #: backfill sources: URL prefixes (``tass.com/politics/``) to enumerate in the Wayback Machine
+    wayback: tuple[str, ...] = ()
+    #: regular expressions a backfilled URL must match one of (include) and none of (exclude)
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def backfill_sources(self) -> bool:
+        return bool(self.sitemaps or self.wayback)
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,9 @@ class Settings:
     page_retry_delay: int = 600
     max_backoff: int = 21600
     keep_html: bool = True
+    respect_robots: bool = True
+    backfill_rate: float = 1.0  # requests per second per registrable domain, for backfill
+    wayback_url: str = "https://web.archive.org"
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,9 @@ class FeedResult:
     error: str | None = None
     warning: str | None = None
     page_errors: tuple[str, ...] = ()  # the reason of each page that failed this run
+    #: the poll shared no item with the feed's earlier ones: items published between these two
+    #: times (ISO 8601) were probably missed, and are recorded as a gap
+    gap: tuple[str, str] | None = None
 
     @property
     def ok(self) -> bool:

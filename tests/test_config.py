@@ -22,7 +22,12 @@ def test_shipped_config_archives_tass() -> None:
     config = load_config(ROOT / "feeds.yaml")
     assert config.feeds == (
         FeedSpec(
-            id="tass-en", url="https://tass.com/rss/v2.xml", source="TASS", timezone="Europe/Moscow", interval=900
+            id="tass-en",
+            url="https://tass.com/rss/v2.xml",
+            source="TASS",
+            timezone="Europe/Moscow",
+            interval=900,
+            sitemaps=("https://tass.com/sitemap.xml",),
         ),
     )
     assert config.settings.database == ROOT / "archive" / "archive.db"

@@ -6,7 +6,7 @@ reload), ``reading`` (serve, search, fts-rebuild, export, doctor, reextract) and
 (the ``feeds`` group). Importing this package registers them all on ``cli``.
 """
 
-from aggregator.cli import feedlist, fetching, reading  # noqa: F401  (they register the commands on cli)
+from aggregator.cli import backfilling, feedlist, fetching, reading  # noqa: F401  (they register the commands on cli)
 from aggregator.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -36,7 +36,18 @@ def show_feeds(obj: Context) -> None:
     if config.settings.database.exists():
         with open_store(config.settings.database) as store:
             rows = {row["id"]: row for row in store.feed_overview()}
-    columns = ("id", "source", "state", "last poll", "next poll", "articles", "failing", "last error")
+    columns = (
+        "id",
+        "source",
+        "state",
+        "last poll",
+        "next poll",
+        "articles",
+        "failing",
+        "backfill",
+        "gaps",
+        "last error",
+    )
     table = Table(*columns, title=f"feeds in {config.path}")
     for feed in config.feeds:
         row = rows.get(feed.id, {})
@@ -51,6 +62,8 @@ def show_feeds(obj: Context) -> None:
             _when(row.get("next_poll_at")) or ("-" if state in ("gone", "disabled") else "now"),
             str(row.get("articles") or 0),
             str((row.get("failing") or 0) + (row.get("abandoned") or 0)),
+            f"{row.get('backfill_queued') or 0} queued" if row.get("backfill_queued") else "",
+            str(row.get("open_gaps") or 0),
             row.get("last_error") or "",
         )
     Console(width=200 if not sys.stdout.isatty() else None).print(table)

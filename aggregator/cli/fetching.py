@@ -121,6 +121,9 @@ def summary_line(result: FeedResult) -> str:
     line = f"{result.feed_id}: {head}, {', '.join(parts)}"
     if result.warning:
         line += f"; warning: {result.warning}"
+    if result.gap is not None:
+        line += f"; gap: nothing in common with the last poll, items between {result.gap[0]} and {result.gap[1]} "
+        line += "were probably missed (recorded; see 'aggregator feeds')"
     return line
 
 

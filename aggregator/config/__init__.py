@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from aggregator.config.load import find_config, load_config, parse_config
+from aggregator.config.load import AUTO_SITEMAPS, find_config, load_config, parse_config
 
-__all__ = ["find_config", "load_config", "parse_config"]
+__all__ = ["AUTO_SITEMAPS", "find_config", "load_config", "parse_config"]

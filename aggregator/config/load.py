@@ -28,6 +28,9 @@ from aggregator.config.settings import (
 from aggregator.errors import ConfigError
 from aggregator.models import Config, FeedSpec
 
+#: ``sitemaps: auto``: the Sitemap: lines of the site's robots.txt
+AUTO_SITEMAPS = "auto"
+
 ENV_VAR = "AGGREGATOR_CONFIG"
 DEFAULT_PATH = Path("feeds.yaml")
 #: Largest feeds.yaml read (a thousand feeds take about 100 KB).
@@ -129,6 +132,10 @@ def _parse_feed(raw: Any, path: Path, index: int) -> FeedSpec:
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{path}: {label}: enabled must be true or false")
+    sitemaps = _parse_sitemaps(raw.get("sitemaps"), path, label)
+    wayback = _parse_prefixes(raw.get("wayback"), path, label)
+    include = _parse_patterns(raw.get("include"), path, f"{label}: include")
+    exclude = _parse_patterns(raw.get("exclude"), path, f"{label}: exclude")
     return FeedSpec(
         id=feed_id,
         url=url,
@@ -138,7 +145,56 @@ def _parse_feed(raw: Any, path: Path, index: int) -> FeedSpec:
         interval=_parse_interval(raw.get("interval"), path, label),
         enabled=enabled,
         selectors=selectors,
+        sitemaps=sitemaps,
+        wayback=wayback,
+        include=include,
+        exclude=exclude,
     )
+
+
+def _strings(value: Any, path: Path, where: str, what: str) -> tuple[str, ...]:
+    """A string or a list of non-empty strings, as a tuple (None: empty)."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) and item.strip() for item in items):
+        raise ConfigError(f"{path}: {where}: expected {what} or a list of them, got {shown(value)}")
+    return tuple(item.strip() for item in items)
+
+
+def _parse_sitemaps(value: Any, path: Path, label: str) -> tuple[str, ...]:
+    """``sitemaps:``: sitemap URLs, or ``auto`` (robots.txt's Sitemap: lines)."""
+    sitemaps = _strings(value, path, f"{label}: sitemaps", "a sitemap URL or auto")
+    for url in sitemaps:
+        problem = None if url == AUTO_SITEMAPS else url_problem(url)
+        if problem:
+            raise ConfigError(f"{path}: {label}: sitemaps: bad url '{url}' ({problem}); or write auto")
+    return sitemaps
+
+
+def _parse_prefixes(value: Any, path: Path, label: str) -> tuple[str, ...]:
+    """``wayback:``: URL prefixes, with or without the scheme (``tass.com/politics/``)."""
+    prefixes = _strings(value, path, f"{label}: wayback", "a URL prefix")
+    for prefix in prefixes:
+        bare = re.sub(r"^https?://", "", prefix, flags=re.IGNORECASE)
+        if re.match(r"^[a-z][a-z0-9+.-]*:", bare, re.IGNORECASE) and not re.match(r"^[^/]+:[0-9]+(/|$)", bare):
+            problem: str | None = "expected http://, https:// or no scheme"
+        else:
+            problem = url_problem(f"http://{bare}") if bare else "empty"
+        if problem:
+            raise ConfigError(f"{path}: {label}: wayback: bad URL prefix '{prefix}' ({problem})")
+    return prefixes
+
+
+def _parse_patterns(value: Any, path: Path, where: str) -> tuple[str, ...]:
+    """``include:`` / ``exclude:``: regular expressions, each one compiled here to check it."""
+    patterns = _strings(value, path, where, "a regular expression")
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise ConfigError(f"{path}: {where}: bad regular expression {shown(pattern)}: {exc}") from None
+    return patterns
 
 
 def _parse_selectors(value: Any, path: Path, label: str) -> tuple[tuple[str, Any], ...] | None:

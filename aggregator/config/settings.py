@@ -69,6 +69,7 @@ SETTINGS_RANGES: dict[str, Bounds] = {
     "max_attempts": Bounds(1, 1000),
     "page_retry_delay": Bounds(0, 30 * _DAY, "seconds", note="30 days"),
     "max_backoff": Bounds(1, 30 * _DAY, "seconds", note="30 days"),
+    "backfill_rate": Bounds(0, 100, "requests per second", open_low=True),
 }
 #: A feed's ``interval``, in seconds.
 INTERVAL_RANGE = Bounds(60, 365 * _DAY, "seconds", note="1 minute to 365 days")
@@ -99,6 +100,9 @@ SETTINGS_HELP: dict[str, str] = {
     "page_retry_delay": "seconds before a failed page is tried again; x4 after each further failure",
     "max_backoff": "longest wait (seconds) between polls of a failing feed, and between page retries",
     "keep_html": "keep each archived page's HTML (gzip-compressed) in the database for re-extraction",
+    "respect_robots": "honour robots.txt (Disallow, Crawl-delay) for every feed, page and sitemap request",
+    "backfill_rate": "backfill requests per second to one site (registrable domain), live polls counted in",
+    "wayback_url": "the Wayback Machine (or a mirror) that backfill asks for old URLs and lost pages",
 }
 
 #: Help text for every key of a feed.
@@ -111,6 +115,10 @@ FEED_HELP: dict[str, str] = {
     "interval": "time between polls: seconds, or 90s / 15m / 2h (1 minute to 365 days)",
     "enabled": "false keeps the feed configured but never polled",
     "selectors": "CSS selectors for a site without a profile: container, headline, body, remove, ...",
+    "sitemaps": "backfill source: sitemap or sitemap index URLs, or auto (the Sitemap: lines of robots.txt)",
+    "wayback": "backfill source: URL prefixes (tass.com/politics/) to enumerate in the Wayback Machine",
+    "include": "regular expressions: a backfilled URL must match one of them",
+    "exclude": "regular expressions: a backfilled URL matching one of them is left out",
 }
 
 
@@ -155,6 +163,11 @@ def _setting(name: str, value: Any, default: Any, path: Path) -> Any:
         )
     if name in ("database", "archive_dir") and not _valid_path(value):
         raise ConfigError(f"{path}: {where}: not a usable path (NUL character or invalid Unicode): {shown(value)}")
+    if name == "wayback_url":
+        problem = url_problem(value)
+        if problem:
+            raise ConfigError(f"{path}: {where}: expected an http(s) URL, got {shown(value)} ({problem})")
+        value = value.rstrip("/")
     if name == "proxy":
         problem = proxy_problem(value)
         if problem:

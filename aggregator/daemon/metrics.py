@@ -46,6 +46,18 @@ class Metrics:
             registry=self.registry,
         )
         self.in_flight = Gauge("aggregator_polls_in_flight", "Feed polls running now", registry=self.registry)
+        self.gaps = Counter(
+            "aggregator_feed_gaps",
+            "Polls that shared no item with the feed's last one (items probably missed in between)",
+            ["feed"],
+            registry=self.registry,
+        )
+        self.backfill_pages = Counter(
+            "aggregator_backfill_pages",
+            "Backfill pages handled by the daemon, by what became of them",
+            ["status"],
+            registry=self.registry,
+        )
         self.loop_lag = Gauge(
             "aggregator_event_loop_lag_seconds",
             "How much later than asked the event loop last ran a timer",
@@ -62,6 +74,8 @@ class Metrics:
             self.errors.labels("feed", result.error_reason or "error").inc()
         for reason in result.page_errors:
             self.errors.labels("page", reason).inc()
+        if result.gap is not None:
+            self.gaps.labels(result.feed_id).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -18,7 +18,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from aggregator.errors import ConfigError, failure
 from aggregator.fetch import Fetcher
 from aggregator.models import Config, FeedSpec
 from aggregator.pipeline import Archiver
+from aggregator.pipeline.backfill import Backfill, Tally
 from aggregator.pipeline.workers import LazyProcessPool
 from aggregator.profiles import check_feed_profiles
 from aggregator.store import open_store, utc_now
@@ -51,6 +52,9 @@ def _shut_down_on_exit(pool: Executor) -> Iterator[None]:
 
 #: /healthz fails when the scheduler has not ticked for this many seconds...
 STUCK_AFTER = 120.0
+#: With no backfill work to do, the background looks again after this many seconds (or at once
+#: when a poll finds a gap).
+BACKGROUND_IDLE = 30.0
 
 
 class Daemon:
@@ -66,6 +70,7 @@ class Daemon:
         metrics_port: int | None = None,
         metrics_host: str = "127.0.0.1",
         silence_limit: float | None = None,
+        background_idle: float = BACKGROUND_IDLE,
     ) -> None:
         self.config_path = config_path
         self.config: Config = load_config(config_path)
@@ -78,6 +83,8 @@ class Daemon:
         longest = max((f.interval for f in self.config.feeds), default=900)
         #: ...or when no feed has succeeded for this long (default: 3 intervals of the slowest feed, >= 1 h)
         self.silence_limit = silence_limit or max(3600.0, 3.0 * longest)
+        self.background_idle = background_idle
+        self._work_found = asyncio.Event()  # a poll found a gap: background work to do
         self.metrics = Metrics()
         self.started = time.time()
         self.last_tick = time.monotonic()
@@ -154,6 +161,7 @@ class Daemon:
         )
         scheduler.start()
         probe = asyncio.create_task(self.loop_lag.watch(), name="loop lag")
+        background = asyncio.create_task(self._background(), name="backfill")
         log.info(
             "daemon started: %d feeds, database %s",
             len(self._enabled()),
@@ -164,6 +172,8 @@ class Daemon:
             await self._stop.wait()
         finally:
             await self._stop_ticking(scheduler)
+            background.cancel()  # backfill entries under way stay queued: the next start takes them up
+            await asyncio.gather(background, return_exceptions=True)
             await self._drain()
             probe.cancel()
             await self.archiver.texts.record()
@@ -226,9 +236,26 @@ class Daemon:
                 self._running[feed_id] = asyncio.create_task(self._refresh(feed), name=f"poll {feed_id}")
         self.metrics.in_flight.set(len(self._running))
 
+    async def _background(self) -> None:
+        """Backfill and gap filling, one piece at a time, each after the due polls have started; the
+        fetcher keeps it to the backfill rate and lets live requests go first."""
+        work = Backfill(self.archiver)
+        while True:
+            await self._idle.wait()
+            tally = Tally()
+            if await work.step(self._enabled(), tally):
+                for status, count in tally.pages.items():
+                    self.metrics.backfill_pages.labels(status).inc(count)
+                continue
+            self._work_found.clear()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._work_found.wait(), self.background_idle)
+
     async def _refresh(self, feed: FeedSpec) -> None:
         try:
             result = await self.archiver.refresh_feed(feed)
+            if result.gap is not None:
+                self._work_found.set()
             self.metrics.observe(result, time.time())
             if result.ok:
                 self.last_success = time.time()

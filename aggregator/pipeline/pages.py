@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from aggregator.discovery import fetch_capture
 from aggregator.document.article import render_article
 from aggregator.document.dating import date_flag
-from aggregator.errors import INTERNAL, failure
+from aggregator.errors import INTERNAL, HTTPStatusError, failure
 from aggregator.fetch import PAGE_ACCEPT, Fetcher
-from aggregator.models import FeedSpec, Settings
+from aggregator.models import FeedSpec, Response, Settings
 from aggregator.pipeline.database import Database
 from aggregator.pipeline.extraction import Extractor
 from aggregator.pipeline.progress import Progress
@@ -60,12 +61,18 @@ class Pages:
         self.clock = clock
         self.progress = progress
         self._slots = asyncio.Semaphore(max(1, settings.concurrency) * 2)  # pages being handled at once
+        #: backfill pages have slots of their own: a long backfill never keeps a live page waiting
+        self._background_slots = asyncio.Semaphore(max(1, settings.concurrency))
         #: the page fetch under way for each canonical URL, so that entries sharing it wait for it
         self._in_flight: dict[str, asyncio.Future[PageResult]] = {}
 
     async def archive(self, feed: FeedSpec) -> list[PageResult]:
         """The feed's pending entries, and failed ones due for a retry; one result each."""
         work = await self.db.read(self.store.entries_to_fetch, feed.id, self.settings.max_attempts, self.clock())
+        return await self.archive_work(feed, work)
+
+    async def archive_work(self, feed: FeedSpec, work: list[EntryWork]) -> list[PageResult]:
+        """These entries of ``feed``; one result each, in order."""
         self.progress.add(len(work))
         by_url: dict[str, list[EntryWork]] = {}
         for item in work:
@@ -91,7 +98,7 @@ class Pages:
             done: asyncio.Future[PageResult] = asyncio.get_running_loop().create_future()
             self._in_flight[item.url] = done
             try:
-                async with self._slots:
+                async with self._slots if item.origin is None else self._background_slots:
                     result = await self._attempt(feed, item)
                 done.set_result(result)
                 return result
@@ -160,7 +167,7 @@ class Pages:
         if known:
             await self.db.write(self.store.link_entry, feed.id, item.key, known)
             return PageResult("duplicate")
-        response = await self.fetcher.get(item.link, max_bytes=self.settings.max_page_bytes, accept=PAGE_ACCEPT)
+        response, fetched_via, capture_time = await self._fetch(feed, item)
         article, page_gzip = await self.extract(response, feed_profile(feed))
         first_seen = datetime.fromisoformat(item.first_seen)
         feed_published = datetime.fromisoformat(item.feed_published) if item.feed_published else None
@@ -183,9 +190,11 @@ class Pages:
             # a page reached without a redirect: its canonical URL is the entry's, computed already
             aliases=(item.url, item.url if response.final_url == item.link else canonical_url(response.final_url)),
             page_gzip=page_gzip,
-            page_url=response.final_url,
+            page_url=response.url if fetched_via == "wayback" else response.final_url,
             content_type=response.headers.get("content-type"),
             date_flag=date_flag(article.published, feed_published),
+            fetched_via=fetched_via,
+            capture_time=capture_time,
         )
         saved = await self.db.write(self.store.save_article, record, (feed.id, item.key))
         if not saved.created:
@@ -193,3 +202,23 @@ class Pages:
         if saved.path and saved.document is not None:
             await self.texts.write(saved.article_id, saved.path, saved.document)
         return PageResult("archived")
+
+    async def _fetch(self, feed: FeedSpec, item: EntryWork) -> tuple[Response, str, str | None]:
+        """The page from the live site; one it no longer serves (404, 410) from its Wayback capture
+        when the entry was found there or the feed has Wayback sources. Returns the response (as
+        if the live site had answered), where it came from (live, wayback) and, for a capture,
+        when it was made."""
+        background = item.origin is not None
+        try:
+            response = await self.fetcher.get(
+                item.link, max_bytes=self.settings.max_page_bytes, accept=PAGE_ACCEPT, background=background
+            )
+            return response, "live", None
+        except HTTPStatusError as exc:
+            if exc.status not in (404, 410) or not (item.origin == "wayback" or feed.wayback):
+                raise
+            log.info("page feed=%s url=%s: HTTP %d, reading its Wayback capture", feed.id, item.link, exc.status)
+        response, when = await fetch_capture(
+            self.fetcher, self.settings.wayback_url, item.link, item.capture, max_bytes=self.settings.max_page_bytes
+        )
+        return response, "wayback", when  # response.url: the capture's own URL, kept with the page

@@ -18,10 +18,14 @@ from aggregator.fetch import FEED_ACCEPT, Fetcher
 from aggregator.models import Entry, FeedResult, FeedSpec, Settings
 from aggregator.pipeline.database import Database
 from aggregator.pipeline.timing import server_min_interval
-from aggregator.store import FeedState
+from aggregator.store import FeedState, iso
 from aggregator.urls import canonical_url, is_http_url, without_credentials
 
 log = logging.getLogger("aggregator")
+
+#: A poll sharing no item with the last one is a gap only when it shows at least this many: a feed
+#: of a single item shares nothing with its last poll whenever anything is published.
+GAP_MIN_ITEMS = 2
 
 
 @dataclass(frozen=True)
@@ -75,9 +79,14 @@ async def poll_feed(
         parsed = parse_feed(response.content, url=response.final_url, headers=response.headers)
     except FeedError as exc:
         return Poll(FeedResult(feed.id, "error", http_status=response.status, error_reason=exc.reason, error=str(exc)))
-    new, linked = await db.write(db.store.add_entries, feed.id, list(entry_rows(parsed.entries)))
+    rows = list(entry_rows(parsed.entries))
+    previous = state.newest_item_at if len(rows) >= GAP_MIN_ITEMS else None
+    new, linked = await db.write(db.store.add_entries, feed.id, rows)
     if parsed.warning:
         log.warning("feed %s: %s", feed.id, parsed.warning)
+    gap = None
+    if previous is not None and new == len({row["key"] for row in rows}):
+        gap = await _record_gap(feed, previous, rows, db, clock)
     result = FeedResult(
         feed.id,
         "ok",
@@ -86,9 +95,30 @@ async def poll_feed(
         duplicates=linked,
         http_status=response.status,
         warning=parsed.warning,
+        gap=gap,
     )
     delay = server_min_interval(response.headers, parsed.ttl_minutes, clock())
     return Poll(result, etag, last_modified, delay, permanent_redirect=redirect)
+
+
+async def _record_gap(
+    feed: FeedSpec, previous: str, rows: list[dict[str, object]], db: Database, clock: Callable[[], datetime]
+) -> tuple[str, str]:
+    """Every item of this poll is new: what was published between the newest item seen before and
+    the oldest of these was probably missed. Recorded as a gap (filled in the background when the
+    feed has backfill sources); returns its window."""
+    published = [iso(datetime.fromisoformat(str(row["feed_published"]))) for row in rows if row.get("feed_published")]
+    oldest_now = min(filter(None, published), default=iso(clock()) or "")
+    window = (min(previous, oldest_now), max(previous, oldest_now))
+    await db.write(db.store.record_gap, feed.id, *window, fillable=feed.backfill_sources)
+    log.warning(
+        "feed %s: no item in common with the last poll: items between %s and %s were probably missed (%s)",
+        feed.id,
+        *window,
+        "filling the gap from its backfill sources" if feed.backfill_sources else "it has no backfill source",
+        extra={"event": "gap", "feed": feed.id},
+    )
+    return window
 
 
 def entry_rows(entries: Iterable[Entry]) -> Iterable[dict[str, object]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from aggregator.store.protocol import Store
 from aggregator.store.records import (
     ARTICLE_COLUMNS,
+    BackfillJob,
     EntryWork,
     FeedState,
     NewArticle,
@@ -20,6 +21,7 @@ from aggregator.store.records import (
 
 __all__ = [
     "ARTICLE_COLUMNS",
+    "BackfillJob",
     "EntryWork",
     "FeedState",
     "NewArticle",

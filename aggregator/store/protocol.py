@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from aggregator.models import FeedResult, FeedSpec
-from aggregator.store.records import EntryWork, FeedState, NewArticle, PollRecord, Saved
+from aggregator.store.records import BackfillJob, EntryWork, FeedState, NewArticle, PollRecord, Saved
 
 
 class Store(Protocol):
@@ -70,6 +70,55 @@ class Store(Protocol):
         ...
 
     def link_entry(self, feed_id: str, key: str, article_id: str) -> None: ...
+
+    # -- backfill and gaps ---------------------------------------------------------------------
+
+    def start_backfill(
+        self, feed_id: str, since: str, until: str | None, *, origin: str = "command", gap_id: int | None = None
+    ) -> BackfillJob:
+        """A job enumerating the feed's sources over [since, until] (days): the unfinished one for the
+        same feed and window when there is one (a killed run resumes it), else a new one."""
+        ...
+
+    def open_backfills(self, feed_ids: Iterable[str]) -> list[BackfillJob]:
+        """Jobs of these feeds still enumerating, oldest first."""
+        ...
+
+    def sources_done(self, job_id: int) -> set[str]:
+        """The sources (sitemap documents, CDX pages) whose URLs the job has all queued."""
+        ...
+
+    def queue_backfill(
+        self, job: BackfillJob, source: str, entries: Sequence[dict[str, Any]], *, done: bool = True
+    ) -> int:
+        """Queue the URLs of one source as pending entries of the job's feed (those not archived and
+        not already entries of it), and mark the source done, in one transaction; returns how many."""
+        ...
+
+    def finish_enumeration(self, job_id: int) -> None: ...
+
+    def unknown_urls(self, feed_id: str, urls: Iterable[str]) -> list[str]:
+        """Of these canonical URLs, those neither archived nor already entries of the feed."""
+        ...
+
+    def backfill_work(
+        self, feed_ids: Iterable[str], max_attempts: int, now: datetime | None = None, limit: int = 100
+    ) -> list[EntryWork]:
+        """Queued backfill entries of these feeds due for a (first or next) attempt, fewest attempts first."""
+        ...
+
+    def backfill_left(self, feed_ids: Iterable[str]) -> int:
+        """Backfill entries of these feeds still pending or failed (with attempts left or not yet due)."""
+        ...
+
+    def record_gap(self, feed_id: str, gap_from: str, gap_to: str, *, fillable: bool) -> int: ...
+
+    def settle_gaps(self) -> int:
+        """Mark filled the gaps whose job has queued everything and tried every page at least once
+        (a page that failed stays a hole of its own, retried after its backoff)."""
+        ...
+
+    def unfilled_gaps(self, feed_ids: Iterable[str]) -> list[dict[str, Any]]: ...
 
     # -- articles ------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ ARTICLE_COLUMNS = (
     "document",
 )
 #: The tables ``Store.count`` knows.
-TABLES = ("feeds", "articles", "article_urls", "entries", "polls", "pages")
+TABLES = ("feeds", "articles", "article_urls", "entries", "polls", "pages", "gaps", "backfill_jobs")
 
 
 def utc_now() -> datetime:
@@ -57,6 +57,7 @@ class FeedState:
     redirect_url: str | None = None  # a permanent redirect seen on the last polls
     redirect_count: int = 0  # on how many consecutive polls
     unfinished: bool = False  # entries pending or failed (to fetch now or later): False spares the query
+    newest_item_at: str | None = None  # the newest item the feed showed (UTC ISO 8601); None: none yet
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class EntryWork:
     feed_published: str | None
     first_seen: str
     attempts: int
+    origin: str | None = None  # None: the feed showed it; sitemap | wayback: backfill found it
+    capture: str | None = None  # the Wayback capture it was listed with (14-digit timestamp)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,21 @@ class NewArticle:
     page_url: str | None = None  # the URL that answered with it
     content_type: str | None = None
     date_flag: str | None = None  # the page's and the feed's dates far apart
+    fetched_via: str = "live"  # live | wayback (the page came from a Wayback capture)
+    capture_time: str | None = None  # when the Wayback capture was made (fetched_via wayback)
+
+
+@dataclass(frozen=True)
+class BackfillJob:
+    """One enumeration of a feed's backfill sources over a window of days (inclusive)."""
+
+    id: int
+    feed_id: str
+    since: str  # YYYY-MM-DD
+    until: str | None  # YYYY-MM-DD; None: up to now
+    origin: str  # command | gap
+    status: str  # enumerating | queued
+    gap_id: int | None = None
 
 
 @dataclass(frozen=True)

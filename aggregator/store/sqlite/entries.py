@@ -23,12 +23,24 @@ def article_for_url(conn: sqlite3.Connection, url: str) -> str | None:
     return row[0] if row else None
 
 
+def _utc(published: Any) -> str | None:
+    """A feed date as the feeds table compares them: UTC, ISO 8601, whole seconds."""
+    if not published:
+        return None
+    try:
+        return iso(datetime.fromisoformat(str(published)))
+    except ValueError:
+        return None
+
+
 class EntryRows(Connection):
     def add_entries(self, feed_id: str, entries: Iterable[dict[str, Any]]) -> tuple[int, int]:
         now = iso(utc_now())
         added = linked = 0
+        newest = None
         with self._write() as conn:
             for entry in entries:
+                newest = max(newest or "", _utc(entry.get("feed_published")) or now or "")
                 if conn.execute(
                     "SELECT 1 FROM entries WHERE feed_id = ? AND key = ?", [feed_id, entry["key"]]
                 ).fetchone():
@@ -48,6 +60,12 @@ class EntryRows(Connection):
                 )
                 added += 1
                 linked += article_id is not None
+            if newest:
+                conn.execute(
+                    "UPDATE feeds SET newest_item_at = ? "
+                    "WHERE id = ? AND (newest_item_at IS NULL OR newest_item_at < ?)",
+                    [newest, feed_id, newest],
+                )
         return added, linked
 
     def article_for_url(self, url: str) -> str | None:
@@ -67,7 +85,8 @@ class EntryRows(Connection):
     def entries_to_fetch(self, feed_id: str, max_attempts: int, now: datetime | None = None) -> list[EntryWork]:
         rows = self._rows(
             "SELECT feed_id, key, link, url, feed_published, first_seen, attempts FROM entries "
-            "WHERE feed_id = ? AND status IN ('pending', 'failed') AND attempts < ? AND link IS NOT NULL "
+            "WHERE feed_id = ? AND status IN ('pending', 'failed') AND origin IS NULL AND attempts < ? "
+            "AND link IS NOT NULL "
             "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY first_seen, rowid",
             [feed_id, max_attempts, iso(now or utc_now())],
         )

@@ -69,8 +69,9 @@ class FeedRows(Connection):
 
     def feed_state(self, feed_id: str) -> FeedState:
         rows = self._rows(
-            "SELECT id, url, etag, last_modified, status, error_count, redirect_url, redirect_count, "
-            "EXISTS (SELECT 1 FROM entries e WHERE e.feed_id = feeds.id AND e.status IN ('pending', 'failed')) "
+            "SELECT id, url, etag, last_modified, status, error_count, redirect_url, redirect_count, newest_item_at, "
+            "EXISTS (SELECT 1 FROM entries e WHERE e.feed_id = feeds.id AND e.status IN ('pending', 'failed') "
+            "AND e.origin IS NULL) "
             "AS unfinished FROM feeds WHERE id = ?",
             [feed_id],
         )
@@ -140,6 +141,9 @@ class FeedRows(Connection):
             "(SELECT COUNT(DISTINCT e.article_id) FROM entries e WHERE e.feed_id = f.id "
             " AND e.article_id IS NOT NULL) AS articles, "
             "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status = 'failed') AS failing, "
-            "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status = 'abandoned') AS abandoned "
+            "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status = 'abandoned') AS abandoned, "
+            "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status IN ('pending', 'failed') "
+            " AND e.origin IS NOT NULL) AS backfill_queued, "
+            "(SELECT COUNT(*) FROM gaps g WHERE g.feed_id = f.id AND g.status != 'filled') AS open_gaps "
             "FROM feeds f ORDER BY f.id"
         )

@@ -146,8 +146,100 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Backfill and gaps: entries found in sitemaps and the Wayback Machine (``origin``, the job
+    that queued them, the capture or date they were listed with), articles that remember whether
+    they came from the live site or a Wayback capture, the backfill jobs and the sources each has
+    read in full (so that a killed run resumes), the feed gaps, and the ``holes`` view."""
+    entries = db.table("entries")
+    for column, kind in (("origin", str), ("job_id", int), ("capture", str), ("lastmod", str)):
+        entries.add_column(column, kind)
+    # The live poll asks for its feed's unfinished entries of the feed itself (origin NULL) on every
+    # poll: this index answers that without reading the backfill entries queued beside them.
+    db.execute("DROP INDEX IF EXISTS idx_entries_feed_id_status")
+    entries.create_index(["feed_id", "status", "origin"])
+    entries.create_index(["job_id", "status"])
+    # the newest item the feed itself showed (UTC): a poll sharing nothing with it reveals a gap
+    db.table("feeds").add_column("newest_item_at", str)
+    db.execute(
+        "UPDATE feeds SET newest_item_at = (SELECT strftime('%Y-%m-%dT%H:%M:%S+00:00', "
+        "MAX(julianday(COALESCE(e.feed_published, e.first_seen)))) FROM entries e WHERE e.feed_id = feeds.id)"
+    )
+    articles = db.table("articles")
+    articles.add_column("fetched_via", str, not_null_default="live")
+    articles.add_column("capture_time", str)
+    db.table("backfill_jobs").create(
+        {
+            "id": int,
+            "feed_id": str,
+            "since": str,
+            "until": str,
+            "origin": str,  # command | gap
+            "gap_id": int,
+            "status": str,  # enumerating | queued
+            "found": int,
+            "queued": int,
+            "created_at": str,
+            "enumerated_at": str,
+        },
+        pk="id",
+        not_null={"feed_id", "status", "origin"},
+        defaults={"found": 0, "queued": 0},
+        foreign_keys=[("feed_id", "feeds", "id")],
+    )
+    db.table("backfill_jobs").create_index(["status"])
+    db.table("backfill_sources").create(
+        {"job_id": int, "source": str, "found": int, "queued": int, "done_at": str},
+        pk=("job_id", "source"),
+        foreign_keys=[("job_id", "backfill_jobs", "id")],
+    )
+    db.table("gaps").create(
+        {
+            "id": int,
+            "feed_id": str,
+            "gap_from": str,  # the newest item the feed showed before
+            "gap_to": str,  # the oldest item of the poll that shared nothing with it
+            "detected_at": str,
+            "status": str,  # open (no source to fill it from) | filling | filled
+            "job_id": int,
+            "queued": int,
+            "filled_at": str,
+        },
+        pk="id",
+        not_null={"feed_id", "detected_at", "status"},
+        foreign_keys=[("feed_id", "feeds", "id")],
+    )
+    db.table("gaps").create_index(["feed_id", "status"])
+    db.execute(HOLES_VIEW)
+
+
+#: What the archive does not have, one row per missing item with the month it belongs to: every
+#: entry (live or backfill) whose page never made it, and every feed gap not filled yet.
+HOLES_VIEW = """
+CREATE VIEW holes AS
+SELECT substr(COALESCE(e.feed_published, e.lastmod,
+         substr(e.capture, 1, 4) || '-' || substr(e.capture, 5, 2), e.first_seen), 1, 7) AS month,
+       e.feed_id, 'page' AS kind, e.status, COALESCE(e.link, e.key) AS what,
+       e.last_error_reason AS reason, e.last_error AS error, e.attempts, e.origin
+FROM entries e
+WHERE e.status IN ('pending', 'failed', 'abandoned')
+UNION ALL
+SELECT substr(g.gap_from, 1, 7) AS month, g.feed_id, 'gap' AS kind, g.status,
+       g.gap_from || ' .. ' || g.gap_to AS what, NULL AS reason,
+       CASE g.status WHEN 'open' THEN 'the feed has no sitemap or Wayback source to fill it from'
+         ELSE 'being filled' END AS error, NULL AS attempts, NULL AS origin
+FROM gaps g
+WHERE g.status != 'filled'
+"""
+
+
 #: Schema migrations, applied in order.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
