@@ -119,7 +119,10 @@ class Backfill:
                 tally.limited = True
                 await sources.aclose()
                 break
-        if job is not None and not tally.limited and len(tally.failed_sources) == failures_before:
+        # A job stopped by its limit is over too (the daemon does not carry it past the limit; a
+        # later run reads the sources again and queues what is left). One with a failed source
+        # stays open, for the failed documents to be read again.
+        if job is not None and len(tally.failed_sources) == failures_before:
             await self.db.write(self.store.finish_enumeration, job.id)
         return tally
 
@@ -172,7 +175,7 @@ class Backfill:
         by_id = {feed.id: feed for feed in feeds}
         for gap in await self.db.read(self.store.unfilled_gaps, list(by_id)):
             feed = by_id[gap["feed_id"]]
-            if gap["status"] == "filling" and gap["job_id"] is None and feed.backfill_sources:
+            if gap["job_id"] is None and feed.backfill_sources:  # open ones too: the feed may have a source now
                 since, until = _gap_days(gap["gap_from"], gap["gap_to"])
                 job = await self.db.write(
                     self.store.start_backfill,
