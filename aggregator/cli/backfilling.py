@@ -4,9 +4,11 @@ politely, with a progress bar on a terminal; ``--dry-run`` says what would be fe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
 import click
@@ -129,11 +131,12 @@ async def _backfill(
     daemon: int | None,
 ) -> bool:
     tally = Tally()
-    for feed in feeds:
-        left = None if limit is None else limit - tally.queued
-        if left is not None and left <= 0:
-            break
-        await work.enumerate(feed, since, until, limit=left, tally=tally)
+    with bar.reading(tally) if bar is not None else contextlib.nullcontext():
+        for feed in feeds:
+            left = None if limit is None else limit - tally.queued
+            if left is not None and left <= 0:
+                break
+            await work.enumerate(feed, since, until, limit=left, tally=tally)
     found = (
         f"{tally.found:,} URLs found in the window, {tally.queued:,} queued, {tally.known:,} archived or queued already"
     )
@@ -171,6 +174,28 @@ class _Bar:
     def shown(self, total: int, pages: Counter[str]) -> _Bar:
         self._total, self._pages = total, pages
         return self
+
+    @contextlib.contextmanager
+    def reading(self, tally: Tally) -> Iterator[None]:
+        """While the sources are read: how many documents, URLs found and queued, updated live."""
+        console = Console(stderr=True)
+        with console.status("reading the sources") as status:
+            stop = threading.Event()
+
+            def show() -> None:
+                while not stop.wait(0.2):
+                    status.update(
+                        f"reading the sources: {tally.sources:,} documents, {tally.found:,} URLs found, "
+                        f"{tally.queued:,} queued"
+                    )
+
+            watcher = threading.Thread(target=show, daemon=True)
+            watcher.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                watcher.join()
 
     def __enter__(self) -> _Bar:
         self._progress = Progress(
