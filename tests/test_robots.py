@@ -635,3 +635,16 @@ def test_a_robots_txt_over_the_size_limit_is_read_up_to_it() -> None:
     with pytest.raises(errors.RobotsRefused):
         get(site, f"{ORIGIN}/a")
     assert site.urls == [ROBOTS_URL]
+
+
+def test_a_host_that_does_not_answer_for_its_robots_txt_fails_the_request_naming_it() -> None:
+    def refused() -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    site = Site(robots={"https://news.example": refused})
+    with pytest.raises(errors.NetworkError) as raised:
+        get(site, "https://news.example/world/1", Settings(retries=0))
+    message = str(raised.value)
+    assert message.startswith("GET https://news.example/world/1: ") and "while reading robots.txt" in message
+    assert "\n" not in message and raised.value.url == "https://news.example/world/1"
+    assert site.urls == ["https://news.example/robots.txt"]  # the page itself was never asked for

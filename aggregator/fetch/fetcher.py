@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -264,7 +265,12 @@ class Fetcher:
             return 0.0
         origin = f"{target.scheme}://{target.netloc.decode('ascii')}"
         with _paused(deadline):
-            return await self._robots.check(url, origin)
+            try:
+                return await self._robots.check(url, origin)
+            except errors.RobotsRefused:
+                raise
+            except errors.FetchError as exc:  # the host did not answer for its robots.txt: nor for url
+                raise _about(exc, url) from exc
 
     @asynccontextmanager
     async def _slot(
@@ -310,6 +316,16 @@ class Fetcher:
         transport = transports.borrow(origin, proxy, url)
         held.push_async_callback(transports.give_back, transport, origin)
         return transport
+
+
+def _about(exc: errors.FetchError, url: str) -> errors.FetchError:
+    """The failure of a robots.txt fetch as the failure of the request for ``url`` that needed it
+    (the same kind and reason, its message naming ``url``)."""
+    again = copy.copy(exc)
+    detail = str(exc).split(": ", 1)[-1] if str(exc).startswith("GET ") else str(exc)
+    again.args = (f"GET {shown(url)}: {detail} (while reading robots.txt)",)
+    again.url = url
+    return again
 
 
 @contextlib.contextmanager
