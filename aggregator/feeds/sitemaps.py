@@ -54,7 +54,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from aggregator.errors import FeedError
-from aggregator.html.charset import xml_encoding
+from aggregator.html.charset import BOMS, xml_encoding
 from aggregator.html.markers import has_challenge_markers, is_challenge_title
 from aggregator.isodates import parse_iso
 from aggregator.text import collapse, one_line
@@ -78,13 +78,6 @@ _TAGS = ("{*}urlset", "{*}sitemapindex", "{*}url", "{*}sitemap")
 #: An entry's elements read (a ``<news:news>`` holds the other two), by local name in any namespace or none.
 _FIELDS = ("{*}loc", "{*}lastmod", "{*}news")
 _NEWS_FIELDS = ("{*}publication_date", "{*}title")
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE, whose BOM is its prefix
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
 _WIDE_STARTS = ((b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
 _PROLOG_ITEM = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>)", re.DOTALL | re.IGNORECASE)
 _ROOT_TAG = re.compile(r"\s*<([A-Za-z_][\w.:-]*)")
@@ -241,7 +234,7 @@ def _unsafe(url: str) -> FeedError:
 def _codec(head: bytes) -> str | None:
     """The codec of the document: its byte order mark's, UTF-16 by the look of ``<?``, the XML
     declaration's encoding, else UTF-8; None for a declared encoding Python does not know."""
-    for bom, codec in _BOMS:
+    for bom, codec in BOMS:
         if head.startswith(bom):
             return codec
     for start, codec in _WIDE_STARTS:

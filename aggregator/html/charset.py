@@ -18,7 +18,8 @@ import re
 
 import charset_normalizer
 
-_BOMS = (
+#: Byte-order marks and their codecs, longest first where one is another's prefix.
+BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE, whose BOM is its prefix
     (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -86,7 +87,7 @@ def declared_codecs(content: bytes, content_type: str | None = None) -> list[str
 
 def decode_html(content: bytes, content_type: str | None = None) -> str:
     """Decode a page's bytes to text; never raises for undecodable input."""
-    for bom, codec in _BOMS:
+    for bom, codec in BOMS:
         if content.startswith(bom):
             return content[len(bom) :].decode(codec, errors="replace")
     for codec in declared_codecs(content, content_type):
