@@ -89,8 +89,8 @@ class Backfill:
         async for found in sources:
             tally.sources += 1
             if found.error is not None:
-                tally.failed_sources.append(found)
-                log.warning("backfill feed=%s: %s", feed.id, found.error)
+                tally.failed_sources.append(found)  # reported by the caller (the command, the daemon)
+                log.info("backfill feed=%s: %s", feed.id, found.error)
                 continue
             if found.warning:
                 log.warning("backfill feed=%s: %s: %s", feed.id, found.source, found.warning)
@@ -207,6 +207,8 @@ class Backfill:
         tally = await self.enumerate(feed, since, until, job=job)
         if tally.failed_sources:
             self._enumeration_failed[job.id] = time.monotonic()
+            for found in tally.failed_sources:
+                log.warning("backfill feed=%s: source failed, read again later: %s", feed.id, found.error)
         log.info(
             "backfill feed=%s: %s .. %s: %d URLs found, %d queued, %d known%s",
             feed.id,
