@@ -223,6 +223,8 @@ def test_the_daemon_finds_a_gap_and_fills_it_by_itself(tmp_path: Path) -> None:
             wait_for(lambda: count("SELECT COUNT(*) FROM gaps") == 1)
             expected = {site.url(s) for s in public(site.stories) if s.published >= first_seen}
             wait_for(lambda: count("SELECT COUNT(*) FROM gaps WHERE status = 'filled'") == 1, timeout=120)
+            assert b'aggregator_feed_gaps_total{feed="newsroom"} 1.0' in daemon.metrics.render()
+            assert b'aggregator_backfill_pages_total{status="archived"}' in daemon.metrics.render()
         urls = {url for url, _, _ in archived(tmp_path)}
         assert expected <= urls
         assert count("SELECT COUNT(*) FROM articles") == len(urls)

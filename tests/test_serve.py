@@ -102,6 +102,14 @@ def test_stored_queries_answer(web: httpx.Client) -> None:
     assert [(r["id"], r["items"], r["feeds"]) for r in rows(web, "/archive/duplicates_merged.json")] == [
         (REFERENCE_ID, 2, "tass,other")
     ]
+    # the two failed pages are the archive's holes, by month; no gap was ever found
+    holes = rows(web, "/archive/holes.json", month="")
+    assert sorted((r["kind"], r["status"], r["reason"]) for r in holes) == [
+        ("page", "failed", "http_404"),
+        ("page", "failed", "not_article"),
+    ]
+    assert rows(web, "/archive/holes.json", month="1999-01") == []
+    assert rows(web, "/archive/gaps.json") == []
 
 
 def test_pages_link_to_the_original_and_keep_line_breaks(web: httpx.Client) -> None:
