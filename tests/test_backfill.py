@@ -217,6 +217,8 @@ def test_the_daemon_finds_a_gap_and_fills_it_by_itself(tmp_path: Path) -> None:
         with daemon_thread(config, clock, tick=0.05) as daemon:
             daemon.background_idle = 0.2
             wait_for(lambda: count("SELECT COUNT(*) FROM articles") == len(public(site.feed_stories())))
+            # the first poll recorded (its next poll time taken from the clock) before the clock moves
+            wait_for(lambda: count("SELECT COUNT(*) FROM polls") == 1)
             first_seen = min(s.published for s in site.feed_stories())
             site.publish(100)  # a week away: the feed shows only the newest 20 when it is polled again
             clock.advance(hours=1)
