@@ -6,6 +6,7 @@ Feeds and article pages are generated on request, deterministically, from the pa
     /live/<feed>.xml            a feed that grows by ``?per=K`` (default 2) articles per cycle:
                                 the 20 newest of articles 3_000_000 + feed * 100_000 + 0 .. (cycle+1)*K-1
     /_cycle/<n>                 sets the cycle of the /live feeds (answers 204)
+    /sitemap/<first>-<count>.xml  a sitemap (urlset) of articles first .. first+count-1, with lastmod
     /<section>/<n>              article page n: 40-80 KB of HTML in the layout of
                                 tests/fixtures/tass/politics-1189047.html, padded with the navigation,
                                 "All news" ribbon, inline scripts and footer a real tass.com page carries
@@ -203,6 +204,18 @@ def feed_xml(host: str, numbers: list[int]) -> bytes:
     ).encode()
 
 
+def sitemap_xml(host: str, numbers: list[int]) -> bytes:
+    urls = "".join(
+        f"<url><loc>http://{host}/{section_of(n)}/{n}</loc>"
+        f"<lastmod>{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(article_time(n)))}</lastmod></url>"
+        for n in numbers
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    ).encode()
+
+
 class Site:
     """What to answer; the state is the /live feeds' cycle."""
 
@@ -225,6 +238,10 @@ class Site:
             newest = (self.cycle + 1) * per
             numbers = [start + n for n in range(max(0, newest - 20), newest)]
             return 200, "application/rss+xml; charset=utf-8", feed_xml(host, numbers), BASE_TIME + self.cycle * 3600
+        if path.startswith("/sitemap/") and path.endswith(".xml"):
+            first, _, count = path[9:-4].partition("-")
+            numbers = list(range(int(first), int(first) + int(count)))
+            return 200, "application/xml; charset=utf-8", sitemap_xml(host, numbers), article_time(numbers[-1])
         if path.startswith("/_cycle/"):
             self.cycle = int(path[8:])
             return 204, "text/plain", b"", None

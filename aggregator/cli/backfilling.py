@@ -99,15 +99,33 @@ async def _run(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+async def _enumerate(
+    work: Backfill,
+    feeds: Sequence[FeedSpec],
+    since: date,
+    until: date | None,
+    limit: int | None,
+    tally: Tally,
+    *,
+    dry_run: bool,
+) -> None:
+    """Read every feed's sources: side by side (each site keeps its own pace), or one feed after
+    the other under a ``limit``, which the first feeds may use up."""
+    if limit is None:
+        await asyncio.gather(*(work.enumerate(feed, since, until, dry_run=dry_run, tally=tally) for feed in feeds))
+        return
+    for feed in feeds:
+        left = limit - tally.queued
+        if left <= 0:
+            break
+        await work.enumerate(feed, since, until, limit=left, dry_run=dry_run, tally=tally)
+
+
 async def _dry_run(
     work: Backfill, feeds: Sequence[FeedSpec], since: date, until: date | None, limit: int | None
 ) -> bool:
     tally = Tally()
-    for feed in feeds:
-        left = None if limit is None else limit - tally.queued
-        if left is not None and left <= 0:
-            break
-        await work.enumerate(feed, since, until, limit=left, dry_run=True, tally=tally)
+    await _enumerate(work, feeds, since, until, limit, tally, dry_run=True)
     click.echo(f"{'feed':<20} {'source':<8} {'month':<8} {'to fetch':>9}")
     for (feed_id, origin, month), count in sorted(tally.months.items()):
         click.echo(f"{feed_id:<20} {origin:<8} {month:<8} {count:>9,}")
@@ -132,11 +150,7 @@ async def _backfill(
 ) -> bool:
     tally = Tally()
     with bar.reading(tally) if bar is not None else contextlib.nullcontext():
-        for feed in feeds:
-            left = None if limit is None else limit - tally.queued
-            if left is not None and left <= 0:
-                break
-            await work.enumerate(feed, since, until, limit=left, tally=tally)
+        await _enumerate(work, feeds, since, until, limit, tally, dry_run=False)
     found = (
         f"{tally.found:,} URLs found in the window, {tally.queued:,} queued, {tally.known:,} archived or queued already"
     )

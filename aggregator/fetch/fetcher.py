@@ -296,13 +296,19 @@ class Fetcher:
                 # The site's turn comes last: once paced, nothing else delays the request.
                 site = registrable_domain(key)
                 if background:
-                    # Its turn first, holding no slot a live request to the host could use; then
-                    # the slots, and the turn claimed (again, should another request have taken it).
-                    await held.enter_async_context(self._background_slots)
-                    await self._pacer.wait(site, spacing, background=True, claim=False)
-                await held.enter_async_context(host_slots)
-                await held.enter_async_context(self._slots)
-                await self._pacer.wait(site, spacing, background=background)
+                    # One background request of the site at a time waits for its turn, holding no
+                    # slot another request could use; then it takes the slots and claims the turn
+                    # (waiting again only should a live request have taken it meanwhile).
+                    async with self._pacer.background_turn(site):
+                        await self._pacer.wait(site, spacing, background=True, claim=False)
+                        await held.enter_async_context(self._background_slots)
+                        await held.enter_async_context(host_slots)
+                        await held.enter_async_context(self._slots)
+                        await self._pacer.wait(site, spacing, background=True)
+                else:
+                    await held.enter_async_context(host_slots)
+                    await held.enter_async_context(self._slots)
+                    await self._pacer.wait(site, spacing)
             yield await self._lend(held, target, key, proxy, url)
 
     async def _lend(

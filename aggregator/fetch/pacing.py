@@ -26,6 +26,7 @@ class _Site:
     last: float = float("-inf")  # loop time the last request to the site started
     live_waiting: int = 0
     turns: asyncio.Lock = field(default_factory=asyncio.Lock)  # live requests that must wait, in order
+    background: asyncio.Lock = field(default_factory=asyncio.Lock)  # one background request at its turn
 
 
 class Pacer:
@@ -34,6 +35,14 @@ class Pacer:
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
         self._clock = clock
         self._sites: dict[str, _Site] = {}
+
+    def background_turn(self, site: str) -> asyncio.Lock:
+        """Held by the background request of ``site`` whose turn is next, from waiting for it to
+        claiming it: the others wait here holding nothing, not on slots they would block."""
+        state = self._sites.get(site)
+        if state is None:
+            state = self._sites[site] = _Site()
+        return state.background
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()

@@ -9,6 +9,7 @@ attempts, abandonment; nothing here raises for one page.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,8 +62,6 @@ class Pages:
         self.clock = clock
         self.progress = progress
         self._slots = asyncio.Semaphore(max(1, settings.concurrency) * 2)  # pages being handled at once
-        #: backfill pages have slots of their own: a long backfill never keeps a live page waiting
-        self._background_slots = asyncio.Semaphore(max(1, settings.concurrency))
         #: the page fetch under way for each canonical URL, so that entries sharing it wait for it
         self._in_flight: dict[str, asyncio.Future[PageResult]] = {}
 
@@ -98,7 +97,9 @@ class Pages:
             done: asyncio.Future[PageResult] = asyncio.get_running_loop().create_future()
             self._in_flight[item.url] = done
             try:
-                async with self._slots if item.origin is None else self._background_slots:
+                # Backfill pages take no slot here: their batch bounds them, and a page waiting for
+                # its site's turn must not keep a live page (or another site's) waiting.
+                async with self._slots if item.origin is None else contextlib.nullcontext():
                     result = await self._attempt(feed, item)
                 done.set_result(result)
                 return result

@@ -104,7 +104,8 @@ class Store(Protocol):
     def backfill_work(
         self, feed_ids: Iterable[str], max_attempts: int, now: datetime | None = None, limit: int = 100
     ) -> list[EntryWork]:
-        """Queued backfill entries of these feeds due for a (first or next) attempt, fewest attempts first."""
+        """Queued backfill entries of these feeds due for a (first or next) attempt, taken round robin
+        over the feeds (fewest attempts first within each)."""
         ...
 
     def backfill_left(self, feed_ids: Iterable[str]) -> int:

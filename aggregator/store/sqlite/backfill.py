@@ -117,10 +117,14 @@ class BackfillRows(Connection):
         ids = list(feed_ids)
         if not ids:
             return []
+        # Round robin over the feeds (each is mostly one site): a batch holds a few URLs of every
+        # site, so that every site's turn comes in the batch, not one site's whole queue.
         rows = self._rows(
-            f"SELECT {_WORK_COLUMNS} FROM entries WHERE feed_id IN ({', '.join('?' * len(ids))}) "
+            f"SELECT {_WORK_COLUMNS} FROM (SELECT {_WORK_COLUMNS}, ROW_NUMBER() OVER "
+            "(PARTITION BY feed_id ORDER BY attempts, rowid) AS turn FROM entries "
+            f"WHERE feed_id IN ({', '.join('?' * len(ids))}) "
             "AND status IN ('pending', 'failed') AND origin IS NOT NULL AND attempts < ? AND link IS NOT NULL "
-            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY attempts, rowid LIMIT ?",
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?)) ORDER BY turn, feed_id LIMIT ?",
             [*ids, max_attempts, iso(now or utc_now()), limit],
         )
         return [EntryWork(**row) for row in rows]
