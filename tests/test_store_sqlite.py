@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import StoreError
+from aggregator.models import FeedSpec
 from aggregator.store import compress_page
 from aggregator.store.sqlite import SCHEMA_VERSION, SQLiteStore
 from tests.helpers.stores import FEED
@@ -75,3 +76,27 @@ def test_a_failed_entry_keeps_its_reason_and_attempts(store: SQLiteStore) -> Non
     store.entry_failed("tass", "a", reason="http_404", error="GET a: HTTP 404", max_attempts=1)
     row = store.db.execute("SELECT status, attempts, last_error_reason, last_error FROM entries").fetchone()
     assert row == ("abandoned", 1, "http_404", "GET a: HTTP 404")
+
+
+def test_backfill_work_takes_the_feeds_round_robin_and_a_resumed_job_skips_its_read_sources(
+    store: SQLiteStore,
+) -> None:
+    store.sync_feeds([FeedSpec("a", "http://a.example/rss", "A"), FeedSpec("b", "http://b.example/rss", "B")])
+    for feed_id in ("a", "b"):
+        job = store.start_backfill(feed_id, "2025-01-01", None)
+        rows = [
+            {"key": f"http://{feed_id}.example/{n}", "link": f"http://{feed_id}.example/{n}", "origin": "sitemap"}
+            for n in range(3)
+        ]
+        rows = [{**row, "url": row["link"]} for row in rows]
+        assert store.queue_backfill(job, f"http://{feed_id}.example/sitemap.xml", rows) == 3
+        assert store.queue_backfill(job, f"http://{feed_id}.example/sitemap.xml", rows) == 0  # queued already
+    work = store.backfill_work(["a", "b"], max_attempts=5, limit=4)
+    assert [item.feed_id for item in work] == ["a", "b", "a", "b"]
+    again = store.start_backfill("a", "2025-01-01", None)
+    assert store.sources_done(again.id) == {"http://a.example/sitemap.xml"}
+    store.finish_enumeration(again.id)
+    assert [job.feed_id for job in store.open_backfills(["a", "b"])] == ["b"]
+    assert store.backfill_left(["a", "b"]) == 6
+    # the live poll never sees the backfill entries
+    assert store.entries_to_fetch("a", 5) == [] and not store.feed_state("a").unfinished
