@@ -132,15 +132,45 @@ class Backfill:
         self, feeds: Sequence[FeedSpec], *, limit: int | None = None, tally: Tally | None = None
     ) -> Tally:
         """Archive the feeds' queued entries that are due, until none is left due (``limit``: at most
-        this many pages). Failures are recorded with their backoff, for a later run."""
+        this many pages). Failures are recorded with their backoff, for a later run.
+
+        Up to ``BATCH`` pages are under way at once, taken round robin over the feeds and topped up
+        as they finish, so that no site waits for another's queue."""
         tally = tally or Tally()
-        done = 0
-        while limit is None or done < limit:
-            batch = await self._batch(feeds, BATCH if limit is None else min(BATCH, limit - done))
-            if not batch:
-                break
-            _count(tally, batch)
-            done += len(batch)
+        by_id = {feed.id: feed for feed in feeds}
+        running: dict[tuple[str, str], asyncio.Task[list[PageResult]]] = {}
+        started = 0
+        try:
+            while True:
+                room = BATCH - len(running)
+                if limit is not None:
+                    room = min(room, limit - started)
+                if room > 0 and len(running) <= BATCH // 2:
+                    work = await self.db.read(
+                        self.store.backfill_work,
+                        list(by_id),
+                        self.settings.max_attempts,
+                        self.archiver.clock(),
+                        2 * BATCH,
+                    )
+                    fresh = [item for item in work if (item.feed_id, item.key) not in running][:room]
+                    for item in fresh:
+                        page = self.archiver.pages.archive_work(by_id[item.feed_id], [item])
+                        running[(item.feed_id, item.key)] = asyncio.create_task(page)
+                    started += len(fresh)
+                    await self.archiver.texts.record()
+                if not running:
+                    break
+                done, _ = await asyncio.wait(running.values(), return_when=asyncio.FIRST_COMPLETED)
+                for key, task in list(running.items()):
+                    if task in done:
+                        del running[key]
+                        _count(tally, task.result())
+        finally:
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
+            await self.archiver.texts.record()
         return tally
 
     async def _batch(self, feeds: Sequence[FeedSpec], size: int) -> list[PageResult]:
