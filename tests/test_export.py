@@ -58,7 +58,11 @@ def test_jsonl_and_csv_round_trip_every_document(archive: Path, tmp_path: Path) 
         table = list(csv.DictReader(handle))
     assert {row["path"]: row["document"].encode("utf-8") for row in table} == live
     assert list(table[0]) == [key for key in rows[0]]
+    # every article column, date_flag and where the page came from among them
+    assert {"date_flag", "fetched_via", "capture_time", "published_via"} <= set(rows[0])
+    assert {row["fetched_via"] for row in rows} == {"live"}
     assert [p.name for p in tmp_path.iterdir()] == ["articles.csv"]  # no temporary file left
+    assert out.stat().st_mode & 0o777 == 0o644
 
 
 @pytest.mark.parametrize(

@@ -105,8 +105,15 @@ def test_export_then_import_gives_the_same_feeds(tmp_path: Path) -> None:
         ),
     )
     out = tmp_path / "out" / "feeds.opml"
+    missing = invoke("feeds", "export", "--out", str(out), config=config)
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        f"error: {out}: cannot write: the folder {out.parent} does not exist\n",
+    )
+    out.parent.mkdir()
     assert invoke("feeds", "export", "--out", str(out), config=config).returncode == 0
     assert out.read_text(encoding="utf-8") == exported.stdout
+    assert out.stat().st_mode & 0o777 == 0o644  # like the archive's documents, not mkstemp's 0600
     fresh = tmp_path / "new" / "feeds.yaml"
     result = invoke("feeds", "import", str(out), config=fresh)
     assert result.returncode == 0, result.stderr

@@ -22,6 +22,9 @@ ARTICLE_COLUMNS = (
     "extractor",
     "fetched_at",
     "path",
+    "date_flag",
+    "fetched_via",
+    "capture_time",
     "body",
     "document",
 )

@@ -93,10 +93,14 @@ def export_rows(store: Store, fmt: str, out: TextIO, filters: Filters = Filters(
 
 @contextmanager
 def atomic_output(path: Path) -> Iterator[TextIO]:
-    """A text file (UTF-8, newlines untranslated) that appears at ``path`` only once complete."""
+    """A text file (UTF-8, newlines untranslated) that appears at ``path`` only once complete, with
+    the archive's documents' mode (0644). Its folder must exist: a typo in ``--out`` is an error,
+    not a new folder somewhere."""
+    if not path.parent.is_dir():
+        raise StoreError(f"{path}: cannot write: the folder {path.parent} does not exist")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the export from other readers
     except OSError as exc:
         raise StoreError(f"{path}: cannot write: {exc}") from None
     try:
