@@ -227,3 +227,15 @@ def test_bad_inline_selectors_stop_the_command_with_one_line(tmp_path: Path) -> 
     result = run_cli("fetch", config=config)
     assert result.returncode == 2
     assert result.stderr == f"error: {config}: feed 'a': selectors need at least 'container'\n"
+
+
+def test_a_feed_removed_from_feeds_yaml_is_no_longer_shown_as_polled(tmp_path: Path, tass_site: Site) -> None:
+    extra = "  - {id: other, url: 'http://tass.com/rss/other.xml', source: TASS}\n"
+    tass_site["/rss/other.xml"] = rss()
+    config = tass_config(tmp_path, tass_site, extra_feeds=extra)
+    assert run_cli("fetch", config=config).returncode == 0
+    config.write_text(config.read_text(encoding="utf-8").replace(extra, ""), encoding="utf-8")
+    assert run_cli("fetch", config=config).returncode == 0
+    with sqlite3.connect(tmp_path / "archive" / "archive.db") as conn:
+        rows = dict(conn.execute("SELECT id, enabled || ' ' || COALESCE(next_poll_at, '-') FROM feeds").fetchall())
+    assert rows["other"] == "0 -" and rows["tass"].startswith("1 2")

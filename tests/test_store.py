@@ -295,3 +295,22 @@ def test_concurrent_writers_neither_fail_nor_duplicate(backend: Backend, store: 
     assert store.count("articles") == 30
     numbers = sorted(PurePosixPath(r["path"]).name[:3] for r in store.iter_articles(columns=["path"]))
     assert numbers == [f"{n:03d}" for n in range(30)]  # each running number given once
+
+
+def test_a_feed_removed_from_the_config_is_disabled_and_comes_back_when_listed(backend: Backend) -> None:
+    with backend.open() as store:
+        feeds = [FeedSpec("a", "http://a.example/rss", "A"), FeedSpec("b", "http://b.example/rss", "B")]
+        store.sync_feeds(feeds)
+        store.record_poll(
+            FeedResult("b", "ok"),
+            PollRecord("ok", datetime(2030, 1, 1, tzinfo=UTC)),
+            started_at=utc_now(),
+            duration_ms=1,
+        )
+        assert store.retire_feeds(["a"]) == ["b"]
+        assert store.retire_feeds(["a"]) == []  # once
+        rows = {row["id"]: row for row in store.feed_overview()}
+        assert (rows["b"]["enabled"], rows["b"]["next_poll_at"]) == (0, None)
+        assert [feed_id for feed_id, _ in store.due_feeds(datetime(2031, 1, 1, tzinfo=UTC), ["a", "b"])] == ["a"]
+        store.sync_feeds(feeds)
+        assert {feed_id for feed_id, _ in store.due_feeds(utc_now(), ["a", "b"])} == {"a", "b"}

@@ -88,6 +88,7 @@ async def _run(
                 archiver = Archiver(settings, store, fetcher, progress=bar, executor=pool)
                 try:
                     await archiver.db.write(store.sync_feeds, config.feeds)
+                    await archiver.db.write(store.retire_feeds, [feed.id for feed in config.feeds])
                     await archiver.texts.finish()
                     work = Backfill(archiver)
                     if dry_run:

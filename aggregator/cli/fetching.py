@@ -49,7 +49,7 @@ def fetch(obj: Context, feed_ids: tuple[str, ...]) -> None:
     # What start-up allocated (modules, configuration) lives as long as the run: out of the
     # collector's way, it is not walked again by every collection while the run allocates.
     gc.freeze()
-    results = asyncio.run(_fetch(config.settings, feeds, show_bar))
+    results = asyncio.run(_fetch(config.settings, feeds, show_bar, configured=[f.id for f in config.feeds]))
     for result in results:
         if not result.ok or result.failed or obj.verbosity >= 0:
             click.echo(summary_line(result))
@@ -57,10 +57,14 @@ def fetch(obj: Context, feed_ids: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
-async def _fetch(settings: Settings, feeds: Sequence[FeedSpec], show_bar: bool) -> list[FeedResult]:
+async def _fetch(
+    settings: Settings, feeds: Sequence[FeedSpec], show_bar: bool, *, configured: Sequence[str]
+) -> list[FeedResult]:
     pool = LazyProcessPool()  # extraction on the other cores; no process unless a page is extracted
     try:
         with open_store(settings.database) as store:
+            # removed from feeds.yaml: no longer shown as polled (off the loop, like every store call)
+            await asyncio.to_thread(store.retire_feeds, configured)
             async with Fetcher(settings) as fetcher:
                 if not show_bar:
                     return await _archive(Archiver(settings, store, fetcher, executor=pool), feeds)

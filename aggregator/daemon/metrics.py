@@ -6,6 +6,7 @@ Prometheus text format, ``/healthz`` answering 200 or 503 with a one-line JSON r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -76,6 +77,11 @@ class Metrics:
             self.errors.labels("page", reason).inc()
         if result.gap is not None:
             self.gaps.labels(result.feed_id).inc()
+
+    def forget(self, feed_id: str) -> None:
+        """A feed removed from feeds.yaml: its last-success gauge goes (its counters are history)."""
+        with contextlib.suppress(KeyError):
+            self.last_success.remove(feed_id)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -144,6 +144,7 @@ class Daemon:
         """Start up, tick until stopped, then let the polls in flight finish."""
         assert self._stop is not None
         await self.archiver.db.write(self.archiver.db.store.sync_feeds, self.config.feeds)
+        await self.archiver.db.write(self.archiver.db.store.retire_feeds, [f.id for f in self.config.feeds])
         await self.archiver.texts.finish()
         server = None
         if self.metrics_port is not None:
@@ -284,6 +285,8 @@ class Daemon:
         self.config = replace(self.config, feeds=new.feeds)
         try:
             await self.archiver.db.write(self.archiver.db.store.sync_feeds, new.feeds)
+            for feed_id in await self.archiver.db.write(self.archiver.db.store.retire_feeds, [f.id for f in new.feeds]):
+                self.metrics.forget(feed_id)
         except Exception as exc:  # the feeds run as reloaded; the database learns of them next time
             log.error("reload: the feeds could not be recorded: %s", failure(exc)[1], extra={"event": "reload"})
         new_ids = {f.id for f in self._enabled()}

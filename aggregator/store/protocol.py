@@ -37,6 +37,11 @@ class Store(Protocol):
         one the feed was permanently redirected away from)."""
         ...
 
+    def retire_feeds(self, configured: Iterable[str]) -> list[str]:
+        """Feeds no longer in feeds.yaml: disabled, with no next poll (their history stays); returns
+        their ids. Listed again, a feed is enabled by ``sync_feeds`` and due at once."""
+        ...
+
     def due_feeds(self, now: datetime, feed_ids: Iterable[str]) -> list[tuple[str, datetime | None]]:
         """Of ``feed_ids``, those enabled, not gone and due at ``now``, with the time they were due
         (None: never polled), most overdue first."""

@@ -53,6 +53,18 @@ class FeedRows(Connection):
                 if tuple(row.values()) != existing[1:]:  # an unchanged feed costs no write
                     self._update("feeds", feed.id, row)
 
+    def retire_feeds(self, configured: Iterable[str]) -> list[str]:
+        keep = set(configured)
+        with self._write() as conn:
+            stale = [
+                row[0]
+                for row in conn.execute("SELECT id FROM feeds WHERE enabled = 1 OR next_poll_at IS NOT NULL")
+                if row[0] not in keep
+            ]
+            for feed_id in stale:
+                conn.execute("UPDATE feeds SET enabled = 0, next_poll_at = NULL WHERE id = ?", [feed_id])
+        return stale
+
     def due_feeds(self, now: datetime, feed_ids: Iterable[str]) -> list[tuple[str, datetime | None]]:
         ids = list(feed_ids)
         if not ids:
