@@ -35,13 +35,12 @@ _SITEMAP_ACCEPT = "application/xml,text/xml;q=0.9,application/gzip;q=0.8,*/*;q=0
 
 @dataclass(frozen=True)
 class Found:
-    """What one source document gave: the URLs in the window that the feed's patterns admit, how
-    many it listed, or why it could not be read (``reason``, ``error``)."""
+    """What one source document gave: the URLs in the window that the feed's patterns admit, or
+    why it could not be read (``reason``, ``error``)."""
 
     source: str
     origin: str  # sitemap | wayback
     candidates: tuple[Candidate, ...] = ()
-    listed: int = 0
     reason: str | None = None
     error: str | None = None
     warning: str | None = None
@@ -127,7 +126,7 @@ def _from_urlset(url: str, sitemap: Sitemap, window: Window) -> Found:
             canonical,
             Candidate(item.loc, canonical, "sitemap", item.published, item.lastmod, item.title),
         )
-    return Found(url, "sitemap", tuple(candidates.values()), listed=len(sitemap.urls), warning=sitemap.warning)
+    return Found(url, "sitemap", tuple(candidates.values()), warning=sitemap.warning)
 
 
 async def _wayback(prefix: str, window: Window, fetcher: Fetcher, wayback_url: str) -> AsyncIterator[Found]:
@@ -151,7 +150,7 @@ async def _wayback(prefix: str, window: Window, fetcher: Fetcher, wayback_url: s
             except (InvalidURL, ValueError):  # no date (month 13), or no URL to fetch
                 continue
             candidates.setdefault(canonical, Candidate(original, canonical, "wayback", capture=timestamp))
-        yield Found(query, "wayback", tuple(candidates.values()), listed=len(page.captures))
+        yield Found(query, "wayback", tuple(candidates.values()))
         if page.resume_key is None or page.resume_key == resume:
             return
         resume = page.resume_key

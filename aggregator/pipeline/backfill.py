@@ -26,7 +26,7 @@ from aggregator.errors import failure
 from aggregator.models import FeedSpec
 from aggregator.pipeline.archiver import Archiver
 from aggregator.pipeline.pages import PageResult
-from aggregator.store import BackfillJob
+from aggregator.store import BackfillJob, EntryWork
 
 log = logging.getLogger("aggregator")
 
@@ -40,7 +40,6 @@ RETRY_ENUMERATION = 3600.0
 class Tally:
     """What a backfill run found and did."""
 
-    listed: int = 0  # URLs the sources listed
     found: int = 0  # of them in the window and admitted by the feed's patterns
     queued: int = 0  # new to the archive, queued to fetch (dry run: would be)
     known: int = 0  # archived or queued already
@@ -94,7 +93,6 @@ class Backfill:
                 continue
             if found.warning:
                 log.warning("backfill feed=%s: %s: %s", feed.id, found.source, found.warning)
-            tally.listed += found.listed
             tally.found += len(found.candidates)
             unknown = set(await self.db.read(self.store.unknown_urls, feed.id, [c.url for c in found.candidates]))
             fresh = [c for c in found.candidates if c.url in unknown]
@@ -178,7 +176,7 @@ class Backfill:
         work = await self.db.read(
             self.store.backfill_work, list(by_id), self.settings.max_attempts, self.archiver.clock(), size
         )
-        groups: dict[str, list] = {}
+        groups: dict[str, list[EntryWork]] = {}
         for item in work:
             groups.setdefault(item.feed_id, []).append(item)
         results = await asyncio.gather(

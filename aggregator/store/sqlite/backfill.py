@@ -15,6 +15,7 @@ from typing import Any
 
 from aggregator.store.records import BackfillJob, EntryWork, iso, utc_now
 from aggregator.store.sqlite.connection import Connection
+from aggregator.store.sqlite.entries import article_for_url
 
 _JOB_COLUMNS = "id, feed_id, since, until, origin, status, gap_id"
 _WORK_COLUMNS = "feed_id, key, link, url, feed_published, first_seen, attempts, origin, capture"
@@ -69,7 +70,7 @@ class BackfillRows(Connection):
                     "SELECT 1 FROM entries WHERE feed_id = ? AND (key = ? OR url = ?) LIMIT 1",
                     [job.feed_id, entry["key"], entry["url"]],
                 ).fetchone()
-                if known or _archived(conn, entry["url"]):
+                if known or article_for_url(conn, entry["url"]):
                     continue
                 self._insert(
                     "entries",
@@ -106,7 +107,7 @@ class BackfillRows(Connection):
             if not conn.execute(
                 "SELECT 1 FROM entries WHERE feed_id = ? AND url = ? LIMIT 1", [feed_id, url]
             ).fetchone()
-            and not _archived(conn, url)
+            and not article_for_url(conn, url)
         ]
 
     # -- the work ------------------------------------------------------------------------------
@@ -169,12 +170,3 @@ class BackfillRows(Connection):
             f"AND feed_id IN ({', '.join('?' * len(ids))}) ORDER BY id",
             ids,
         )
-
-
-def _archived(conn: Any, url: str) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT 1 FROM article_urls WHERE url = ? UNION ALL SELECT 1 FROM articles WHERE url = ? LIMIT 1",
-            [url, url],
-        ).fetchone()
-    )

@@ -40,7 +40,6 @@ class EntryRows(Connection):
         newest = None
         with self._write() as conn:
             for entry in entries:
-                newest = max(newest or "", _utc(entry.get("feed_published")) or now or "")
                 if conn.execute(
                     "SELECT 1 FROM entries WHERE feed_id = ? AND key = ?", [feed_id, entry["key"]]
                 ).fetchone():
@@ -60,6 +59,8 @@ class EntryRows(Connection):
                 )
                 added += 1
                 linked += article_id is not None
+                # only a new item can be newer than every item seen before
+                newest = max(newest or "", _utc(entry.get("feed_published")) or now or "")
             if newest:
                 conn.execute(
                     "UPDATE feeds SET newest_item_at = ? "
