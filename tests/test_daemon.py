@@ -273,3 +273,54 @@ def test_metrics_and_healthz(tmp_path: Path, tass_site: Site) -> None:
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=10)
+
+
+class _SlowDatabase:
+    """Answers which feeds are due as of when the read began; the second read lets the poll in
+    flight finish meanwhile (the read thread and a poll's last write race like this)."""
+
+    def __init__(self, finish: asyncio.Event) -> None:
+        self.finish, self.reads = finish, 0
+        self.store = self
+
+    def due_feeds(self) -> None:  # a name to pass; the stub answers itself
+        raise AssertionError("not called")
+
+    async def read(self, *_: object) -> list[tuple[str, None]]:
+        self.reads += 1
+        if self.reads == 2:
+            self.finish.set()
+            for _ in range(5):  # the poll ends and leaves the running set while the answer is on its way
+                await asyncio.sleep(0)
+        return [("tass", None)]
+
+
+class _StubArchiver:
+    def __init__(self) -> None:
+        self.finish = asyncio.Event()
+        self.db = _SlowDatabase(self.finish)
+        self.polls = 0
+
+    def held_until(self, _: str) -> None:
+        return None
+
+    async def refresh_feed(self, feed: object) -> FeedResult:
+        self.polls += 1
+        await self.finish.wait()
+        return FeedResult("tass", "ok")
+
+
+def test_a_poll_that_ends_during_the_due_read_is_not_started_again(tmp_path: Path, tass_site: Site) -> None:
+    daemon = Daemon(tass_config(tmp_path, tass_site))
+
+    async def two_ticks() -> int:
+        archiver = _StubArchiver()
+        daemon.archiver = archiver  # type: ignore[assignment]
+        await daemon._tick()
+        await asyncio.sleep(0)
+        assert archiver.polls == 1 and "tass" in daemon._running
+        await daemon._tick()  # the poll ends during this tick's read, which still says "due"
+        await asyncio.sleep(0)
+        return archiver.polls
+
+    assert asyncio.run(two_ticks()) == 1

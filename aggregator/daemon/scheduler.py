@@ -220,6 +220,9 @@ class Daemon:
         if self._stop is not None and self._stop.is_set():
             return
         now = self.clock()
+        # A poll that ends while the read below is under way may be reported due from before it was
+        # recorded: a feed in flight when the read starts waits for the next tick, never polled twice.
+        in_flight = set(self._running)
         try:
             due = await self.archiver.db.read(
                 self.archiver.db.store.due_feeds, now, [feed.id for feed in self._enabled()]
@@ -230,7 +233,7 @@ class Daemon:
         self.metrics.lag.set(max([(now - at).total_seconds() for _, at in due if at is not None], default=0.0))
         for feed_id, _ in due:
             held = self.archiver.held_until(feed_id)
-            if feed_id in self._running or (held is not None and now < held):
+            if feed_id in self._running or feed_id in in_flight or (held is not None and now < held):
                 continue
             feed = self.config.feed(feed_id)
             if feed is not None:
