@@ -20,6 +20,7 @@ that owns the library; nothing else escapes. Every error carries a short machine
      ├── ExtractError             the page holds no archivable article (``reason`` says why)
      ├── DocumentError            what would be rendered is no document of the format (``bad_document``)
      ├── StoreError               the database or the archive folder failed
+     ├── CaptureError             a WARC file cannot be written, or holds no readable record where named
      └── AlreadyRunning           another daemon holds the database's lock (``locked``)
 
 Any other exception that ends the handling of one feed or page (a bug, or an input no check
@@ -144,6 +145,10 @@ class DocumentError(AggregatorError):
 
 class StoreError(AggregatorError):
     reason = "store"
+
+
+class CaptureError(AggregatorError):
+    reason = "capture"
 
 
 class AlreadyRunning(AggregatorError):

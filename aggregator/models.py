@@ -57,7 +57,9 @@ class Settings:
     max_attempts: int = 5
     page_retry_delay: int = 600
     max_backoff: int = 21600
-    keep_html: bool = True
+    keep_html: bool = True  # every page's HTTP exchanges kept as WARC records
+    capture_feeds: bool = True  # and every feed's
+    warc_max_bytes: int = 1_000_000_000  # a WARC file is closed once it is this large (and every UTC day)
     respect_robots: bool = True
     backfill_rate: float = 1.0  # requests per second per registrable domain, for backfill
     wayback_url: str = "https://web.archive.org"
@@ -85,10 +87,48 @@ class Response:
     content: bytes = b""
     #: target of the last permanent (301/308) redirect followed, if any
     permanent_redirect: str | None = None
+    #: every exchange of the request, redirects first, the answer last: the record of how the answer
+    #: was had, not part of it (left out of comparisons and repr)
+    exchanges: tuple[Exchange, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its answer as they crossed the wire, for the WARC record of it.
+
+    Header names and values are text in which each character is one byte (Latin-1), in the
+    order sent or received. ``payload`` is the body as received: its content coding (gzip, br)
+    kept, its transfer coding (chunked) removed by the HTTP layer, so ``headers`` carry no
+    Transfer-Encoding. A redirect's body is not read: its payload is empty."""
+
+    url: str  # the request target
+    started: datetime  # when the request was sent (UTC)
+    request_headers: tuple[tuple[str, str], ...]
+    http_version: str  # HTTP/1.1, HTTP/2
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    payload: bytes = b""
+    ip: str | None = None  # the server's address, when the connection was not through a proxy
+
+
+@dataclass(frozen=True)
+class CaptureRef:
+    """Where one WARC record (a response or a revisit) lives, and what it holds."""
+
+    file: str  # the WARC file's name, relative to the WARC folder (never its ``.open`` name)
+    offset: int  # of the record's gzip member
+    length: int  # of the gzip member, in bytes
+    record_type: str  # response | revisit
+    url: str  # WARC-Target-URI
+    date: str  # WARC-Date, ISO 8601 UTC with microseconds
+    status: int | None  # the HTTP status of the response
+    digest: str  # WARC-Payload-Digest, ``sha1:`` + base32
+    content_type: str | None = None  # the response's Content-Type
 
 
 @dataclass(frozen=True)

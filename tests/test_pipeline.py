@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aggregator.capture import read_record
 from aggregator.models import FeedSpec
 from aggregator.store import open_store
 from tests.helpers.mock import (
@@ -67,11 +68,22 @@ def test_bad_pages_are_recorded_with_reasons_and_never_archived(tmp_path: Path) 
     assert db.execute("SELECT url FROM articles").fetchall() == [("https://tass.com/politics/1189047",)]
     assert [p.name for p in (tmp_path / "archive").rglob("*.txt")] == ["000_5c481511b53b5c3e.txt"]
     with open_store(tmp_path / "a.db") as store:
-        assert store.page_html("5c481511b53b5c3e") == (
-            "https://tass.com/politics/1189047",
-            "text/html; charset=utf-8",
-            REFERENCE_PAGE,
-        )
+        ref = store.page_capture("5c481511b53b5c3e")
+    assert ref is not None and (ref.url, ref.status, ref.content_type) == (
+        "https://tass.com/politics/1189047",
+        200,
+        "text/html; charset=utf-8",
+    )
+    assert read_record(tmp_path / "archive" / "warc", ref.file, ref.offset).body() == REFERENCE_PAGE
+    # the pages no article came of are captured too (a 403's answer is the fetcher's to keep: not read)
+    assert sorted(
+        url for (url,) in db.execute("SELECT url FROM captures WHERE kind = 'page' AND article_id IS NULL")
+    ) == [
+        "https://tass.com/a/1",
+        "https://tass.com/a/3",
+        "https://tass.com/a/5",
+        "https://tass.com/a/6",
+    ]
 
 
 def test_a_failing_feed_does_not_stop_the_others(tmp_path: Path) -> None:
@@ -178,7 +190,8 @@ def test_write_text_false_stores_rows_only(tmp_path: Path) -> None:
     }
     (result,), db = run(tmp_path, routes, write_text=False)
     assert result.archived == 1
-    assert not (tmp_path / "archive").exists()
+    assert list((tmp_path / "archive").rglob("*.txt")) == []  # the page's WARC capture is all there is
+    assert [p.parent.name for p in (tmp_path / "archive").rglob("*.warc.gz")] == ["warc"]
     assert db.execute("SELECT path FROM articles").fetchall() == [("tass/2020-08-13/000_5c481511b53b5c3e.txt",)]
 
 

@@ -3,12 +3,13 @@ SQLite file, spoil or change what was stored, run the command, compare whole doc
 
 from __future__ import annotations
 
-import gzip
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from aggregator.capture import WarcWriter
 from aggregator.cli import cli
 from tests.helpers.mock import FEED_URL, PROFILES, REFERENCE_PAGE, Routes, html, rss, run
 from tests.helpers.site import FIXTURES
@@ -40,6 +41,19 @@ def archived(tmp_path: Path, pub_date: str = "Wed, 12 Aug 2020 21:26:00 +0000") 
     assert result.archived == 1
     (tmp_path / "feeds.yaml").write_text(CONFIG, encoding="utf-8")
     return db
+
+
+def recapture(tmp_path: Path, db: sqlite3.Connection, page: bytes) -> None:
+    """A newer capture of the article's page, as a later fetch would have recorded it."""
+    folder = tmp_path / "archive" / "warc"
+    with WarcWriter(folder, info={}) as writer:
+        ref = writer.write_response(URL, datetime.now(UTC), 200, [("Content-Type", "text/html")], page)
+    db.execute(
+        "INSERT INTO captures (kind, article_id, url, record_type, status, digest, content_type, captured_at, "
+        "warc_file, warc_offset, warc_length) VALUES ('page', ?, ?, 'response', 200, ?, ?, ?, ?, ?, ?)",
+        [ARTICLE_ID, ref.url, ref.digest, ref.content_type, ref.date, ref.file, ref.offset, ref.length],
+    )
+    db.commit()
 
 
 def reextract(tmp_path: Path, *args: str) -> Result:
@@ -110,8 +124,7 @@ def test_a_forced_profile_and_a_date_change_keep_the_path(tmp_path: Path) -> Non
 def test_a_page_that_now_fails_is_reported_and_the_row_kept(tmp_path: Path) -> None:
     db = archived(tmp_path)
     gallery = (PROFILES / "tass" / "gallery.html").read_bytes()
-    db.execute("UPDATE pages SET html_gzip = ?", [gzip.compress(gallery)])
-    db.commit()
+    recapture(tmp_path, db, gallery)  # the page's newest capture is what reextract reads
     before = stored(db)
     result = reextract(tmp_path)
     assert result.exit_code == 1
@@ -122,9 +135,20 @@ def test_a_page_that_now_fails_is_reported_and_the_row_kept(tmp_path: Path) -> N
     assert (tmp_path / "archive" / PATH).read_text(encoding="utf-8") == REFERENCE_DOC
 
 
+def test_a_capture_that_cannot_be_read_is_a_failure_named(tmp_path: Path) -> None:
+    db = archived(tmp_path)
+    db.execute("UPDATE captures SET warc_offset = warc_offset + 1 WHERE kind = 'page'")
+    db.commit()
+    result = reextract(tmp_path)
+    assert result.exit_code == 1
+    first, last = result.output.splitlines()
+    assert first.startswith(f"{ARTICLE_ID} {URL}: FAILED (capture), row kept: ") and ".warc.gz at " in first
+    assert last == "checked 1, changed 0, failed 1, no page kept 0"
+
+
 def test_no_page_kept(tmp_path: Path) -> None:
     db = archived(tmp_path)
-    db.execute("DELETE FROM pages")
+    db.execute("DELETE FROM captures WHERE kind = 'page'")
     db.commit()
     assert reextract(tmp_path).output == "checked 1, changed 0, failed 0, no page kept 1\n"
 

@@ -15,8 +15,8 @@ import pytest
 
 from aggregator.document.render import document_relpath
 from aggregator.errors import StoreError
-from aggregator.models import FeedResult, FeedSpec
-from aggregator.store import PollRecord, Store, compress_page, utc_now
+from aggregator.models import CaptureRef, FeedResult, FeedSpec
+from aggregator.store import PollRecord, Store, utc_now
 from tests.helpers.stores import BACKENDS, DAY, FEED, Backend
 from tests.helpers.stores import new_article as article
 
@@ -111,22 +111,44 @@ def test_an_entry_linked_to_a_known_article_is_done(store: Store) -> None:
     assert store.dangling_entries() == []
 
 
-def test_a_kept_page_comes_back_as_it_was_fetched(store: Store) -> None:
-    html = b"<html><body>" + b"news " * 1000 + b"</body></html>"
-    store.save_article(
-        article(
-            "https://tass.com/a",
-            "1" * 16,
-            page_gzip=compress_page(html),
-            page_url="https://tass.com/a?r=1",
-            content_type="text/html",
-        ),
-        None,
+def capture(
+    offset: int, status: int = 200, record_type: str = "response", url: str = "https://tass.com/a"
+) -> CaptureRef:
+    return CaptureRef(
+        file="aggregator-1.warc.gz",
+        offset=offset,
+        length=100,
+        record_type=record_type,
+        url=url,
+        date=f"2026-12-02T10:00:0{offset % 10}.123456Z",
+        status=status,
+        digest=f"sha1:{offset:032d}",
+        content_type="text/html" if status == 200 else None,
     )
+
+
+def test_a_pages_captures_are_recorded_with_its_article(store: Store) -> None:
+    moved, page = capture(0, 301, url="https://tass.com/a?r=1"), capture(200)
+    store.save_article(article("https://tass.com/a", "1" * 16, captures=(moved, page)), None)
     store.save_article(article("https://tass.com/b", "2" * 16), None)
-    assert store.page_html("1" * 16) == ("https://tass.com/a?r=1", "text/html", html)
-    assert store.page_html("2" * 16) is None
-    assert store.count("pages") == 1
+    assert store.page_capture("1" * 16) == page  # the answer, not the redirect before it
+    assert store.page_capture("2" * 16) is None
+    assert [ref for _, ref in store.iter_captures()] == [moved, page]
+    assert store.count("captures") == 2
+
+
+def test_a_feeds_captures_and_its_last_one(store: Store) -> None:
+    assert store.last_feed_capture("tass") is None
+    first, revisit = capture(0, url=FEED.url), capture(300, 304, "revisit", url=FEED.url)
+    store.record_captures("feed", [first], feed_id="tass")
+    store.record_captures("feed", [revisit], feed_id="tass")
+    assert store.last_feed_capture("tass") == revisit
+    assert [ref for _, ref in store.iter_captures()] == [first, revisit]
+
+
+def test_a_new_archive_has_no_pages_to_move(store: Store) -> None:
+    assert store.kept_pages_left() == 0 and store.kept_pages() == [] and store.kept_page("1" * 16) is None
+    assert store.drop_pages_table() is False or store.kept_pages_left() == 0
 
 
 def test_text_files_are_pending_until_marked_written(store: Store) -> None:

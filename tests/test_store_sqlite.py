@@ -10,7 +10,6 @@ import pytest
 
 from aggregator.errors import StoreError
 from aggregator.models import FeedSpec
-from aggregator.store import compress_page
 from aggregator.store.sqlite import SCHEMA_VERSION, SQLiteStore
 from tests.helpers.stores import FEED
 from tests.helpers.stores import new_article as article
@@ -24,9 +23,10 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
 
 
 def test_schema_is_versioned_and_in_wal_mode(store: SQLiteStore) -> None:
-    assert store.schema_version == SCHEMA_VERSION == 4
+    assert store.schema_version == SCHEMA_VERSION == 5
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert set(store.db.table_names()) >= {"feeds", "articles", "article_urls", "entries", "polls", "pages"}
+    assert set(store.db.table_names()) >= {"feeds", "articles", "article_urls", "entries", "polls", "captures"}
+    assert "pages" not in store.db.table_names()  # a new archive keeps its pages in WARC files only
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -62,13 +62,6 @@ def test_bookkeeping_leaves_the_full_text_index_alone(store: SQLiteStore) -> Non
     before = changes()
     store.mark_text_written("1" * 16)  # one row updated, no index row touched
     assert changes() - before == 1
-
-
-def test_a_page_is_stored_as_the_caller_compressed_it(store: SQLiteStore) -> None:
-    html = b"<html><body>" + b"news " * 1000 + b"</body></html>"
-    store.save_article(article("https://tass.com/a", "1" * 16, page_gzip=compress_page(html)), None)
-    (stored,) = store.db.execute("SELECT html_gzip FROM pages").fetchone()
-    assert stored == compress_page(html)
 
 
 def test_a_failed_entry_keeps_its_reason_and_attempts(store: SQLiteStore) -> None:

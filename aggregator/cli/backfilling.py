@@ -87,9 +87,8 @@ async def _run(
                 bar = _Bar() if show_bar else None
                 archiver = Archiver(settings, store, fetcher, progress=bar, executor=pool)
                 try:
-                    await archiver.db.write(store.sync_feeds, config.feeds)
                     await archiver.db.write(store.retire_feeds, [feed.id for feed in config.feeds])
-                    await archiver.texts.finish()
+                    await archiver.start(config.feeds)
                     work = Backfill(archiver)
                     if dry_run:
                         return await _dry_run(work, feeds, since, until, limit)

@@ -250,7 +250,7 @@ def reextract(obj: Context, profile: str | None, since: str | None, dry_run: boo
 def doctor(obj: Context, repair: bool) -> None:
     """Check the database against the archive folder (and repair what can be repaired)."""
     with _open_archive(obj) as store:
-        findings = diagnose(store, obj.config.settings.archive_dir, repair=repair)
+        findings = diagnose(store, obj.config.settings, repair=repair)
         articles = store.count("articles")
     for finding in findings:
         click.echo(finding.line())

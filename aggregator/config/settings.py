@@ -70,6 +70,7 @@ SETTINGS_RANGES: dict[str, Bounds] = {
     "page_retry_delay": Bounds(0, 30 * _DAY, "seconds", note="30 days"),
     "max_backoff": Bounds(1, 30 * _DAY, "seconds", note="30 days"),
     "backfill_rate": Bounds(0, 100, "requests per second", open_low=True),
+    "warc_max_bytes": Bounds(1 << 20, 100 * _GIB, "bytes", note="1 MiB to 100 GiB"),
 }
 #: A feed's ``interval``, in seconds.
 INTERVAL_RANGE = Bounds(60, 365 * _DAY, "seconds", note="1 minute to 365 days")
@@ -99,7 +100,9 @@ SETTINGS_HELP: dict[str, str] = {
     "max_attempts": "attempts at an article page before it is marked abandoned",
     "page_retry_delay": "seconds before a failed page is tried again; x4 after each further failure",
     "max_backoff": "longest wait (seconds) between polls of a failing feed, and between page retries",
-    "keep_html": "keep each archived page's HTML (gzip-compressed) in the database for re-extraction",
+    "keep_html": "keep every HTTP exchange of each article page as WARC records in archive_dir/warc/",
+    "capture_feeds": "keep every feed document fetched as WARC records too (an unchanged one as a revisit record)",
+    "warc_max_bytes": "a WARC file is closed and the next one started once it is this large (and at each UTC day)",
     "respect_robots": "honour robots.txt (Disallow, Crawl-delay) for every feed, page and sitemap request",
     "backfill_rate": "backfill requests per second to one site (registrable domain), live polls counted in",
     "wayback_url": "the Wayback Machine (or a mirror) that backfill asks for old URLs and lost pages",

@@ -143,9 +143,8 @@ class Daemon:
     async def _serve(self) -> None:
         """Start up, tick until stopped, then let the polls in flight finish."""
         assert self._stop is not None
-        await self.archiver.db.write(self.archiver.db.store.sync_feeds, self.config.feeds)
         await self.archiver.db.write(self.archiver.db.store.retire_feeds, [f.id for f in self.config.feeds])
-        await self.archiver.texts.finish()
+        await self.archiver.start(self.config.feeds)
         server = None
         if self.metrics_port is not None:
             server = serve_metrics(self.metrics, self.health, self.metrics_host, self.metrics_port)

@@ -27,6 +27,8 @@ import contextlib
 import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import TracebackType
 
 import httpcore
@@ -34,6 +36,7 @@ import httpx
 
 from aggregator import errors
 from aggregator.fetch.cookies import CookieJar
+from aggregator.fetch.exchanges import exchange_of
 from aggregator.fetch.failures import detail, shown, translate
 from aggregator.fetch.guard import Guard, ProxyChoice, Resolver
 from aggregator.fetch.headers import default_headers, latin1, request_headers, response_headers, with_cookie
@@ -43,7 +46,7 @@ from aggregator.fetch.retries import Retries
 from aggregator.fetch.robots import FETCH_ROBOTS_BYTES, UNREADABLE, Answer, Robots, agent_token
 from aggregator.fetch.targets import parsed_url, redirect_target
 from aggregator.fetch.transport import Transports
-from aggregator.models import Response, Settings
+from aggregator.models import Exchange, Response, Settings
 from aggregator.urls import registrable_domain
 
 __all__ = ["Fetcher"]
@@ -51,7 +54,20 @@ __all__ = ["Fetcher"]
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 
-_Answer = Response | tuple[int, httpx.URL]  # the final answer, or a redirect's status and target
+#: the final answer, or a redirect's status, target and exchange
+_Answer = Response | tuple[int, httpx.URL, Exchange]
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A request on its way, and how it went: what its exchange record is made of."""
+
+    request: httpx.Request
+    started: datetime
+    proxied: bool
+
+    def exchange(self, response: httpx.Response, payload: bytes, *, decoded: bool = False) -> Exchange:
+        return exchange_of(self.request, response, self.started, payload, proxied=self.proxied, decoded=decoded)
 
 
 class Fetcher:
@@ -177,6 +193,7 @@ class Fetcher:
         current = url  # the URL being fetched, as the caller wrote it for the first hop
         visited: set[str] = set()
         permanent: str | None = None
+        hops: list[Exchange] = []  # the redirects followed, for the record
         try:
             async with asyncio.timeout(total) as deadline:
                 target = parsed_url(url)
@@ -188,7 +205,9 @@ class Fetcher:
                     await self._guard.check(target, current, proxied=proxy is not None)
                     spacing = await self._spacing(target, current, deadline) if robots else 0.0
                     async with self._slot(target, current, deadline, proxy, spacing, background) as transport:
-                        answer = await self._exchange(transport, target, current, headers, max_bytes)
+                        answer = await self._exchange(
+                            transport, target, current, headers, max_bytes, proxied=proxy is not None
+                        )
                     if isinstance(answer, Response):
                         return Response(
                             url=url,
@@ -197,8 +216,10 @@ class Fetcher:
                             headers=answer.headers,
                             content=answer.content,
                             permanent_redirect=permanent,
+                            exchanges=(*hops, *answer.exchanges),
                         )
-                    status, target = answer
+                    status, target, exchange = answer
+                    hops.append(exchange)
                     if status in PERMANENT_REDIRECTS:
                         permanent = str(target)
                 what = "redirect loop" if str(target) in visited else "too many redirects"
@@ -218,6 +239,8 @@ class Fetcher:
         url: str,
         headers: dict[bytes, bytes],
         max_bytes: int,
+        *,
+        proxied: bool,
     ) -> _Answer:
         """One request and its response, every exception but ours translated."""
         in_body = False  # whether the response head has arrived: a protocol error after it is the body's
@@ -225,11 +248,12 @@ class Fetcher:
             if self._cookies:
                 headers = with_cookie(headers, self._cookies.header(str(target)))
             request = httpx.Request("GET", target, headers=headers, extensions=self._extensions)
+            started = datetime.now(UTC)
             response = latin1(await transport.handle_async_request(request))
             in_body = True
             response.request = request
             try:
-                return await self._answer(response, target, url, max_bytes)
+                return await self._answer(response, target, url, max_bytes, _Sent(request, started, proxied))
             finally:
                 await response.aclose()
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError) as exc:
@@ -240,21 +264,24 @@ class Fetcher:
             # anything else of the kind is still one failed fetch, never a crash of the run.
             raise errors.FetchError(f"GET {shown(url)}: cannot fetch: {detail(exc)}", url=url) from exc
 
-    async def _answer(self, response: httpx.Response, target: httpx.URL, url: str, max_bytes: int) -> _Answer:
+    async def _answer(
+        self, response: httpx.Response, target: httpx.URL, url: str, max_bytes: int, sent: _Sent
+    ) -> _Answer:
         """What a response means: a redirect to follow, a 304, a success's body, or a status error."""
         set_cookie = response.headers.get_list("set-cookie")
         if set_cookie:
             self._cookies.extract(str(target), set_cookie)
         status = response.status_code
         if status in REDIRECT_STATUSES:
-            return status, redirect_target(url, response)
+            return status, redirect_target(url, response), sent.exchange(response, b"")
         if status == 304:
             await drain(response)  # so that the connection carries the next request
-            return Response(url, url, 304, response_headers(response))
+            return Response(url, url, 304, response_headers(response), exchanges=(sent.exchange(response, b""),))
         if not 200 <= status < 300:
             raise status_error(response, url)
-        content = await read_capped(response, url, max_bytes)
-        return Response(url, url, status, response_headers(response), content)
+        content, wire = await read_capped(response, url, max_bytes)
+        exchange = sent.exchange(response, content if wire is None else wire, decoded=wire is None)
+        return Response(url, url, status, response_headers(response), content, exchanges=(exchange,))
 
     # -- robots.txt, pace and concurrency ------------------------------------------------------
 

@@ -61,12 +61,13 @@ async def drain(response: httpx.Response) -> None:
             pass
 
 
-async def read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
-    """The decoded body, refused (:class:`errors.TooLarge`) as soon as it passes ``max_bytes``."""
+async def read_capped(response: httpx.Response, url: str, max_bytes: int) -> tuple[bytes, bytes | None]:
+    """The decoded body and the bytes on the wire (None: a response built in memory, of which only
+    the decoded body exists), refused (:class:`errors.TooLarge`) as soon as it passes ``max_bytes``."""
     if response.is_stream_consumed:  # built in memory (httpx.MockTransport): httpx read and decoded it
         if len(response.content) > max_bytes:
             raise errors.TooLarge(f"GET {shown(url)}: body larger than {max_bytes} bytes", url=url)
-        return response.content
+        return response.content, None
     encoding = response.headers.get("content-encoding")
     decoder = decoding.decoder_for(encoding, url, shown(url)) if encoding else None
     if decoder is not None:
@@ -84,27 +85,33 @@ async def read_capped(response: httpx.Response, url: str, max_bytes: int) -> byt
         if received > max_bytes:
             raise errors.TooLarge(f"GET {shown(url)}: body larger than {max_bytes} bytes", url=url)
         chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    return body, body
 
 
-async def _read_decoded(response: httpx.Response, decoder: decoding.Decoder, url: str, max_bytes: int) -> bytes:
-    """The body with its codings undone. Memory: the pieces kept (at most ``max_bytes``), one network
-    chunk, and per layer a zlib state, its unread input and one piece of at most decoding.PIECE
-    bytes; twice ``max_bytes`` for a moment when the pieces are joined."""
+async def _read_decoded(
+    response: httpx.Response, decoder: decoding.Decoder, url: str, max_bytes: int
+) -> tuple[bytes, bytes]:
+    """The body with its codings undone, and as it came. Memory: the pieces kept (at most
+    ``max_bytes``, and the wire's, at most twice that), one network chunk, and per layer a zlib
+    state, its unread input and one piece of at most decoding.PIECE bytes; twice that for a moment
+    when the pieces are joined."""
     # The bytes on the wire are capped too, at twice the cap: a real compressed body is smaller than
     # itself decoded, and more is junk a decoder would read to no end (empty deflate blocks, bytes
     # after the end of the stream); the total time limit would be the only other bound.
     raw_limit = 2 * max_bytes + 1024
     chunks: list[bytes] = []
+    wire: list[bytes] = []
     received = raw = 0
     async for chunk in response.aiter_raw():
         raw += len(chunk)
         if raw > raw_limit:
             raise errors.TooLarge(f"GET {shown(url)}: compressed body larger than {raw_limit} bytes", url=url)
+        wire.append(chunk)
         for piece in decoder.feed(chunk):
             received += len(piece)
             if received > max_bytes:
                 raise errors.TooLarge(f"GET {shown(url)}: body larger than {max_bytes} bytes (decompressed)", url=url)
             chunks.append(piece)
     decoder.finish()
-    return b"".join(chunks)
+    return b"".join(chunks), b"".join(wire)

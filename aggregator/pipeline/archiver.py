@@ -23,6 +23,7 @@ from pathlib import Path
 from aggregator.errors import INTERNAL, failure
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedResult, FeedSpec, Settings
+from aggregator.pipeline.captures import Captures
 from aggregator.pipeline.database import Database
 from aggregator.pipeline.extraction import Extractor
 from aggregator.pipeline.pages import Pages
@@ -58,19 +59,35 @@ class Archiver:
         self.progress: Progress = progress or NoProgress()
         self.db = Database(store)
         self.texts = TextFiles(self.db, Path(settings.archive_dir), enabled=settings.write_text)
-        extract = Extractor(executor, keep_page=settings.keep_html)
-        self.pages = Pages(settings, self.db, fetcher, extract, self.texts, clock, self.progress)
+        self.captures = Captures(settings, self.db)
+        self.pages = Pages(
+            settings, self.db, fetcher, Extractor(executor), self.texts, self.captures, clock, self.progress
+        )
+        self._started = False
         #: feeds whose last poll could not be recorded: not polled again before this time
         self._held: dict[str, datetime] = {}
         self._unrecorded: dict[str, int] = {}  # consecutive polls of a feed that could not be recorded
 
     def close(self) -> None:
-        self.db.close()
+        """Close the open WARC file and stop the database threads (after the work asked for)."""
+        try:
+            self.captures.close()
+        finally:
+            self.db.close()
+
+    async def start(self, feeds: Sequence[FeedSpec]) -> None:
+        """Record the feeds, and finish what a killed run left: text files not written, torn WARC
+        records, pages kept in the database before WARC. Once per archiver, before any poll."""
+        await self.db.write(self.db.store.sync_feeds, feeds)
+        if self._started:
+            return
+        self._started = True
+        await self.texts.finish()
+        await self.captures.start()
 
     async def fetch_all(self, feeds: Sequence[FeedSpec]) -> list[FeedResult]:
         """Poll the given feeds once, concurrently; one result per feed, in order."""
-        await self.db.write(self.db.store.sync_feeds, feeds)
-        await self.texts.finish()
+        await self.start(feeds)
         self.progress.add(len(feeds))
         return list(await asyncio.gather(*(self.refresh_feed(feed) for feed in feeds)))
 
@@ -84,7 +101,13 @@ class Archiver:
         try:
             state = await self.db.read(self.db.store.feed_state, feed.id)
             poll = await poll_feed(
-                feed, state, settings=self.settings, fetcher=self.fetcher, db=self.db, clock=self.clock
+                feed,
+                state,
+                settings=self.settings,
+                fetcher=self.fetcher,
+                db=self.db,
+                captures=self.captures,
+                clock=self.clock,
             )
             # an unchanged feed with nothing left to fetch (most polls) has no page work to look up
             pages = await self.pages.archive(feed) if state.unfinished or poll.result.new_entries else []

@@ -39,8 +39,8 @@ class Database:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._writer = _Lane("db-write")
-        self._reader = _Lane("db-read")
+        self._writer = Lane("db-write")
+        self._reader = Lane("db-read")
 
     async def read(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store method that only reads, in the reading thread."""
@@ -58,8 +58,9 @@ class Database:
         self._reader.close()
 
 
-class _Lane:
-    """One thread running the calls given to it, in order; results go back to the loop in batches."""
+class Lane:
+    """One thread running the calls given to it, in order; results go back to the loop in batches
+    (also the WARC writer's thread: pipeline/captures.py)."""
 
     def __init__(self, name: str) -> None:
         self._name = name

@@ -21,6 +21,7 @@ from aggregator.document.dating import date_flag
 from aggregator.errors import INTERNAL, HTTPStatusError, failure
 from aggregator.fetch import PAGE_ACCEPT, Fetcher
 from aggregator.models import FeedSpec, Response, Settings
+from aggregator.pipeline.captures import Captures
 from aggregator.pipeline.database import Database
 from aggregator.pipeline.extraction import Extractor
 from aggregator.pipeline.progress import Progress
@@ -50,6 +51,7 @@ class Pages:
         fetcher: Fetcher,
         extract: Extractor,
         texts: TextFiles,
+        captures: Captures,
         clock: Callable[[], datetime],
         progress: Progress,
     ) -> None:
@@ -59,6 +61,7 @@ class Pages:
         self.fetcher = fetcher
         self.extract = extract
         self.texts = texts
+        self.captures = captures
         self.clock = clock
         self.progress = progress
         self._slots = asyncio.Semaphore(max(1, settings.concurrency) * 2)  # pages being handled at once
@@ -169,7 +172,12 @@ class Pages:
             await self.db.write(self.store.link_entry, feed.id, item.key, known)
             return PageResult("duplicate")
         response, fetched_via, capture_time = await self._fetch(feed, item)
-        article, page_gzip = await self.extract(response, feed_profile(feed))
+        captures = await self.captures.keep_page(response)  # before the row that names them
+        try:
+            article = await self.extract(response, feed_profile(feed))
+        except Exception:  # no article (a gallery, a challenge): what the server said is on record all the same
+            await self.db.write(self.store.record_captures, "page", captures, feed_id=feed.id)
+            raise
         first_seen = datetime.fromisoformat(item.first_seen)
         feed_published = datetime.fromisoformat(item.feed_published) if item.feed_published else None
         document, published, via = render_article(
@@ -190,9 +198,7 @@ class Pages:
             fetched_at=iso(utc_now()) or "",
             # a page reached without a redirect: its canonical URL is the entry's, computed already
             aliases=(item.url, item.url if response.final_url == item.link else canonical_url(response.final_url)),
-            page_gzip=page_gzip,
-            page_url=response.url if fetched_via == "wayback" else response.final_url,
-            content_type=response.headers.get("content-type"),
+            captures=captures,
             date_flag=date_flag(article.published, feed_published),
             fetched_via=fetched_via,
             capture_time=capture_time,

@@ -7,6 +7,7 @@ feed) are its result, anything else is raised to the archiver, which records it 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from aggregator.errors import FeedError, FetchError, InvalidURL
 from aggregator.feeds import parse_feed
 from aggregator.fetch import FEED_ACCEPT, Fetcher
 from aggregator.models import Entry, FeedResult, FeedSpec, Settings
+from aggregator.pipeline.captures import Captures
 from aggregator.pipeline.database import Database
 from aggregator.pipeline.timing import server_min_interval
 from aggregator.store import FeedState, iso
@@ -26,6 +28,9 @@ log = logging.getLogger("aggregator")
 #: A poll sharing no item with the last one is a gap only when it shows at least this many: a feed
 #: of a single item shares nothing with its last poll whenever anything is published.
 GAP_MIN_ITEMS = 2
+#: A feed document up to this size is parsed on the event loop (milliseconds: a thread's hand-over
+#: would cost more than it saves); a larger one in a thread, so that no fetch waits for it.
+PARSE_ON_LOOP_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,9 +52,10 @@ async def poll_feed(
     settings: Settings,
     fetcher: Fetcher,
     db: Database,
+    captures: Captures,
     clock: Callable[[], datetime],
 ) -> Poll:
-    """Conditional GET and parse; new entries are recorded as pending in the store."""
+    """Conditional GET (its exchanges captured) and parse; new entries are recorded as pending."""
     try:
         response = await fetcher.get(
             state.url,
@@ -63,6 +69,7 @@ async def poll_feed(
             feed.id, "error", http_status=getattr(exc, "status", None), error_reason=exc.reason, error=str(exc)
         )
         return Poll(failed, retry_after=getattr(exc, "retry_after", None))
+    await captures.keep_feed(feed.id, response)
     etag = response.headers.get("etag") or state.etag
     last_modified = response.headers.get("last-modified") or state.last_modified
     redirect = response.permanent_redirect
@@ -76,7 +83,12 @@ async def poll_feed(
             permanent_redirect=redirect,
         )
     try:
-        parsed = parse_feed(response.content, url=response.final_url, headers=response.headers)
+        if len(response.content) <= PARSE_ON_LOOP_BYTES:
+            parsed = parse_feed(response.content, url=response.final_url, headers=response.headers)
+        else:  # seconds of parsing for the largest feeds: the loop goes on fetching meanwhile
+            parsed = await asyncio.to_thread(
+                parse_feed, response.content, url=response.final_url, headers=response.headers
+            )
     except FeedError as exc:
         return Poll(FeedResult(feed.id, "error", http_status=response.status, error_reason=exc.reason, error=str(exc)))
     rows = list(entry_rows(parsed.entries))

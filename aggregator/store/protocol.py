@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from aggregator.models import FeedResult, FeedSpec
-from aggregator.store.records import BackfillJob, EntryWork, FeedState, NewArticle, PollRecord, Saved
+from aggregator.models import CaptureRef, FeedResult, FeedSpec
+from aggregator.store.records import BackfillJob, EntryWork, FeedState, KeptPage, NewArticle, PollRecord, Saved
 
 
 class Store(Protocol):
@@ -145,8 +145,41 @@ class Store(Protocol):
 
     def article(self, article_id: str) -> dict[str, Any] | None: ...
 
-    def page_html(self, article_id: str) -> tuple[str, str | None, bytes] | None:
-        """The kept page of an article: (final URL, content type, raw bytes), if it was kept."""
+    # -- captures (WARC records) -------------------------------------------------------------------
+
+    def record_captures(
+        self, kind: str, refs: Sequence[CaptureRef], *, feed_id: str | None = None, article_id: str | None = None
+    ) -> None:
+        """Record WARC records: of a feed's poll (``feed``), or of a page (``page``; one no article
+        came of, such as a gallery, with no ``article_id``)."""
+        ...
+
+    def last_feed_capture(self, feed_id: str) -> CaptureRef | None: ...
+
+    def page_capture(self, article_id: str) -> CaptureRef | None:
+        """The newest full (2xx response) capture of an article's page: what re-extraction reads."""
+        ...
+
+    def iter_captures(self) -> Iterator[tuple[int, CaptureRef]]:
+        """Every capture the database names, in the order recorded (a thousand rows at a time)."""
+        ...
+
+    def kept_pages(self, limit: int = 100) -> list[KeptPage]:
+        """Pages kept in the database before the archive wrote WARC files, oldest first."""
+        ...
+
+    def kept_page(self, article_id: str) -> KeptPage | None:
+        """An article's page kept in the database before WARC, not moved yet."""
+        ...
+
+    def kept_pages_left(self) -> int: ...
+
+    def pages_moved(self, moved: Sequence[tuple[str, CaptureRef]]) -> int:
+        """Record the captures of moved pages (article id, capture) and delete what they replace."""
+        ...
+
+    def drop_pages_table(self) -> bool:
+        """Once every kept page is moved: drop their table and give its space back."""
         ...
 
     def articles_to_reextract(self, since: str | None = None) -> list[dict[str, Any]]:

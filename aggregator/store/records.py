@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-#: zlib level of the kept pages: zlib's own default, the usual balance of CPU and bytes
-PAGE_GZIP_LEVEL = 6
+from aggregator.models import CaptureRef
 
 #: The article columns the read side exposes (everything but the bookkeeping ones), in export order.
 ARTICLE_COLUMNS = (
@@ -29,7 +27,7 @@ ARTICLE_COLUMNS = (
     "document",
 )
 #: The tables ``Store.count`` knows.
-TABLES = ("feeds", "articles", "article_urls", "entries", "polls", "pages", "gaps", "backfill_jobs")
+TABLES = ("feeds", "articles", "article_urls", "entries", "polls", "captures", "gaps", "backfill_jobs")
 
 
 def utc_now() -> datetime:
@@ -40,11 +38,6 @@ def utc_now() -> datetime:
 def iso(moment: datetime | None) -> str | None:
     """A timestamp as stored: UTC, whole seconds, ISO 8601, so that text order is time order."""
     return moment.astimezone(UTC).replace(microsecond=0).isoformat() if moment is not None else None
-
-
-def compress_page(html: bytes) -> bytes:
-    """A kept page as stored (gzip at ``PAGE_GZIP_LEVEL``, no timestamp: the same page, the same bytes)."""
-    return gzip.compress(html, compresslevel=PAGE_GZIP_LEVEL, mtime=0)
 
 
 @dataclass(frozen=True)
@@ -110,12 +103,22 @@ class NewArticle:
     extractor: str
     fetched_at: str
     aliases: tuple[str, ...] = ()
-    page_gzip: bytes | None = None  # the page as fetched, compressed (compress_page), kept for re-extraction
-    page_url: str | None = None  # the URL that answered with it
-    content_type: str | None = None
+    #: the WARC records of the page's exchanges (redirects first), recorded with the article
+    captures: tuple[CaptureRef, ...] = ()
     date_flag: str | None = None  # the page's and the feed's dates far apart
     fetched_via: str = "live"  # live | wayback (the page came from a Wayback capture)
     capture_time: str | None = None  # when the Wayback capture was made (fetched_via wayback)
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    """A page kept in the database before the archive wrote WARC files, to be moved into one."""
+
+    article_id: str
+    url: str
+    content_type: str | None
+    fetched_at: str | None
+    html: bytes
 
 
 @dataclass(frozen=True)

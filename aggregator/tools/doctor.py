@@ -3,9 +3,13 @@
 Checks: SQLite's ``PRAGMA integrity_check`` and the full-text index's own check; every article
 row's text file (missing, or different from the row's ``document``); text files no row names
 (orphans); temporary files left by a writer that was killed; entries linked to a missing
-article. ``repair`` rewrites missing and differing files from the database (atomically) and
-deletes leftover temporary files; orphans are only reported, never deleted: the database is
-the record, but a document nobody can explain is for a person to look at.
+article; every capture the database names (its WARC record readable where named, of the URL
+named, its payload's digest right); WARC files a killed writer left open; pages still kept in
+the database from before WARC. ``repair`` rewrites missing and differing files from the database
+(atomically), deletes leftover temporary files, closes the WARC files left open (cut after their
+last whole record) and moves the kept pages into WARC; orphans and unreadable captures are only
+reported, never deleted: the database is the record, but what nobody can explain is for a person
+to look at.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from aggregator.capture import WarcWriter, abandoned, read_record, recover
 from aggregator.document.textfiles import (
     TEMP_PREFIX,
     remove_stale_temp_files,
@@ -20,7 +25,9 @@ from aggregator.document.textfiles import (
     temp_files,
     write_document,
 )
-from aggregator.errors import StoreError
+from aggregator.errors import CaptureError, StoreError
+from aggregator.models import Settings
+from aggregator.pipeline.captures import move_kept_pages, warc_folder, warc_info
 from aggregator.store import Store
 
 __all__ = ["Finding", "diagnose"]
@@ -28,7 +35,7 @@ __all__ = ["Finding", "diagnose"]
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # integrity, dangling_entry, missing_file, differs, orphan, temp_file
+    kind: str  # integrity, dangling_entry, missing_file, differs, orphan, temp_file, capture, warc_open, kept_pages
     subject: str  # a path relative to the archive folder, an entry, or the database
     detail: str
     repaired: bool = False
@@ -38,13 +45,15 @@ class Finding:
         return f"{state}: {self.kind}: {self.subject}: {self.detail}"
 
 
-def diagnose(store: Store, archive_dir: Path, *, repair: bool = False) -> list[Finding]:
-    """Every finding, in a stable order (database first, then files by path)."""
+def diagnose(store: Store, settings: Settings, *, repair: bool = False) -> list[Finding]:
+    """Every finding, in a stable order (database first, then captures, then files by path)."""
+    archive_dir = Path(settings.archive_dir)
     findings = [Finding("integrity", store.location, problem) for problem in store.integrity_problems()]
     findings += [
         Finding("dangling_entry", f"{feed_id} {key}", f"linked to missing article {article_id}")
         for feed_id, key, article_id in store.dangling_entries()
     ]
+    findings += _captures(store, settings, repair)
     named: set[Path] = set()
     for row in store.iter_articles(columns=("id", "path", "document")):
         try:
@@ -76,6 +85,48 @@ def diagnose(store: Store, archive_dir: Path, *, repair: bool = False) -> list[F
         for path in sorted(archive_dir.rglob("*.txt")):
             if not path.name.startswith(TEMP_PREFIX) and path.resolve() not in named:
                 findings.append(Finding("orphan", _rel(path, archive_dir), "no article row names this file (kept)"))
+    return findings
+
+
+def _captures(store: Store, settings: Settings, repair: bool) -> list[Finding]:
+    """The WARC side: files left open by a killed writer, pages not moved yet, every capture named."""
+    folder = warc_folder(settings)
+    findings: list[Finding] = []
+    left_open = abandoned(folder)  # a live writer's file (the daemon's) is not a problem
+    if left_open and repair:
+        recover(folder)
+    for path in left_open:
+        closed = not path.exists()
+        detail = "closed after its last whole record" if closed else "left open by a writer that was killed"
+        findings.append(Finding("warc_open", _rel(path, Path(settings.archive_dir)), detail, repaired=closed))
+    kept = store.kept_pages_left()
+    if kept:
+        moved = 0
+        if repair:
+            with WarcWriter(folder, max_bytes=settings.warc_max_bytes, info=warc_info(settings)) as writer:
+                moved = move_kept_pages(store, writer, folder)
+        findings.append(
+            Finding(
+                "kept_pages",
+                store.location,
+                f"{kept} pages kept in the database, not yet in WARC files"
+                + (f" ({moved} moved)" if repair else " (moved by the next fetch, run or doctor --repair)"),
+                repaired=repair and moved == kept,
+            )
+        )
+    for capture_id, ref in store.iter_captures():
+        where = f"{ref.file} at {ref.offset}"
+        try:
+            record = read_record(folder, ref.file, ref.offset)
+        except CaptureError as exc:
+            findings.append(Finding("capture", where, f"capture {capture_id} ({ref.url}): {exc}"))
+            continue
+        if record.url != ref.url or record.record_type != ref.record_type:
+            findings.append(
+                Finding("capture", where, f"capture {capture_id}: the record is a {record.record_type} of {record.url}")
+            )
+        elif not record.digest_ok:
+            findings.append(Finding("capture", where, f"capture {capture_id} ({ref.url}): payload digest wrong"))
     return findings
 
 

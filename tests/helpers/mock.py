@@ -102,7 +102,11 @@ class Harness:
         async def main() -> list[FeedResult]:
             with open_store(self.settings.database) as store:
                 async with self.fetcher() as fetcher:
-                    return await self.archiver(store, fetcher).fetch_all(feeds)
+                    archiver = self.archiver(store, fetcher)
+                    try:
+                        return await archiver.fetch_all(feeds)
+                    finally:
+                        archiver.close()
 
         return asyncio.run(main())
 

@@ -1,11 +1,12 @@
 """The SQLite backend of the store (the only sqlite3 and sqlite-utils user), split by what it
-stores: the schema, the feeds and polls, the entries, backfill and gaps, the articles, and the read
-side."""
+stores: the schema, the feeds and polls, the entries, backfill and gaps, the articles, the
+captures, and the read side."""
 
 from __future__ import annotations
 
 from aggregator.store.sqlite.articles import ArticleRows
 from aggregator.store.sqlite.backfill import BackfillRows
+from aggregator.store.sqlite.captures import CaptureRows
 from aggregator.store.sqlite.entries import EntryRows
 from aggregator.store.sqlite.feeds import FeedRows
 from aggregator.store.sqlite.reading import ReadSide
@@ -14,7 +15,7 @@ from aggregator.store.sqlite.schema import SCHEMA_VERSION
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 
-class SQLiteStore(FeedRows, EntryRows, BackfillRows, ArticleRows, ReadSide):
+class SQLiteStore(FeedRows, EntryRows, BackfillRows, ArticleRows, CaptureRows, ReadSide):
     """An archive in one SQLite file (WAL mode)."""
 
     def __enter__(self) -> SQLiteStore:

@@ -1,20 +1,20 @@
-"""Articles, their kept pages and their text files' state: one article per canonical URL, its
+"""Articles, the captures of their pages and their text files' state: one article per canonical URL, its
 running number in its folder given once, its text file marked written once it is on disk."""
 
 from __future__ import annotations
 
-import gzip
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date
 from typing import Any
 
 from aggregator.document.render import document_relpath
 from aggregator.store.records import NewArticle, Saved, iso, utc_now
+from aggregator.store.sqlite.captures import capture_row
 from aggregator.store.sqlite.connection import Connection
 from aggregator.store.sqlite.entries import article_for_url
 
 #: NewArticle fields that are not columns of ``articles``
-_NOT_COLUMNS = ("aliases", "article_id", "page_gzip", "page_url", "content_type")
+_NOT_COLUMNS = ("aliases", "article_id", "captures")
 _EXTRACTED = ("title", "body", "document", "extractor", "published", "published_via", "date_flag")
 
 
@@ -33,19 +33,10 @@ class ArticleRows(Connection):
                     "SELECT COALESCE(MAX(seq) + 1, 0) FROM articles WHERE folder = ?", [folder]
                 ).fetchone()[0]
                 path = str(document_relpath(article.source, day, seq, article.article_id))
-                record = {k: v for k, v in asdict(article).items() if k not in _NOT_COLUMNS}
+                record = {f.name: getattr(article, f.name) for f in fields(article) if f.name not in _NOT_COLUMNS}
                 self._insert("articles", {**record, "id": article_id, "folder": folder, "seq": seq, "path": path})
-                if article.page_gzip is not None:
-                    self._insert(
-                        "pages",
-                        {
-                            "article_id": article_id,
-                            "url": article.page_url or article.url,
-                            "content_type": article.content_type,
-                            "fetched_at": article.fetched_at,
-                            "html_gzip": article.page_gzip,
-                        },
-                    )
+            for ref in article.captures:  # kept for an article archived meanwhile too: it is what was fetched
+                self._insert("captures", capture_row("page", ref, article_id=article_id))
             for url in urls:
                 conn.execute(
                     "INSERT OR IGNORE INTO article_urls (url, article_id, first_seen) VALUES (?, ?, ?)",
@@ -78,12 +69,6 @@ class ArticleRows(Connection):
     def article(self, article_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM articles WHERE id = ?", [article_id])
         return rows[0] if rows else None
-
-    def page_html(self, article_id: str) -> tuple[str, str | None, bytes] | None:
-        rows = self._rows("SELECT url, content_type, html_gzip FROM pages WHERE article_id = ?", [article_id])
-        if not rows:
-            return None
-        return rows[0]["url"], rows[0]["content_type"], gzip.decompress(rows[0]["html_gzip"])
 
     def articles_to_reextract(self, since: str | None = None) -> list[dict[str, Any]]:
         return self._rows(

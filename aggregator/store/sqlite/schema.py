@@ -233,12 +233,46 @@ WHERE g.status != 'filled'
 """
 
 
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """Captures: every HTTP exchange kept is a record in a WARC file under the archive folder, and
+    this table says where (file, offset, length of its gzip member) and what it holds. The pages
+    kept as gzip blobs before stay in ``pages`` until the archiver moves them into WARC files
+    (pipeline/captures.py), which then drops the table: moving them is file work, not the schema's.
+    A new archive has none: its ``pages`` goes at once."""
+    db.table("captures").create(
+        {
+            "id": int,
+            "kind": str,  # page | feed
+            "article_id": str,
+            "feed_id": str,
+            "url": str,  # WARC-Target-URI
+            "record_type": str,  # response | revisit
+            "status": int,
+            "digest": str,  # WARC-Payload-Digest
+            "content_type": str,
+            "captured_at": str,  # WARC-Date (microseconds)
+            "warc_file": str,
+            "warc_offset": int,
+            "warc_length": int,
+        },
+        pk="id",
+        not_null={"kind", "url", "record_type", "digest", "captured_at", "warc_file", "warc_offset", "warc_length"},
+        foreign_keys=[("article_id", "articles", "id"), ("feed_id", "feeds", "id")],
+    )
+    db.table("captures").create_index(["article_id", "id"])
+    db.table("captures").create_index(["feed_id", "kind", "id"])
+    db.table("captures").create_index(["warc_file", "warc_offset"], unique=True)
+    if not db.execute("SELECT EXISTS (SELECT 1 FROM pages)").fetchone()[0]:
+        db.execute("DROP TABLE pages")  # nothing to move (a new archive)
+
+
 #: Schema migrations, applied in order.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
