@@ -108,6 +108,8 @@ class HTTPStatusError(FetchError):
         super().__init__(message, url=url, reason=f"http_{status}")
         self.status = status
         self.retry_after = retry_after
+        #: the request's exchanges (``models.Exchange``: redirects, then this answer), for the record
+        self.exchanges: tuple[object, ...] = ()
 
     @property
     def transient(self) -> bool:  # type: ignore[override]

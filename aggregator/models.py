@@ -27,6 +27,8 @@ class FeedSpec:
     #: regular expressions a backfilled URL must match one of (include) and none of (exclude)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    #: delays (seconds after first archived) of the revisits of its articles; None: the setting's
+    revisit: tuple[int, ...] | None = None
 
     @property
     def backfill_sources(self) -> bool:
@@ -63,6 +65,9 @@ class Settings:
     respect_robots: bool = True
     backfill_rate: float = 1.0  # requests per second per registrable domain, for backfill
     wayback_url: str = "https://web.archive.org"
+    #: when an archived article is fetched again for edits and removals: seconds after it was first
+    #: archived (1 h, 6 h, 1 d, 3 d, 7 d); () for never
+    revisit: tuple[int, ...] = (3600, 21600, 86400, 259200, 604800)
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,8 @@ class Entry:
     link: str | None  # absolute URL, as written in the feed
     title: str | None = None
     published: datetime | None = None  # timezone-aware
+    #: the item's ``updated`` time as the feed wrote it: a change means the story was edited
+    updated: str | None = None
 
     @property
     def key(self) -> str:

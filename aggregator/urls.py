@@ -221,3 +221,16 @@ def same_site(a: str, b: str) -> bool:
 def url_hash16(url: str) -> str:
     """The archive id: the first 16 hex digits of SHA-256 of the canonical URL."""
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+def is_section_of(final: str, original: str) -> bool:
+    """True when ``final`` (where a request for the article ``original`` ended) is a section or the
+    front page of its site: same site, a path that is a proper prefix of the article's, segment by
+    segment (``/politics/1189047`` -> ``/politics/`` or ``/``). How sites answer for a story they
+    took down without a 404."""
+    a, b = _split(final), _split(original)
+    if a is None or b is None or not same_site(final, original):
+        return False
+    section = [part for part in a.path.split("/") if part]
+    article = [part for part in b.path.split("/") if part]
+    return len(section) < len(article) and article[: len(section)] == section

@@ -128,6 +128,13 @@ feeds:
         ("settings: {proxy: 'socks://x'}\n", "settings.proxy: expected http://host:port"),
         ("settings: {total_timeout: 0}\n", "settings.total_timeout: 0 is out of range; allowed: over 0, up to 86400"),
         ("- a\n", "the top level must be a mapping"),
+        ("settings: {revisit: 1h}\n", "settings.revisit: expected a list of delays (1h, 6h, 1d, ...) or false"),
+        ("settings: {revisit: [1h, soon]}\n", "settings.revisit: bad delay 'soon'"),
+        ("settings: {revisit: [30s]}\n", "settings.revisit: delay '30s' is out of range; allowed: 60 to"),
+        (
+            "feeds:\n  - {id: a, url: 'http://x.org/', source: X, revisit: [400d]}\n",
+            "feed 'a': revisit: delay '400d' is out of range",
+        ),
     ],
 )
 def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, message: str) -> None:
@@ -503,3 +510,18 @@ def test_every_default_is_inside_its_range() -> None:
     for name, bounds in SETTINGS_RANGES.items():
         assert getattr(Settings(), name) in bounds, name
     assert FeedSpec.interval in INTERVAL_RANGE
+
+
+def test_revisit_delays_are_read_sorted_once_each_and_false_is_none(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "settings:\n  revisit: [1d, 2h, 90m, 2h]\nfeeds:\n"
+        "  - {id: a, url: 'http://x.org/', source: X}\n"
+        "  - {id: b, url: 'http://y.org/', source: Y, revisit: false}\n"
+        "  - {id: c, url: 'http://z.org/', source: Z, revisit: [1h]}\n",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.settings.revisit == (5400, 7200, 86400)
+    assert [feed.revisit for feed in config.feeds] == [None, (), (3600,)]
+    assert Settings().revisit == (3600, 21600, 86400, 259200, 604800)  # 1h, 6h, 1d, 3d, 7d

@@ -8,8 +8,11 @@ import gzip
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
+from aggregator.errors import HTTPStatusError
 from aggregator.fetch import Fetcher
+from aggregator.fetch.responses import ERROR_BODY_BYTES
 from aggregator.models import Exchange, Response, Settings
 from tests.helpers.site import Page, Site
 
@@ -83,3 +86,19 @@ def test_a_response_built_in_memory_is_recorded_decoded_without_its_content_codi
     (exchange,) = response.exchanges
     assert isinstance(exchange, Exchange) and exchange.payload == html and exchange.ip is None
     assert [name for name, _ in exchange.headers if name.lower() == "content-encoding"] == []
+
+
+def test_an_error_answer_carries_its_exchanges_with_its_body(site: Site) -> None:
+    site["/moved"] = Page(b"", status=302, headers={"Location": "/gone"})
+    site["/gone"] = Page(b"<h1>Page not found</h1>", status=404)
+    with pytest.raises(HTTPStatusError) as caught:
+        get(f"{site.origin}/moved")
+    redirect, answer = caught.value.exchanges
+    assert isinstance(redirect, Exchange) and isinstance(answer, Exchange)
+    assert (redirect.status, answer.url, answer.status) == (302, f"{site.origin}/gone", 404)
+    assert answer.payload == b"<h1>Page not found</h1>"
+    site["/huge"] = Page(b"x" * (ERROR_BODY_BYTES + 1), status=410)
+    with pytest.raises(HTTPStatusError) as caught:
+        get(f"{site.origin}/huge")
+    (answer,) = caught.value.exchanges
+    assert isinstance(answer, Exchange) and (answer.status, answer.payload) == (410, b"")  # its head only

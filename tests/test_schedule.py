@@ -6,7 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.config.settings import INTERVAL_RANGE, SETTINGS_RANGES
-from aggregator.pipeline.timing import MAX_SERVER_DELAY, health, next_poll, page_retry_at, server_min_interval
+from aggregator.pipeline.timing import (
+    MAX_SERVER_DELAY,
+    first_revisit,
+    health,
+    next_poll,
+    page_retry_at,
+    revisit_plan,
+    server_min_interval,
+)
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -149,3 +157,20 @@ def test_a_max_age_of_thousands_of_digits_is_capped_at_a_day() -> None:
     assert server_min_interval({"cache-control": "max-age=" + "9" * 5000}, None, NOW) == 86400
     assert server_min_interval({"cache-control": "max-age=" + "0" * 5000 + "60"}, None, NOW) == 60
     assert server_min_interval({"cache-control": "max-age=1234567890"}, None, NOW) == 86400
+
+
+def test_revisits_follow_the_delays_and_skip_the_missed_ones() -> None:
+    first = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    delays = (3600, 21600, 86400)
+    assert first_revisit(first, delays, first) == (0, first + timedelta(hours=1))
+    # planned late (an archive from before revisits, or a daemon that was down): once now
+    late = first + timedelta(hours=7)
+    assert first_revisit(first, delays, late) == (1, late)
+    assert first_revisit(first, delays, first + timedelta(days=2)) == (3, None)  # the schedule is over
+    assert first_revisit(first, (), first) == (0, None)
+    # after a revisit at the 1 h mark, the next is at 6 h; after one at 7 h, at 1 d (6 h is past)
+    assert revisit_plan(first, delays, 0, first + timedelta(hours=1)) == (1, first + timedelta(hours=6))
+    assert revisit_plan(first, delays, 1, late) == (2, first + timedelta(days=1))
+    assert revisit_plan(first, delays, 2, first + timedelta(days=1)) == (3, None)
+    # a revisit brought forward (the feed said the item was updated) keeps the slot still ahead
+    assert revisit_plan(first, delays, 1, first + timedelta(hours=2)) == (1, first + timedelta(hours=6))

@@ -23,7 +23,7 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
 
 
 def test_schema_is_versioned_and_in_wal_mode(store: SQLiteStore) -> None:
-    assert store.schema_version == SCHEMA_VERSION == 5
+    assert store.schema_version == SCHEMA_VERSION == 6
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert set(store.db.table_names()) >= {"feeds", "articles", "article_urls", "entries", "polls", "captures"}
     assert "pages" not in store.db.table_names()  # a new archive keeps its pages in WARC files only
@@ -93,3 +93,15 @@ def test_backfill_work_takes_the_feeds_round_robin_and_a_resumed_job_skips_its_r
     assert store.backfill_left(["a", "b"]) == 6
     # the live poll never sees the backfill entries
     assert store.entries_to_fetch("a", 5) == [] and not store.feed_state("a").unfinished
+
+
+def test_an_article_missing_from_the_full_text_index_is_a_problem(store: SQLiteStore) -> None:
+    store.save_article(article("https://tass.com/a", "1" * 16, body="Aliyev spoke"), None)
+    assert store.integrity_problems() == []
+    store.db.execute("DELETE FROM articles_fts WHERE rowid = 1")  # search no longer finds it
+    store.db.conn.commit()
+    assert store.search("Aliyev") == []
+    (problem,) = store.integrity_problems()
+    assert problem.startswith("full-text index articles_fts: ") and problem.endswith("(run `aggregator fts-rebuild`)")
+    store.rebuild_fts()
+    assert store.integrity_problems() == [] and [row["id"] for row in store.search("Aliyev")] == ["1" * 16]

@@ -11,6 +11,7 @@ from aggregator.urls import (
     canonical_url,
     host_of,
     is_http_url,
+    is_section_of,
     registrable_domain,
     same_site,
     usable_http_url,
@@ -192,3 +193,20 @@ def test_credentials_are_removed_from_links_as_written(url: str, expected: str) 
 )
 def test_written_as_http_looks_at_the_scheme_only(url: str, expected: bool) -> None:
     assert written_as_http(url) is expected
+
+
+@pytest.mark.parametrize(
+    ("final", "original", "section"),
+    [
+        ("https://tass.com/politics/", "https://tass.com/politics/1189047", True),
+        ("https://tass.com/politics", "https://tass.com/politics/1189047", True),
+        ("https://www.tass.com/", "https://tass.com/politics/1189047", True),
+        ("https://tass.com/politics/1189047", "https://tass.com/politics/1189047", False),
+        ("https://tass.com/world/1189048", "https://tass.com/politics/1189047", False),  # another story
+        ("https://tass.com/politics/1189047/amp", "https://tass.com/politics/1189047", False),
+        ("https://example.com/", "https://tass.com/politics/1189047", False),  # another site
+        ("not a url", "https://tass.com/politics/1189047", False),
+    ],
+)
+def test_a_redirect_to_a_section_or_the_front_page_is_told_apart(final: str, original: str, section: bool) -> None:
+    assert is_section_of(final, original) is section

@@ -14,11 +14,13 @@ from base64 import b32encode
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlite_utils
 from warcio.archiveiterator import ArchiveIterator
 
 from aggregator.capture import WarcWriter
 from aggregator.models import Exchange
 from aggregator.store import open_store
+from aggregator.store.sqlite.schema import MIGRATIONS
 from tests.helpers.site import FEED, REFERENCE_HTML, SECOND_STORY, Site, run_cli, tass_config
 
 
@@ -73,6 +75,7 @@ def test_every_exchange_is_a_warc_record_and_an_unchanged_feed_a_revisit(tmp_pat
         ("page", 200),
         ("page", 200),
         ("page", 200),  # the gallery: captured, though it is no article
+        ("page", 404),  # and the page that is gone: its answer is on record
     ]
     data = warc.read_bytes()
     for _, url, record_type, _, payload_digest, name, offset, length in captures:
@@ -113,19 +116,27 @@ def legacy_archive(tmp_path: Path, tass_site: Site) -> tuple[Path, Path, dict[st
         "https://tass.com/politics/1189047": REFERENCE_HTML.encode() + noise[0],
         "https://tass.com/world/1189100": SECOND_STORY.encode() + noise[1],
     }
-    with sqlite3.connect(db) as conn:
-        conn.execute("DROP TABLE captures")
-        conn.execute(
-            "CREATE TABLE pages (article_id TEXT PRIMARY KEY REFERENCES articles(id), url TEXT, content_type TEXT, "
-            "fetched_at TEXT, html_gzip BLOB)"
+    # the same archive in schema 4 (its first four migrations), its pages as blobs in ``pages``
+    old = db.with_name("new.db")
+    db.rename(old)
+    legacy = sqlite_utils.Database(db)
+    for migration in MIGRATIONS[:4]:
+        migration(legacy)
+    legacy.execute("PRAGMA user_version = 4")
+    legacy.execute("ATTACH DATABASE ? AS new", [str(old)])
+    for table in ("feeds", "articles", "article_urls", "entries", "polls"):
+        columns = ", ".join(legacy[table].columns_dict)
+        legacy.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM new.{table}")
+    for url, html in pages.items():
+        (article_id,) = legacy.execute("SELECT id FROM articles WHERE url = ?", [url]).fetchone()
+        legacy.execute(
+            "INSERT INTO pages VALUES (?, ?, 'text/html; charset=utf-8', '2020-08-13T00:00:00+00:00', ?)",
+            [article_id, url, gzip.compress(html)],
         )
-        for url, html in pages.items():
-            (article_id,) = conn.execute("SELECT id FROM articles WHERE url = ?", [url]).fetchone()
-            conn.execute(
-                "INSERT INTO pages VALUES (?, ?, 'text/html; charset=utf-8', '2020-08-13T00:00:00+00:00', ?)",
-                [article_id, url, gzip.compress(html) + b""],
-            )
-        conn.execute("PRAGMA user_version = 4")
+    legacy.conn.commit()
+    legacy.execute("DETACH DATABASE new")
+    legacy.close()
+    old.unlink()
     config.write_text(config.read_text().replace("  keep_html: false\n", ""))
     return config, db, pages
 
@@ -179,7 +190,7 @@ def test_a_file_a_killed_writer_left_open_is_cut_and_closed_on_the_next_start(tm
     uris = [uri for kind, uri, _, _ in warc_records(folder) if kind == "response"]
     assert uris.count("http://tass.com/x") == 1  # the whole record kept, the torn one cut
     with open_store(tmp_path / "archive" / "archive.db") as store:
-        assert store.count("captures") == 4  # the run's own, in a file of its own
+        assert store.count("captures") == 5  # the run's own (the 404 among them), in a file of its own
 
 
 def test_doctor_finds_a_damaged_capture_and_a_file_left_open(tmp_path: Path, tass_site: Site) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,9 @@ from aggregator.config.settings import (
     FEED_HELP,
     INTERVAL_RANGE,
     check_keys,
+    checked_duration,
     known_zone,
+    parse_revisit,
     parse_settings,
     shown,
     url_problem,
@@ -37,8 +38,6 @@ DEFAULT_PATH = Path("feeds.yaml")
 MAX_CONFIG_BYTES = 32 * 1024 * 1024
 
 _FEED_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)\s*$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -149,6 +148,7 @@ def _parse_feed(raw: Any, path: Path, index: int) -> FeedSpec:
         wayback=wayback,
         include=include,
         exclude=exclude,
+        revisit=None if raw.get("revisit") is None else parse_revisit(raw["revisit"], path, f"{label}: revisit"),
     )
 
 
@@ -217,14 +217,4 @@ def _parse_interval(value: Any, path: Path, label: str) -> int:
     """Seconds, or a number with a unit (90s, 15m, 2h, 1.5d), within INTERVAL_RANGE."""
     if value is None:
         return FeedSpec.interval
-    number = isinstance(value, str | int | float) and not isinstance(value, bool)
-    match = _DURATION.match(str(value)) if number else None
-    if not match:
-        raise ConfigError(f"{path}: {label}: bad interval {shown(value)} (use seconds or 90s, 15m, 2h)")
-    # Exact arithmetic: a float would turn 400 digits into infinity, and int(inf) raises.
-    seconds = Fraction(match.group(1)) * _UNITS[match.group(2)]
-    if seconds not in INTERVAL_RANGE:
-        raise ConfigError(
-            f"{path}: {label}: interval {shown(value)} is out of range; allowed: {INTERVAL_RANGE.describe()}"
-        )
-    return int(seconds)
+    return checked_duration(value, INTERVAL_RANGE, path, label, "interval")

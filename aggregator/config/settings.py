@@ -74,6 +74,13 @@ SETTINGS_RANGES: dict[str, Bounds] = {
 }
 #: A feed's ``interval``, in seconds.
 INTERVAL_RANGE = Bounds(60, 365 * _DAY, "seconds", note="1 minute to 365 days")
+#: Each delay of a ``revisit:`` list, in seconds after the article was first archived.
+REVISIT_RANGE = Bounds(60, 365 * _DAY, "seconds", note="1 minute to 365 days")
+#: The most delays one ``revisit:`` list may hold.
+MAX_REVISITS = 50
+#: A duration: seconds, or a number with a unit (90s, 15m, 2h, 1.5d).
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 #: Longest ``user_agent``: printable ASCII only, since it goes into every request's header.
 MAX_USER_AGENT = 512
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
@@ -106,6 +113,8 @@ SETTINGS_HELP: dict[str, str] = {
     "respect_robots": "honour robots.txt (Disallow, Crawl-delay) for every feed, page and sitemap request",
     "backfill_rate": "backfill requests per second to one site (registrable domain), live polls counted in",
     "wayback_url": "the Wayback Machine (or a mirror) that backfill asks for old URLs and lost pages",
+    "revisit": "when each archived article is fetched again for edits and removals (delays after it was first "
+    "archived), or false",
 }
 
 #: Help text for every key of a feed.
@@ -122,7 +131,40 @@ FEED_HELP: dict[str, str] = {
     "wayback": "backfill source: URL prefixes (tass.com/politics/) to enumerate in the Wayback Machine",
     "include": "regular expressions: a backfilled URL must match one of them",
     "exclude": "regular expressions: a backfilled URL matching one of them is left out",
+    "revisit": "this feed's own revisit delays (replacing the setting's), or false for none",
 }
+
+
+def duration(value: Any) -> Fraction | None:
+    """Seconds (exact) of a duration as feeds.yaml writes it, or None when it is not one."""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return None
+    match = _DURATION.match(str(value))
+    # Exact arithmetic: a float would turn 400 digits into infinity, and int(inf) raises.
+    return Fraction(match.group(1)) * _UNITS[match.group(2)] if match else None
+
+
+def parse_revisit(value: Any, path: Path, where: str) -> tuple[int, ...]:
+    """``revisit:``: a list of delays after an article was first archived (durations), or false
+    for none; returned sorted, each once."""
+    if value is False:
+        return ()
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{path}: {where}: expected a list of delays (1h, 6h, 1d, ...) or false, got {shown(value)}")
+    if len(value) > MAX_REVISITS:
+        raise ConfigError(f"{path}: {where}: at most {MAX_REVISITS} delays, got {len(value)}")
+    return tuple(sorted({checked_duration(item, REVISIT_RANGE, path, where, "delay") for item in value}))
+
+
+def checked_duration(value: Any, bounds: Bounds, path: Path, where: str, name: str) -> int:
+    """Whole seconds of a duration (an ``interval``, a ``delay``) within ``bounds``, else a
+    ConfigError naming where it is and what it is."""
+    seconds = duration(value)
+    if seconds is None:
+        raise ConfigError(f"{path}: {where}: bad {name} {shown(value)} (use seconds or 90s, 15m, 2h, 1d)")
+    if seconds not in bounds:
+        raise ConfigError(f"{path}: {where}: {name} {shown(value)} is out of range; allowed: {bounds.describe()}")
+    return int(seconds)
 
 
 def check_keys(data: dict[str, Any], allowed: set[str] | dict[str, str], path: Path, where: str) -> None:
@@ -142,6 +184,9 @@ def parse_settings(raw: Any, path: Path) -> Settings:
     values: dict[str, Any] = {}
     for f in fields(Settings):
         if raw.get(f.name) is None:
+            continue
+        if f.name == "revisit":
+            values[f.name] = parse_revisit(raw[f.name], path, "settings.revisit")
             continue
         values[f.name] = _setting(f.name, raw[f.name], getattr(defaults, f.name), path)
     base = path.parent

@@ -59,6 +59,12 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.revisits = Counter(
+            "aggregator_revisits",
+            "Revisits of archived articles, by what they found (unchanged, edited, removed, restored, failed)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.loop_lag = Gauge(
             "aggregator_event_loop_lag_seconds",
             "How much later than asked the event loop last ran a timer",

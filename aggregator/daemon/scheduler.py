@@ -34,6 +34,7 @@ from aggregator.fetch import Fetcher
 from aggregator.models import Config, FeedSpec
 from aggregator.pipeline import Archiver
 from aggregator.pipeline.backfill import Backfill, Tally
+from aggregator.pipeline.revisits import Revisits, RevisitTally
 from aggregator.pipeline.workers import LazyProcessPool
 from aggregator.profiles import check_feed_profiles
 from aggregator.store import open_store, utc_now
@@ -240,10 +241,16 @@ class Daemon:
         self.metrics.in_flight.set(len(self._running))
 
     async def _background(self) -> None:
-        """Backfill and gap filling, one piece at a time, each after the due polls have started; the
-        fetcher keeps it to the backfill rate and lets live requests go first."""
-        work = Backfill(self.archiver)
+        """Revisits, then backfill and gap filling, one piece at a time, each after the due polls
+        have started; the fetcher keeps them to the backfill rate and lets live requests go first."""
+        work, revisits = Backfill(self.archiver), Revisits(self.archiver)
         while True:
+            await self._idle.wait()
+            found = RevisitTally()
+            if await revisits.step(self._enabled(), found):
+                for outcome, count in found.total.items():
+                    self.metrics.revisits.labels(outcome).inc(count)
+                continue
             await self._idle.wait()
             tally = Tally()
             if await work.step(self._enabled(), tally):

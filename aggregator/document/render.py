@@ -25,6 +25,8 @@ MONTHS = (
 _SEPARATOR = "\n\n"
 _SLUG_MAX = 64
 _ARTICLE_ID = re.compile(r"[0-9a-f]{16}")
+#: a document's file name, of its first version or a later one
+_VERSIONED = re.compile(r"[0-9]{3,}_[0-9a-f]{16}(\.v[0-9]+)?\.txt")
 _DATE_LINE = re.compile(r"- (\d{2})\.(\d{2})\.(\d{4})")
 _SOURCE_LINE = re.compile(rf"(.+) \((\d{{1,2}}) ({'|'.join(MONTHS)}) (\d{{4}})\)")
 
@@ -86,6 +88,16 @@ def source_slug(source: str) -> str:
     digits -> ``-``, no leading or trailing ``-``. Never empty, ``.`` or ``..`` and never holding
     a separator, whatever the name: a name with no letter or digit gets ``source-<hash8>``."""
     return slug(source, max_chars=_SLUG_MAX) or "source-" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:8]
+
+
+def version_relpath(first: str, version: int) -> PurePosixPath:
+    """The file of an article's ``version`` beside its first (``NNN_<id>.txt``): ``NNN_<id>.vK.txt``
+    from version 2 on (FORMAT.md)."""
+    path = PurePosixPath(first)
+    if version < 1 or not _VERSIONED.fullmatch(path.name):
+        raise DocumentError(f"bad version {version!r} of {first!r}")
+    stem = path.name.split(".", 1)[0]
+    return path if version == 1 else path.with_name(f"{stem}.v{version}.txt")
 
 
 def document_relpath(source: str, day: date, seq: int, article_id: str) -> PurePosixPath:

@@ -78,6 +78,7 @@ def entries(raw_entries: list[Any], url: str) -> tuple[tuple[Entry, ...], Tally]
             link=_entry_link(raw, url, tally),
             title=title(field(raw, "title")),
             published=_entry_date(raw),
+            updated=_clean(field(raw, "updated")),
         )
         if not entry.key:
             tally.skipped += 1

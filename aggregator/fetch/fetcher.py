@@ -41,7 +41,7 @@ from aggregator.fetch.failures import detail, shown, translate
 from aggregator.fetch.guard import Guard, ProxyChoice, Resolver
 from aggregator.fetch.headers import default_headers, latin1, request_headers, response_headers, with_cookie
 from aggregator.fetch.pacing import Pacer
-from aggregator.fetch.responses import drain, read_capped, status_error
+from aggregator.fetch.responses import drain, read_capped, read_error_body, status_error
 from aggregator.fetch.retries import Retries
 from aggregator.fetch.robots import FETCH_ROBOTS_BYTES, UNREADABLE, Answer, Robots, agent_token
 from aggregator.fetch.targets import parsed_url, redirect_target
@@ -204,10 +204,14 @@ class Fetcher:
                     proxy = self._proxies.for_target(target)
                     await self._guard.check(target, current, proxied=proxy is not None)
                     spacing = await self._spacing(target, current, deadline) if robots else 0.0
-                    async with self._slot(target, current, deadline, proxy, spacing, background) as transport:
-                        answer = await self._exchange(
-                            transport, target, current, headers, max_bytes, proxied=proxy is not None
-                        )
+                    try:
+                        async with self._slot(target, current, deadline, proxy, spacing, background) as transport:
+                            answer = await self._exchange(
+                                transport, target, current, headers, max_bytes, proxied=proxy is not None
+                            )
+                    except errors.HTTPStatusError as exc:
+                        exc.exchanges = (*hops, *exc.exchanges)  # the redirects that led to it
+                        raise
                     if isinstance(answer, Response):
                         return Response(
                             url=url,
@@ -278,7 +282,10 @@ class Fetcher:
             await drain(response)  # so that the connection carries the next request
             return Response(url, url, 304, response_headers(response), exchanges=(sent.exchange(response, b""),))
         if not 200 <= status < 300:
-            raise status_error(response, url)
+            error = status_error(response, url)
+            body, decoded = await read_error_body(response)
+            error.exchanges = (sent.exchange(response, body, decoded=decoded),)
+            raise error
         content, wire = await read_capped(response, url, max_bytes)
         exchange = sent.exchange(response, content if wire is None else wire, decoded=wire is None)
         return Response(url, url, status, response_headers(response), content, exchanges=(exchange,))

@@ -18,7 +18,11 @@ from aggregator import errors
 from aggregator.fetch import decoding
 from aggregator.fetch.failures import shown
 
-__all__ = ["drain", "parse_retry_after", "read_capped", "status_error"]
+__all__ = ["ERROR_BODY_BYTES", "drain", "parse_retry_after", "read_capped", "read_error_body", "status_error"]
+
+#: The most of an error answer's body read for its capture (a "not found" page); a larger one is
+#: captured without it.
+ERROR_BODY_BYTES = 64 * 1024
 
 _RETRY_AFTER_SECONDS = re.compile(r"^\d+(\.\d+)?$", re.ASCII)
 #: the longest Retry-After believed, so that a wait is always a finite number of seconds
@@ -51,6 +55,25 @@ def status_error(response: httpx.Response, url: str) -> errors.HTTPStatusError:
         status=status,
         retry_after=parse_retry_after(response.headers.get("retry-after")),
     )
+
+
+async def read_error_body(response: httpx.Response) -> tuple[bytes, bool]:
+    """An error answer's body as it came, for its capture: ``(body, decoded)``, empty when larger
+    than ERROR_BODY_BYTES or cut short (the status is the answer; its body is only its record)."""
+    if response.is_stream_consumed:  # built in memory: only the decoded body exists
+        content = response.content
+        return (content if len(content) <= ERROR_BODY_BYTES else b""), True
+    chunks: list[bytes] = []
+    received = 0
+    try:
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if received > ERROR_BODY_BYTES:
+                return b"", False
+            chunks.append(chunk)
+    except (httpx.HTTPError, httpx.StreamError, OSError):
+        return b"", False
+    return b"".join(chunks), False
 
 
 async def drain(response: httpx.Response) -> None:

@@ -21,7 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from aggregator.capture import WarcWriter, payload_digest, read_record, recover
-from aggregator.errors import CaptureError, failure
+from aggregator.errors import CaptureError, HTTPStatusError, failure
 from aggregator.models import CaptureRef, Exchange, Response, Settings
 from aggregator.pipeline.database import Database, Lane
 from aggregator.store import Store
@@ -82,6 +82,33 @@ class Captures:
         )
         return refs
 
+    async def keep_failed_page(self, feed_id: str, error: HTTPStatusError) -> tuple[CaptureRef, ...]:
+        """The records of a page's error answer (a 404's "not found" page), recorded with no article;
+        the failure is the page's, whatever becomes of its capture (logged when it cannot be kept)."""
+        exchanges = tuple(e for e in error.exchanges if isinstance(e, Exchange))
+        if not self.pages or not exchanges:
+            return ()
+        try:
+            refs: tuple[CaptureRef, ...] = await self._lane.submit(
+                functools.partial(_write_all, self._writer, exchanges)
+            )
+            await self.db.write(self.db.store.record_captures, "page", refs, feed_id=feed_id)
+        except Exception as exc:
+            log.error("page %s: the capture of its HTTP %d answer failed: %s", error.url, error.status, failure(exc)[1])
+            return ()
+        return refs
+
+    async def write_again(self, exchanges: Sequence[object], last: CaptureRef | None) -> tuple[CaptureRef, ...]:
+        """The records of an article's revisit (not recorded: the revisit's own transaction does
+        it); an unchanged answer as a revisit of ``last``. () when pages are not kept."""
+        kept = tuple(e for e in exchanges if isinstance(e, Exchange))
+        if not self.pages or not kept:
+            return ()
+        refs: tuple[CaptureRef, ...] = await self._lane.submit(
+            functools.partial(_write_answer, self._writer, kept, last)
+        )
+        return refs
+
     async def keep_feed(self, feed_id: str, response: Response) -> None:
         """The records of one poll of a feed, recorded; an unchanged feed's as a revisit."""
         if not self.feeds or not response.exchanges:
@@ -90,7 +117,7 @@ class Captures:
             if feed_id not in self._last_feed:
                 self._last_feed[feed_id] = await self.db.read(self.db.store.last_feed_capture, feed_id)
             last = self._last_feed[feed_id]
-            refs = await self._lane.submit(functools.partial(_write_feed, self._writer, response.exchanges, last))
+            refs = await self._lane.submit(functools.partial(_write_answer, self._writer, response.exchanges, last))
             await self.db.write(self.db.store.record_captures, "feed", refs, feed_id=feed_id)
             full = [ref for ref in refs if ref.record_type == "response" and ref.status == 200]
             if full or last is None:
@@ -108,9 +135,9 @@ def _write_all(writer: WarcWriter, exchanges: Sequence[Exchange]) -> tuple[Captu
     return tuple(writer.write_exchange(exchange) for exchange in exchanges)
 
 
-def _write_feed(writer: WarcWriter, exchanges: Sequence[Exchange], last: CaptureRef | None) -> tuple[CaptureRef, ...]:
-    """The feed's exchanges; the answer as a revisit of ``last`` when it says the same (a 304, or
-    a 200 whose payload has the last capture's digest)."""
+def _write_answer(writer: WarcWriter, exchanges: Sequence[Exchange], last: CaptureRef | None) -> tuple[CaptureRef, ...]:
+    """The exchanges of a fetch again (a feed's poll, an article's revisit); the answer as a
+    revisit of ``last`` when it says the same (a 304, or a 200 whose payload has its digest)."""
     *hops, answer = exchanges
     refs = [writer.write_exchange(exchange) for exchange in hops]
     same = last is not None and (

@@ -28,7 +28,7 @@ from aggregator.pipeline.progress import Progress
 from aggregator.pipeline.texts import TextFiles
 from aggregator.pipeline.timing import page_retry_at
 from aggregator.profiles import feed_profile
-from aggregator.store import EntryWork, NewArticle, iso, utc_now
+from aggregator.store import EntryWork, NewArticle, iso
 from aggregator.urls import canonical_url, url_hash16
 
 log = logging.getLogger("aggregator")
@@ -195,13 +195,15 @@ class Pages:
             body=article.body,
             document=document,
             extractor=article.extractor,
-            fetched_at=iso(utc_now()) or "",
+            fetched_at=iso(self.clock()) or "",
             # a page reached without a redirect: its canonical URL is the entry's, computed already
             aliases=(item.url, item.url if response.final_url == item.link else canonical_url(response.final_url)),
             captures=captures,
             date_flag=date_flag(article.published, feed_published),
             fetched_via=fetched_via,
             capture_time=capture_time,
+            etag=response.headers.get("etag") if fetched_via == "live" else None,
+            last_modified=response.headers.get("last-modified") if fetched_via == "live" else None,
         )
         saved = await self.db.write(self.store.save_article, record, (feed.id, item.key))
         if not saved.created:
@@ -222,6 +224,7 @@ class Pages:
             )
             return response, "live", None
         except HTTPStatusError as exc:
+            await self.captures.keep_failed_page(feed.id, exc)
             if exc.status not in (404, 410) or not (item.origin == "wayback" or feed.wayback):
                 raise
             log.info("page feed=%s url=%s: HTTP %d, reading its Wayback capture", feed.id, item.link, exc.status)

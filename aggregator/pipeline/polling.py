@@ -144,6 +144,7 @@ def entry_rows(entries: Iterable[Entry]) -> Iterable[dict[str, object]]:
             "url": None,
             "title": entry.title,
             "feed_published": entry.published.isoformat() if entry.published else None,
+            "feed_updated": entry.updated,
         }
         if link is None:
             row.update(status="abandoned", last_error_reason="no_link", last_error="feed entry has no http(s) link")

@@ -94,3 +94,25 @@ def health(error_count: int) -> str:
     if error_count <= 0:
         return "ok"
     return "failing" if error_count >= FAILING_AFTER else "backing_off"
+
+
+def revisit_plan(
+    first_archived: datetime, delays: tuple[int, ...], step: int, now: datetime
+) -> tuple[int, datetime | None]:
+    """The next revisit of an article first archived at ``first_archived``, after ``step`` of its
+    ``delays`` (seconds after that time): ``(step, when)``, skipping the delays already past (a
+    daemon that was down revisits once, not once per missed delay); ``when`` None once the
+    schedule is over."""
+    while step < len(delays) and first_archived + timedelta(seconds=delays[step]) <= now:
+        step += 1
+    return step, (first_archived + timedelta(seconds=delays[step]) if step < len(delays) else None)
+
+
+def first_revisit(first_archived: datetime, delays: tuple[int, ...], now: datetime) -> tuple[int, datetime | None]:
+    """The first revisit of an article not scheduled yet: at its first delay; when a delay has
+    passed already (planned late, or archived before revisits existed) one revisit now, unless the
+    whole schedule is over."""
+    if not delays or first_archived + timedelta(seconds=delays[-1]) <= now:
+        return len(delays), None
+    step, when = revisit_plan(first_archived, delays, 0, now)
+    return (0, when) if step == 0 else (step - 1, now)

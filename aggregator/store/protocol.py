@@ -15,7 +15,18 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from aggregator.models import CaptureRef, FeedResult, FeedSpec
-from aggregator.store.records import BackfillJob, EntryWork, FeedState, KeptPage, NewArticle, PollRecord, Saved
+from aggregator.store.records import (
+    BackfillJob,
+    EntryWork,
+    FeedState,
+    KeptPage,
+    NewArticle,
+    PollRecord,
+    Revisited,
+    RevisitOutcome,
+    RevisitWork,
+    Saved,
+)
 
 
 class Store(Protocol):
@@ -188,6 +199,35 @@ class Store(Protocol):
 
     def update_extraction(self, article_id: str, fields: dict[str, Any]) -> None:
         """Replace an article's extracted fields; its path stays; its text file is marked unwritten."""
+        ...
+
+    # -- revisits, versions, removals -------------------------------------------------------------
+
+    def unscheduled_revisits(self, limit: int = 1000) -> list[tuple[str, str | None, str]]:
+        """(id, feed id, first archived at) of articles whose revisits are not scheduled yet."""
+        ...
+
+    def schedule_revisits(self, plans: Sequence[tuple[str, int, str | None]]) -> None:
+        """(article id, revisits done, next revisit or None) for each article."""
+        ...
+
+    def due_revisits(self, feed_ids: Iterable[str], now: str, limit: int = 100) -> list[RevisitWork]:
+        """Articles of these feeds whose next revisit is due at ``now`` (ISO 8601), soonest first."""
+        ...
+
+    def revisit_soon(self, article_ids: Sequence[str], at: str) -> None: ...
+
+    def record_revisit(self, revisit: Revisited) -> RevisitOutcome:
+        """Record what a revisit found, in one transaction: its captures, a new version (the text
+        file's name given here), a removal or restoration, the next revisit."""
+        ...
+
+    def article_history(self, article_id: str) -> dict[str, Any] | None:
+        """The article with its ``versions`` (oldest first) and ``events`` (edited, removed, restored)."""
+        ...
+
+    def version_files(self) -> list[tuple[str, int, str, str]]:
+        """(article id, version, path, document) of every version that is not its article's latest."""
         ...
 
     # -- the read side -------------------------------------------------------------------------

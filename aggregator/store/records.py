@@ -23,6 +23,10 @@ ARTICLE_COLUMNS = (
     "date_flag",
     "fetched_via",
     "capture_time",
+    "version",
+    "status",
+    "changed_at",
+    "removed_at",
     "body",
     "document",
 )
@@ -108,6 +112,8 @@ class NewArticle:
     date_flag: str | None = None  # the page's and the feed's dates far apart
     fetched_via: str = "live"  # live | wayback (the page came from a Wayback capture)
     capture_time: str | None = None  # when the Wayback capture was made (fetched_via wayback)
+    etag: str | None = None  # the page's validators, for a conditional revisit
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,3 +148,69 @@ class Saved:
     created: bool  # False: the URL was already archived (a duplicate merged)
     path: str | None  # relative path of the text file (None for duplicates)
     document: str | None
+
+
+@dataclass(frozen=True)
+class RevisitWork:
+    """An archived article due to be fetched again, with what a revisit compares and dates by."""
+
+    article_id: str
+    url: str  # canonical
+    feed_id: str | None
+    source: str
+    title: str
+    body: str
+    version: int  # of the latest version (the articles row)
+    status: str  # live | removed
+    fetched_at: str  # when it was first archived: the revisit delays count from it
+    step: int  # revisits of its schedule done
+    attempts: int  # failed revisits in a row
+    etag: str | None
+    last_modified: str | None
+    path: str  # of the latest version's text file
+    feed_published: str | None  # what the pipeline dated it by, for the new version's date
+    first_seen: str | None
+    capture: CaptureRef | None  # the newest full capture: what a revisit record refers to
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """An article's title or body as a revisit found it changed, rendered."""
+
+    title: str
+    body: str
+    document: str
+    extractor: str
+    published: str
+    published_via: str
+    date_flag: str | None
+
+
+@dataclass(frozen=True)
+class Revisited:
+    """What one revisit found, recorded in one transaction. ``gone``: True when the page is no
+    longer served (404, 410, a redirect to a section or the front page), False when it answered,
+    None when the revisit failed (``failure``: reason, message) and says nothing of either."""
+
+    article_id: str
+    seen_at: str  # ISO 8601 UTC
+    gone: bool | None
+    captures: tuple[CaptureRef, ...] = ()
+    version: NewVersion | None = None
+    detail: str | None = None  # why it is gone ("HTTP 404", "redirected to https://tass.com/")
+    failure: tuple[str, str] | None = None
+    step: int | None = None  # revisits of the schedule done after this one
+    next_at: str | None = None  # None: the schedule is over
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class RevisitOutcome:
+    """What recording a revisit changed: ``outcome`` (unchanged, edited, removed, restored, failed)
+    and, for a new version, its number, text file and document."""
+
+    outcome: str
+    version: int | None = None
+    path: str | None = None
+    document: str | None = None

@@ -1,7 +1,7 @@
 """``aggregator doctor``: the database checked against the archive folder, and repaired.
 
-Checks: SQLite's ``PRAGMA integrity_check`` and the full-text index's own check; every article
-row's text file (missing, or different from the row's ``document``); text files no row names
+Checks: SQLite's ``PRAGMA integrity_check`` and the full-text indexes' own checks; every article
+version's text file (missing, or different from its ``document``); text files no row names
 (orphans); temporary files left by a writer that was killed; entries linked to a missing
 article; every capture the database names (its WARC record readable where named, of the URL
 named, its payload's digest right); WARC files a killed writer left open; pages still kept in
@@ -14,6 +14,7 @@ to look at.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,14 @@ def diagnose(store: Store, settings: Settings, *, repair: bool = False) -> list[
     ]
     findings += _captures(store, settings, repair)
     named: set[Path] = set()
-    for row in store.iter_articles(columns=("id", "path", "document")):
+    # every article's latest version (its row), and each earlier version of an edited one
+    documents = (
+        (row["id"], row["path"], row["document"], True)
+        for row in store.iter_articles(columns=("id", "path", "document"))
+    )
+    earlier = ((article_id, path, document, False) for article_id, _, path, document in store.version_files())
+    for article_id, path, document, latest in itertools.chain(documents, earlier):
+        row = {"id": article_id, "path": path, "document": document}
         try:
             target = resolve_inside(archive_dir, row["path"])
         except StoreError as exc:
@@ -74,7 +82,8 @@ def diagnose(store: Store, settings: Settings, *, repair: bool = False) -> list[
         )
         if repair:
             write_document(archive_dir, row["path"], row["document"])
-            store.mark_text_written(row["id"])
+            if latest:
+                store.mark_text_written(row["id"])
         findings.append(Finding(kind, row["path"], f"{detail} (article {row['id']})", repaired=repair))
     temps = set(temp_files(archive_dir))
     removed = set(remove_stale_temp_files(archive_dir)) if repair else set()

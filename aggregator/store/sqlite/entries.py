@@ -40,9 +40,24 @@ class EntryRows(Connection):
         newest = None
         with self._write() as conn:
             for entry in entries:
-                if conn.execute(
-                    "SELECT 1 FROM entries WHERE feed_id = ? AND key = ?", [feed_id, entry["key"]]
-                ).fetchone():
+                known = conn.execute(
+                    "SELECT feed_updated, article_id FROM entries WHERE feed_id = ? AND key = ?",
+                    [feed_id, entry["key"]],
+                ).fetchone()
+                if known is not None:
+                    updated = entry.get("feed_updated")
+                    if updated and updated != known[0]:
+                        # the feed says the story changed: its article is revisited at once (when it
+                        # is archived; a first ``updated`` is only noted)
+                        conn.execute(
+                            "UPDATE entries SET feed_updated = ? WHERE feed_id = ? AND key = ?",
+                            [updated, feed_id, entry["key"]],
+                        )
+                        if known[0] is not None and known[1] is not None:
+                            conn.execute(
+                                "UPDATE articles SET next_revisit_at = ? WHERE id = ? AND revisit_step IS NOT NULL",
+                                [now, known[1]],
+                            )
                     continue
                 article_id = article_for_url(conn, entry["url"]) if entry.get("url") else None
                 status = "archived" if article_id else entry.get("status", "pending")

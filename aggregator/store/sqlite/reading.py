@@ -11,6 +11,9 @@ from aggregator.errors import StoreError
 from aggregator.store.records import ARTICLE_COLUMNS, TABLES
 from aggregator.store.sqlite.connection import Connection
 
+#: A search result's passage, its line breaks as spaces (``table``: the FTS5 table matched).
+_SNIPPET = "replace(replace(snippet({table}, -1, ?, ?, '…', 24), char(10) || char(10), ' '), char(10), ' ') AS snippet"
+
 
 class ReadSide(Connection):
     def count(self, table: str) -> int:
@@ -57,30 +60,40 @@ class ReadSide(Connection):
             raise StoreError("the search query has no words")
         where, params = _article_filter(source, since, until)
         start, end = marks
+        # The latest text of every article, and every earlier version of an edited one: an article
+        # is found by words that only an older version had, with that version's snippet.
         return self._rows(
-            f"SELECT {', '.join(f'a.{c}' for c in ARTICLE_COLUMNS)}, "
-            "replace(replace(snippet(articles_fts, -1, ?, ?, '…', 24), char(10) || char(10), ' '), char(10), ' ') "
-            "AS snippet "
-            "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
-            f"WHERE articles_fts MATCH ? AND {where} ORDER BY articles_fts.rank, a.published DESC LIMIT ?",
-            [start, end, match, *params, limit],
+            "WITH hits AS ("
+            f"SELECT articles_fts.rowid AS r, articles_fts.rank AS rank, {_SNIPPET.format(table='articles_fts')} "
+            "FROM articles_fts WHERE articles_fts MATCH ? "
+            f"UNION ALL SELECT a.rowid, article_versions_fts.rank, {_SNIPPET.format(table='article_versions_fts')} "
+            "FROM article_versions_fts JOIN article_versions v ON v.rowid = article_versions_fts.rowid "
+            "JOIN articles a ON a.id = v.article_id WHERE article_versions_fts MATCH ?), "
+            "best AS (SELECT r, MIN(rank) AS rank, snippet FROM hits GROUP BY r) "
+            f"SELECT {', '.join(f'a.{c}' for c in ARTICLE_COLUMNS)}, best.snippet "
+            f"FROM best JOIN articles a ON a.rowid = best.r WHERE {where} ORDER BY best.rank, a.published DESC LIMIT ?",
+            [start, end, match, start, end, match, *params, limit],
         )
 
     def rebuild_fts(self) -> int:
         with self._write() as conn:
-            conn.execute("INSERT INTO articles_fts(articles_fts) VALUES('rebuild')")
-            conn.execute("INSERT INTO articles_fts(articles_fts) VALUES('optimize')")
+            for table in ("articles_fts", "article_versions_fts"):
+                conn.execute(f"INSERT INTO {table}({table}) VALUES('rebuild')")
+                conn.execute(f"INSERT INTO {table}({table}) VALUES('optimize')")
         return self.count("articles")
 
     def integrity_problems(self) -> list[str]:
-        """``PRAGMA integrity_check`` and the full-text index's own check."""
+        """``PRAGMA integrity_check`` and the full-text indexes' own checks against their content."""
         problems = [str(row[0]) for row in self.reader.execute("PRAGMA integrity_check").fetchall()]
         problems = [] if problems == ["ok"] else problems
-        try:
-            with self._write() as conn:
-                conn.execute("INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')")
-        except StoreError as exc:
-            problems.append(f"full-text index: {exc} (run `aggregator fts-rebuild`)")
+        for table in ("articles_fts", "article_versions_fts"):
+            try:
+                with self._write() as conn:
+                    # rank 1: the index compared with its content table, row by row (without it, FTS5
+                    # only checks that the index is consistent with itself)
+                    conn.execute(f"INSERT INTO {table}({table}, rank) VALUES('integrity-check', 1)")
+            except StoreError as exc:
+                problems.append(f"full-text index {table}: {exc} (run `aggregator fts-rebuild`)")
         return problems
 
     def dangling_entries(self) -> list[tuple[str, str, str]]:

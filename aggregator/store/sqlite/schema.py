@@ -266,6 +266,68 @@ def _migration_5(db: sqlite_utils.Database) -> None:
         db.execute("DROP TABLE pages")  # nothing to move (a new archive)
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """Revisits, versions and removals. An article is fetched again on a schedule (``revisit_step``
+    of its feed's delays done, the next at ``next_revisit_at``; NULL step: not scheduled yet). An
+    edit of its title or body makes a new version: ``articles`` keeps the latest (``version`` is
+    how many there are), ``article_versions`` every one once there are two, searchable like the
+    articles. A removal or a restoration is an event; ``status`` says which holds now."""
+    articles = db.table("articles")
+    for column, kind, default in (
+        ("version", int, 1),
+        ("status", str, "live"),  # live | removed
+        ("revisit_attempts", int, 0),  # failed revisits in a row
+    ):
+        articles.add_column(column, kind, not_null_default=default)
+    for column, kind in (
+        ("changed_at", str),  # when the latest version was first seen (NULL: the first one)
+        ("removed_at", str),  # when it was first seen gone, while removed
+        ("revisit_step", int),
+        ("next_revisit_at", str),
+        ("etag", str),  # validators of the last full answer, for a conditional revisit
+        ("last_modified", str),
+    ):
+        articles.add_column(column, kind)
+    articles.create_index(["next_revisit_at"])
+    db.execute("CREATE INDEX idx_articles_unscheduled ON articles (revisit_step) WHERE revisit_step IS NULL")
+    db.table("article_versions").create(
+        {
+            "article_id": str,
+            "version": int,
+            "seen_at": str,
+            "title": str,
+            "body": str,
+            "document": str,
+            "extractor": str,
+            "published": str,
+            "path": str,
+            "capture_id": int,
+        },
+        pk=("article_id", "version"),
+        not_null={"seen_at", "title", "body", "document", "path"},
+        foreign_keys=[("article_id", "articles", "id"), ("capture_id", "captures", "id")],
+    )
+    db.table("article_versions").enable_fts(["title", "body"], create_triggers=True, tokenize="porter")
+    db.table("article_events").create(
+        {
+            "id": int,
+            "article_id": str,
+            "at": str,
+            "kind": str,  # edited | removed | restored
+            "version": int,
+            "detail": str,
+            "capture_id": int,
+        },
+        pk="id",
+        not_null={"article_id", "at", "kind"},
+        foreign_keys=[("article_id", "articles", "id"), ("capture_id", "captures", "id")],
+    )
+    db.table("article_events").create_index(["article_id", "id"])
+    db.table("article_events").create_index(["kind", "at"])
+    db.table("entries").add_column("feed_updated", str)
+    db.table("entries").create_index(["article_id"])  # what dated an article: asked at every revisit
+
+
 #: Schema migrations, applied in order.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
@@ -273,6 +335,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
