@@ -7,7 +7,9 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 
 from aggregator.store import NewArticle, open_store
 from tests.helpers.archive import BBC_DOC, BBC_URL, REFERENCE_DOC, REFERENCE_ID, build_archive
-from tests.helpers.datasette import serving
+from tests.helpers.datasette import free_port, serving
 from tests.helpers.site import run_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -234,3 +236,34 @@ def test_screenshots_of_the_article_table_and_a_search(web: httpx.Client, tmp_pa
         assert target.stat().st_size > 20_000  # a rendered page, not a blank one
     if not keep:
         shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+def test_error_responses_are_one_line_each_and_a_bad_request_is_a_400(archive: Path, tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    command = [sys.executable, "-m", "aggregator", "--config", str(archive), "serve", "--port", str(port)]
+    out, err = (tmp_path / "out").open("w+b"), (tmp_path / "err").open("w+b")
+    process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+    try:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10)
+        for _ in range(200):
+            try:
+                if client.get("/-/versions.json").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        answers = [
+            client.get("/nope"),
+            client.get("/archive/articles", params={"_sort": "nosuch"}),
+            client.get("/archive/articles.json", params={"_search": '"'}),
+        ]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert [a.status_code for a in answers] == [404, 400, 400]
+    assert answers[2].json()["error"] == "not a search the full-text index can read (an unbalanced quote?)"
+    out.seek(0)
+    err.seek(0)
+    printed = out.read().decode() + err.read().decode()
+    assert "Traceback" not in printed and "locals" not in printed
+    assert len(printed.splitlines()) <= 3, printed  # the serving line, and nothing per request
