@@ -111,8 +111,11 @@ def test_a_config_path_that_is_empty_a_folder_absent_or_endless(folder: Path, co
 
 def test_a_feed_that_refuses_connections_is_one_summary_line_and_exit_1(folder: Path) -> None:
     result = run_cli("fetch", config=folder / "refusing.yaml")
-    assert (result.returncode, result.stderr) == (1, "")
+    assert result.returncode == 1
     assert result.stdout.startswith("local: FAILED: GET http://127.0.0.1:") and result.stdout.count("\n") == 1
+    # and the failed poll is logged at WARNING, so that a log without -v has it too: one line
+    (logged,) = result.stderr.splitlines()
+    assert " WARNING poll feed=local outcome=error " in logged
 
 
 def test_help_and_version_still_exit_0(folder: Path) -> None:

@@ -52,6 +52,8 @@ def test_table_highlights_and_lists_the_best_matches_first(archive: Path) -> Non
     assert lines[1].startswith("┏") and "┃ published" in lines[2]
     assert lines[4].startswith("│ 2020-04-10 17:58 │ BBC News │ Coronavirus: New York ramps up mass burials")
     assert BBC_URL in lines[4]
+    limited = invoke("search", "coronavirus", "--limit", "1", config=archive).stdout.splitlines()
+    assert limited[0].strip() == "1 of 2 articles match 'coronavirus'"
 
 
 @pytest.mark.parametrize(
@@ -75,7 +77,10 @@ def test_query_syntax_is_taken_as_words(archive: Path) -> None:
     nothing = invoke("search", "zeppelin", config=archive)
     assert (nothing.returncode, nothing.stdout, nothing.stderr) == (0, "", "no articles match 'zeppelin'\n")
     empty = invoke("search", "  ", config=archive)
-    assert (empty.returncode, empty.stderr) == (1, "error: the search query has no words\n")
+    assert (empty.returncode, empty.stderr) == (
+        2,
+        "error: Invalid value for 'QUERY': the search query has no words (see 'cli search --help')\n",
+    )
 
 
 def test_the_index_follows_updates_and_is_rebuilt_by_a_command(tmp_path: Path) -> None:

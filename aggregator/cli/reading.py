@@ -118,9 +118,12 @@ def search(
     obj: Context, query: str, source: str | None, since: datetime | None, until: datetime | None, limit: int, fmt: str
 ) -> None:
     """Full-text search over titles and bodies, best matches first."""
+    if not re.search(r"\w", query):
+        raise click.BadParameter("the search query has no words", param_hint="'QUERY'")
     filters = _filters(source, since, until)
     with _open_archive(obj) as store:
         rows = store.search(query, limit=limit, marks=JSON_MARKS if fmt == "json" else _MARKS, **filters.query())
+        total = store.count_matches(query, **filters.query()) if fmt == "table" and len(rows) == limit else len(rows)
     if fmt == "json":
         click.echo(search_json(rows))
     elif fmt == "text":
@@ -128,10 +131,9 @@ def search(
     elif not rows:
         click.echo(f"no articles match {query!r}", err=True)
     else:
-        plural = "s" if len(rows) != 1 else ""
-        table = Table(
-            "published", "source", "title", "snippet", "url", title=f"{len(rows)} article{plural} match {query!r}"
-        )
+        plural = "s" if total != 1 else ""
+        shown = f"{len(rows)} of {total} articles match" if total > len(rows) else f"{total} article{plural} match"
+        table = Table("published", "source", "title", "snippet", "url", title=f"{shown} {query!r}")
         for row in rows:
             table.add_row(
                 row["published"][:16].replace("T", " "),

@@ -127,8 +127,9 @@ class Archiver:
         await self.texts.record()
         duration_ms = round((time.perf_counter() - timer) * 1000)
         await self._record_poll(feed, state, poll, result, started, duration_ms)
-        if log.isEnabledFor(logging.INFO):  # the arguments alone cost more than a disabled call
-            _log_poll(feed, result, duration_ms)
+        level = logging.INFO if result.ok else logging.WARNING  # a failed poll shows without -v
+        if log.isEnabledFor(level):  # the arguments alone cost more than a disabled call
+            _log_poll(feed, result, duration_ms, level)
         self.progress.advance()
         return result
 
@@ -204,8 +205,9 @@ class Archiver:
         return replace(record, redirect_url=target, redirect_count=seen)
 
 
-def _log_poll(feed: FeedSpec, result: FeedResult, duration_ms: int) -> None:
-    log.info(
+def _log_poll(feed: FeedSpec, result: FeedResult, duration_ms: int, level: int) -> None:
+    log.log(
+        level,
         "poll feed=%s outcome=%s status=%s entries=%d new=%d duplicates=%d failed=%d duration_ms=%d%s",
         feed.id,
         result.outcome,

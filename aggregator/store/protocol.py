@@ -258,6 +258,12 @@ class Store(Protocol):
         """Full-text search over title and body, best match first, with a ``snippet``."""
         ...
 
+    def count_matches(
+        self, query: str, *, source: str | None = None, since: str | None = None, until: str | None = None
+    ) -> int:
+        """How many articles ``search`` would find with no limit."""
+        ...
+
     def rebuild_fts(self) -> int: ...
 
     def integrity_problems(self) -> list[str]:

@@ -75,6 +75,22 @@ class ReadSide(Connection):
             [start, end, match, start, end, match, *params, limit],
         )
 
+    def count_matches(
+        self, query: str, *, source: str | None = None, since: str | None = None, until: str | None = None
+    ) -> int:
+        match = self.db.quote_fts(query)
+        if not match:
+            raise StoreError("the search query has no words")
+        where, params = _article_filter(source, since, until)
+        rows = self._rows(
+            "SELECT COUNT(*) AS n FROM (SELECT rowid AS r FROM articles_fts WHERE articles_fts MATCH ? "
+            "UNION SELECT a.rowid FROM article_versions_fts JOIN article_versions v "
+            "ON v.rowid = article_versions_fts.rowid JOIN articles a ON a.id = v.article_id "
+            f"WHERE article_versions_fts MATCH ?) hits JOIN articles a ON a.rowid = hits.r WHERE {where}",
+            [match, match, *params],
+        )
+        return int(rows[0]["n"])
+
     def rebuild_fts(self) -> int:
         with self._write() as conn:
             for table in ("articles_fts", "article_versions_fts"):
