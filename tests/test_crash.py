@@ -90,7 +90,7 @@ def test_doctor_finds_and_repairs(tmp_path: Path, figures: dict[str, object]) ->
     assert repaired.returncode == 1  # the orphan is kept and still reported
     assert repaired.stdout.splitlines()[-2:] == [
         "problem: orphan: tass/2020-08-13/999_0000000000000000.txt: no article row names this file (kept)",
-        "checked 3 articles: 3 repaired, 1 problems",
+        "checked 3 articles: 3 repaired, 1 problem",
     ]
     assert (archive / REFERENCE_PATH).read_bytes() == REFERENCE_DOC
     assert not list(archive.rglob(".tmp-*"))

@@ -324,3 +324,17 @@ def test_a_poll_that_ends_during_the_due_read_is_not_started_again(tmp_path: Pat
         return archiver.polls
 
     assert asyncio.run(two_ticks()) == 1
+
+
+def test_a_metrics_port_in_use_is_one_line_naming_the_endpoint(tmp_path: Path, tass_site: Site) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("run", "--metrics-port", str(port), config=tass_config(tmp_path, tass_site), timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"error: cannot serve metrics on http://127.0.0.1:{port}/metrics: the port is in use"
+    )

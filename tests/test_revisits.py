@@ -218,7 +218,7 @@ def test_a_week_of_edits_and_a_deletion_is_on_record(tmp_path: Path) -> None:
     assert removed == []  # restored since
     assert [r["version"] for r in linked] == [3, 2, 1]
     doctor = CliRunner().invoke(cli, ["--config", str(config), "doctor"])
-    assert doctor.output.splitlines()[-1] == "checked 1 articles: 0 repaired, 0 problems", doctor.output
+    assert doctor.output.splitlines()[-1] == "checked 1 article: 0 repaired, 0 problems", doctor.output
 
 
 def test_a_304_is_a_revisit_record_and_a_redirect_to_the_section_a_removal(tmp_path: Path) -> None:

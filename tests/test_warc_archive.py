@@ -227,5 +227,5 @@ def test_doctor_finds_a_damaged_capture_and_a_file_left_open(tmp_path: Path, tas
     )
     repaired = run_cli("doctor", "--repair", config=config)
     assert f"repaired: warc_open: warc/{left_open.name}: closed after its last whole record" in repaired.stdout
-    assert repaired.stdout.splitlines()[-1] == "checked 2 articles: 1 repaired, 1 problems"  # the damage stays
+    assert repaired.stdout.splitlines()[-1] == "checked 2 articles: 1 repaired, 1 problem"  # the damage stays
     assert not left_open.exists() and other.exists()

@@ -257,6 +257,9 @@ def doctor(obj: Context, repair: bool) -> None:
     for finding in findings:
         click.echo(finding.line())
     remaining = sum(not finding.repaired for finding in findings)
-    click.echo(f"checked {articles} articles: {len(findings) - remaining} repaired, {remaining} problems")
+    click.echo(
+        f"checked {articles} article{'s' if articles != 1 else ''}: {len(findings) - remaining} repaired, "
+        f"{remaining} problem{'s' if remaining != 1 else ''}"
+    )
     if remaining:
         sys.exit(1)

@@ -7,14 +7,19 @@ Prometheus text format, ``/healthz`` answering 200 or 503 with a one-line JSON r
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import logging
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
+from aggregator.errors import AggregatorError
 from aggregator.models import FeedResult
+
+log = logging.getLogger("aggregator")
 
 #: (healthy, details) as /healthz reports it
 HealthCheck = Callable[[], tuple[bool, dict[str, object]]]
@@ -117,7 +122,14 @@ def serve_metrics(metrics: Metrics, health: HealthCheck, host: str, port: int) -
         def log_message(self, format: str, *args: object) -> None:  # quiet: the daemon logs its own way
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    shown = f"[{host}]" if ":" in host else host
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as exc:  # the one line names the endpoint the daemon could not open
+        reason = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise AggregatorError(f"cannot serve metrics on http://{shown}:{port}/metrics: {reason}") from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    bound = server.server_address[1]  # port 0: the system chose one
+    log.info("metrics at http://%s:%d/metrics and /healthz", shown, bound, extra={"event": "metrics", "port": bound})
     return server
