@@ -268,6 +268,8 @@ def test_non_public_destinations_are_blocked(url: str) -> None:
     assert caught.value.reason == "blocked"
     assert caught.value.url == url
     assert handler.requests == []
+    # the one line says how to allow it, for the person who meant it (a local test site)
+    assert str(caught.value).endswith(" (set allow_private_networks: true in settings: to allow it)")
 
 
 def test_literal_and_localhost_are_checked_without_resolving() -> None:

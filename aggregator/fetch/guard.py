@@ -54,11 +54,11 @@ class Guard:
             return
         host = target.raw_host.decode("latin-1").lower().rstrip(".")  # ASCII: see targets.parsed_url
         if host == "localhost" or host.endswith(".localhost"):
-            raise errors.Blocked(f"GET {shown(url)}: refused, {host} is a local name", url=url)
+            raise errors.Blocked(f"GET {shown(url)}: refused, {host} is a local name{_HINT}", url=url)
         literal = literal_ip(host)
         if literal is not None:
             if not is_public(literal):
-                raise errors.Blocked(f"GET {shown(url)}: refused, {host} is not a public address", url=url)
+                raise errors.Blocked(f"GET {shown(url)}: refused, {host} is not a public address{_HINT}", url=url)
             return
         if proxied:
             return  # the proxy resolves the name (there may be no DNS here at all)
@@ -69,7 +69,7 @@ class Guard:
                 ip = None
             if ip is None or not is_public(ip):
                 raise errors.Blocked(
-                    f"GET {shown(url)}: refused, {host} resolves to non-public address {shown(str(address))}",
+                    f"GET {shown(url)}: refused, {host} resolves to non-public address {shown(str(address))}{_HINT}",
                     url=url,
                 )
 
@@ -81,6 +81,10 @@ class Guard:
         if not addresses:
             raise errors.NetworkError(f"GET {shown(url)}: cannot resolve host {host}", url=url)
         return addresses
+
+
+#: what a refusal tells the person who meant it (a local test site, an intranet feed)
+_HINT = " (set allow_private_networks: true in settings: to allow it)"
 
 
 class ProxyChoice:
