@@ -35,17 +35,18 @@ def capture_row(
     }
 
 
-def _ref(row: dict[str, Any]) -> CaptureRef:
+def capture_ref(row: dict[str, Any], prefix: str = "") -> CaptureRef:
+    """The CaptureRef of a ``captures`` row (its columns named ``prefix`` + name, as in a join)."""
     return CaptureRef(
-        file=row["warc_file"],
-        offset=row["warc_offset"],
-        length=row["warc_length"],
-        record_type=row["record_type"],
-        url=row["url"],
-        date=row["captured_at"],
-        status=row["status"],
-        digest=row["digest"],
-        content_type=row["content_type"],
+        file=row[f"{prefix}warc_file"],
+        offset=row[f"{prefix}warc_offset"],
+        length=row[f"{prefix}warc_length"],
+        record_type=row[f"{prefix}record_type"],
+        url=row[f"{prefix}url"],
+        date=row[f"{prefix}captured_at"],
+        status=row[f"{prefix}status"],
+        digest=row[f"{prefix}digest"],
+        content_type=row[f"{prefix}content_type"],
     )
 
 
@@ -69,7 +70,7 @@ class CaptureRows(Connection):
         rows = self._rows(
             f"SELECT {_COLUMNS} FROM captures WHERE feed_id = ? AND kind = 'feed' ORDER BY id DESC LIMIT 1", [feed_id]
         )
-        return _ref(rows[0]) if rows else None
+        return capture_ref(rows[0]) if rows else None
 
     def page_capture(self, article_id: str) -> CaptureRef | None:
         # The newest full response (a revisit holds no payload: it names a response like this one).
@@ -78,7 +79,7 @@ class CaptureRows(Connection):
             "AND status BETWEEN 200 AND 299 ORDER BY id DESC LIMIT 1",
             [article_id],
         )
-        return _ref(rows[0]) if rows else None
+        return capture_ref(rows[0]) if rows else None
 
     def iter_captures(self) -> Iterator[tuple[int, CaptureRef]]:
         last = 0
@@ -87,7 +88,7 @@ class CaptureRows(Connection):
             if not rows:
                 return
             for row in rows:
-                yield row["id"], _ref(row)
+                yield row["id"], capture_ref(row)
             last = rows[-1]["id"]
 
     # -- the pages kept before WARC --------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 from aggregator.document.render import version_relpath
 from aggregator.models import CaptureRef
 from aggregator.store.records import Revisited, RevisitOutcome, RevisitWork
-from aggregator.store.sqlite.captures import capture_row
+from aggregator.store.sqlite.captures import capture_ref, capture_row
 from aggregator.store.sqlite.connection import Connection
 
 #: the articles columns a new version replaces
@@ -46,8 +46,9 @@ class RevisitRows(Connection):
             "a.revisit_step, a.revisit_attempts, a.etag, a.last_modified, a.path, "
             "(SELECT e.feed_published FROM entries e WHERE e.article_id = a.id ORDER BY e.first_seen LIMIT 1) "
             "AS feed_published, (SELECT MIN(e.first_seen) FROM entries e WHERE e.article_id = a.id) AS first_seen, "
-            "c.url AS c_url, c.record_type, c.status AS c_status, c.digest, c.content_type, c.captured_at, "
-            "c.warc_file, c.warc_offset, c.warc_length "
+            "c.url AS c_url, c.record_type AS c_record_type, c.status AS c_status, c.digest AS c_digest, "
+            "c.content_type AS c_content_type, c.captured_at AS c_captured_at, c.warc_file AS c_warc_file, "
+            "c.warc_offset AS c_warc_offset, c.warc_length AS c_warc_length "
             "FROM articles a LEFT JOIN captures c ON c.id = (SELECT MAX(id) FROM captures WHERE article_id = a.id "
             "AND kind = 'page' AND record_type = 'response' AND status BETWEEN 200 AND 299) "
             # an article read from a Wayback capture is gone from the live site already: nothing to revisit
@@ -231,19 +232,7 @@ class RevisitRows(Connection):
 
 
 def _work(row: dict[str, Any]) -> RevisitWork:
-    capture = None
-    if row["warc_file"] is not None:
-        capture = CaptureRef(
-            file=row["warc_file"],
-            offset=row["warc_offset"],
-            length=row["warc_length"],
-            record_type=row["record_type"],
-            url=row["c_url"],
-            date=row["captured_at"],
-            status=row["c_status"],
-            digest=row["digest"],
-            content_type=row["content_type"],
-        )
+    capture = capture_ref(row, "c_") if row["c_warc_file"] is not None else None
     return RevisitWork(
         article_id=row["id"],
         url=row["url"],
