@@ -138,14 +138,7 @@ class WarcWriter:
         """A request record and its response record; the CaptureRef of the response."""
         when = _warc_date(exchange.started)
         response_id = _record_id()
-        response_headers = [
-            ("WARC-Type", "response"),
-            ("WARC-Record-ID", response_id),
-            ("WARC-Date", when),
-            ("WARC-Target-URI", exchange.url),
-        ]
-        if exchange.ip:
-            response_headers.append(("WARC-IP-Address", exchange.ip))
+        response_headers = _answer_headers("response", response_id, when, exchange)
         status_line = f"{exchange.http_version} {exchange.status} {exchange.reason}"
         head = _ExactHead(status_line, exchange.headers, exchange.url)
         response = _build("response", exchange.url, response_headers, head, exchange.payload)
@@ -159,14 +152,7 @@ class WarcWriter:
             raise CaptureError(f"{exchange.url}: a revisit needs the payload digest of the capture it refers to")
         when = _warc_date(exchange.started)
         revisit_id = _record_id()
-        revisit_headers = [
-            ("WARC-Type", "revisit"),
-            ("WARC-Record-ID", revisit_id),
-            ("WARC-Date", when),
-            ("WARC-Target-URI", exchange.url),
-        ]
-        if exchange.ip:
-            revisit_headers.append(("WARC-IP-Address", exchange.ip))
+        revisit_headers = _answer_headers("revisit", revisit_id, when, exchange)
         revisit_headers += [
             ("WARC-Profile", REVISIT_PROFILE),
             ("WARC-Refers-To-Target-URI", original.url),
@@ -351,6 +337,19 @@ class WarcWriter:
             log.warning("%s", err)
             return
         file.indexed, file.indexed_at = len(file.refs), now
+
+
+def _answer_headers(record_type: str, record_id: str, when: str, exchange: Exchange) -> list[tuple[str, str]]:
+    """The WARC headers every record of an answer (response, revisit) starts with."""
+    headers = [
+        ("WARC-Type", record_type),
+        ("WARC-Record-ID", record_id),
+        ("WARC-Date", when),
+        ("WARC-Target-URI", exchange.url),
+    ]
+    if exchange.ip:
+        headers.append(("WARC-IP-Address", exchange.ip))
+    return headers
 
 
 def _build(

@@ -63,28 +63,26 @@ def diagnose(store: Store, settings: Settings, *, repair: bool = False) -> list[
     )
     earlier = ((article_id, path, document, False) for article_id, _, path, document in store.version_files())
     for article_id, path, document, latest in itertools.chain(documents, earlier):
-        row = {"id": article_id, "path": path, "document": document}
         try:
-            target = resolve_inside(archive_dir, row["path"])
+            target = resolve_inside(archive_dir, path)
         except StoreError as exc:
-            findings.append(Finding("integrity", row["id"], str(exc)))
+            findings.append(Finding("integrity", article_id, str(exc)))
             continue
         named.add(target)
-        expected = row["document"].encode("utf-8")
         try:
             actual: bytes | None = target.read_bytes()
         except FileNotFoundError:
             actual = None
-        if actual == expected:
+        if actual == document.encode("utf-8"):
             continue
         kind, detail = (
             ("missing_file", "no text file") if actual is None else ("differs", "text differs from the database")
         )
         if repair:
-            write_document(archive_dir, row["path"], row["document"])
+            write_document(archive_dir, path, document)
             if latest:
-                store.mark_text_written(row["id"])
-        findings.append(Finding(kind, row["path"], f"{detail} (article {row['id']})", repaired=repair))
+                store.mark_text_written(article_id)
+        findings.append(Finding(kind, path, f"{detail} (article {article_id})", repaired=repair))
     temps = set(temp_files(archive_dir))
     removed = set(remove_stale_temp_files(archive_dir)) if repair else set()
     for path in sorted(temps):

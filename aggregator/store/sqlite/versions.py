@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from typing import Any
 
 from aggregator.document.render import version_relpath
@@ -14,6 +15,8 @@ from aggregator.store.records import Revisited, RevisitOutcome, RevisitWork
 from aggregator.store.sqlite.captures import capture_ref, capture_row
 from aggregator.store.sqlite.connection import Connection
 
+#: the RevisitWork fields ``due_revisits`` selects by name (its capture is built from the c_ columns)
+_WORK_FIELDS = tuple(f.name for f in fields(RevisitWork) if f.name != "capture")
 #: the articles columns a new version replaces
 _VERSIONED = ("title", "body", "document", "extractor", "published", "published_via", "date_flag")
 
@@ -42,8 +45,10 @@ class RevisitRows(Connection):
             return []
         marks = ", ".join("?" * len(ids))
         rows = self._rows(
-            "SELECT a.id, a.url, a.feed_id, a.source, a.title, a.body, a.version, a.status, a.fetched_at, "
-            "a.revisit_step, a.revisit_attempts, a.etag, a.last_modified, a.path, "
+            # named as RevisitWork's fields, the capture's columns prefixed c_
+            "SELECT a.id AS article_id, a.url, a.feed_id, a.source, a.title, a.body, a.version, a.status, "
+            "a.fetched_at, COALESCE(a.revisit_step, 0) AS step, a.revisit_attempts AS attempts, a.etag, "
+            "a.last_modified, a.path, "
             "(SELECT e.feed_published FROM entries e WHERE e.article_id = a.id ORDER BY e.first_seen LIMIT 1) "
             "AS feed_published, (SELECT MIN(e.first_seen) FROM entries e WHERE e.article_id = a.id) AS first_seen, "
             "c.url AS c_url, c.record_type AS c_record_type, c.status AS c_status, c.digest AS c_digest, "
@@ -70,25 +75,22 @@ class RevisitRows(Connection):
     def record_revisit(self, revisit: Revisited) -> RevisitOutcome:
         with self._write() as conn:
             row = conn.execute(
-                "SELECT version, status, path, fetched_at, title, body, document, extractor, published "
-                "FROM articles WHERE id = ?",
+                "SELECT version, status, path, fetched_at, revisit_attempts, title, body, document, extractor, "
+                "published FROM articles WHERE id = ?",
                 [revisit.article_id],
             ).fetchone()
             if row is None:  # deleted meanwhile (by hand): nothing to record it on
                 return RevisitOutcome("failed")
-            version, status, path, fetched_at, *current = row
+            version, status, path, fetched_at, attempts, *current = row
             capture_id = None
             for ref in revisit.captures:
                 self._insert("captures", capture_row("page", ref, article_id=revisit.article_id))
                 capture_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             full_id = capture_id if revisit.captures and _full(revisit.captures[-1]) else None
-            values: dict[str, Any] = {"revisit_attempts": 0}
-            if revisit.failure is not None:
-                values = {}
-                conn.execute(
-                    "UPDATE articles SET revisit_attempts = revisit_attempts + 1 WHERE id = ?", [revisit.article_id]
-                )
-            values["next_revisit_at"] = revisit.next_at
+            values: dict[str, Any] = {
+                "revisit_attempts": 0 if revisit.failure is None else attempts + 1,  # failures in a row
+                "next_revisit_at": revisit.next_at,
+            }
             if revisit.step is not None:
                 values["revisit_step"] = revisit.step
             if revisit.etag is not None or revisit.last_modified is not None:
@@ -233,22 +235,4 @@ class RevisitRows(Connection):
 
 def _work(row: dict[str, Any]) -> RevisitWork:
     capture = capture_ref(row, "c_") if row["c_warc_file"] is not None else None
-    return RevisitWork(
-        article_id=row["id"],
-        url=row["url"],
-        feed_id=row["feed_id"],
-        source=row["source"],
-        title=row["title"],
-        body=row["body"],
-        version=row["version"],
-        status=row["status"],
-        fetched_at=row["fetched_at"],
-        step=row["revisit_step"] or 0,
-        attempts=row["revisit_attempts"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        path=row["path"],
-        feed_published=row["feed_published"],
-        first_seen=row["first_seen"],
-        capture=capture,
-    )
+    return RevisitWork(**{name: row[name] for name in _WORK_FIELDS}, capture=capture)
