@@ -1,15 +1,21 @@
-"""Extraction in a process pool: errors cross the process boundary whole, the pool starts only
+"""Extraction in a process pool: errors cross the process boundary whole, what cannot cross fails
+only its own call, a dead worker breaks the pool, shutdown cancels what waits, the pool starts only
 when a page is extracted, and a run through the pool stores exactly what an in-loop run stores."""
 
 from __future__ import annotations
 
+import os
 import pickle
+import threading
+import time
+from concurrent.futures import BrokenExecutor
 from pathlib import Path
 
 import pytest
 
 from aggregator import errors
-from aggregator.pipeline.workers import LazyProcessPool
+from aggregator.pipeline.workers import LazyProcessPool, RemoteTraceback
+from tests.helpers.daemon import wait_for
 from tests.helpers.mock import (
     FEED_URL,
     INLINE_FEED,
@@ -81,6 +87,61 @@ def test_errors_raised_in_a_worker_come_back_whole() -> None:
 
 def _raise_http_status() -> None:
     raise errors.HTTPStatusError("429 Too Many Requests", url="https://a.example/", status=429, retry_after=3.0)
+
+
+def _raise_os_error() -> None:
+    raise PermissionError(13, "Permission denied", "/nowhere")
+
+
+def _die() -> None:
+    os._exit(3)
+
+
+def test_what_cannot_cross_the_pipe_fails_only_its_own_call() -> None:
+    pool = LazyProcessPool(1)
+    try:
+        # an OSError raised by the call is the call's error, not a broken pipe to the worker
+        with pytest.raises(PermissionError) as caught:
+            pool.submit(_raise_os_error).result(timeout=60)
+        assert (caught.value.errno, caught.value.filename) == (13, "/nowhere")
+        assert isinstance(caught.value.__cause__, RemoteTraceback)
+        assert 'in _raise_os_error\n    raise PermissionError(13, "Permission denied", "/nowhere")' in str(
+            caught.value.__cause__
+        )
+        with pytest.raises(TypeError, match=r"^cannot pickle '_thread\.lock' object$"):  # a call that does not
+            pool.submit(len, threading.Lock()).result(timeout=60)
+        with pytest.raises(RuntimeError, match=r"^cannot send the worker's outcome back: "):
+            pool.submit(threading.Lock).result(timeout=60)  # a result that does not
+        assert pool.submit(len, "still here").result(timeout=60) == 10
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def test_a_worker_that_dies_breaks_the_pool() -> None:
+    pool = LazyProcessPool(1)
+    try:
+        dying = pool.submit(_die)
+        waiting = pool.submit(len, "abc")
+        with pytest.raises(BrokenExecutor, match=r"^an extraction worker died \(exit code 3\)$"):
+            dying.result(timeout=60)
+        with pytest.raises(BrokenExecutor):
+            waiting.result(timeout=60)
+        with pytest.raises(BrokenExecutor):
+            pool.submit(len, "abc")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def test_shutdown_lets_the_running_call_finish_and_cancels_the_waiting_ones() -> None:
+    pool = LazyProcessPool(1)
+    running = pool.submit(time.sleep, 0.5)
+    wait_for(running.running, timeout=60)
+    waiting = [pool.submit(len, "abc") for _ in range(3)]
+    pool.shutdown(wait=True, cancel_futures=True)
+    assert running.done() and running.result() is None
+    assert [future.cancelled() for future in waiting] == [True, True, True]
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        pool.submit(len, "abc")
 
 
 def test_a_run_through_the_pool_stores_what_an_in_loop_run_stores(tmp_path: Path) -> None:

@@ -4,10 +4,41 @@
 ``params`` the checked argument types; the commands are in ``fetching`` (fetch, article, run,
 reload), ``backfilling`` (backfill), ``revisiting`` (revisit, history), ``reading`` (serve,
 search, fts-rebuild, export, doctor, reextract) and ``feedlist`` (the ``feeds`` group).
-Importing this package registers them all on ``cli``.
+Importing this package is cheap: ``main`` holds SIGTERM and SIGINT (``signals``) before it imports
+the commands, which takes most of a second; ``cli``, the group with every command registered,
+imports them on first use.
 """
 
-from aggregator.cli import backfilling, feedlist, fetching, reading, revisiting  # noqa: F401  (they register the commands on cli)
-from aggregator.cli.app import cli, main
+from __future__ import annotations
+
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from aggregator.cli import signals
+
+if TYPE_CHECKING:
+    from aggregator.cli.app import cli
 
 __all__ = ["cli", "main"]
+
+
+def main() -> None:
+    """The ``aggregator`` program (and ``python -m aggregator``)."""
+    signals.hold()  # first: a SIGTERM while the commands are imported is held, not fatal
+    try:
+        _commands().main()
+    finally:
+        signals.release(exiting=True)  # --help, --version, a usage error: nothing took them over
+
+
+def _commands() -> ModuleType:
+    """``app``, once every command module has registered its commands on ``app.cli``."""
+    from aggregator.cli import app, backfilling, feedlist, fetching, reading, revisiting  # noqa: F401
+
+    return app
+
+
+def __getattr__(name: str) -> object:
+    if name == "cli":
+        return _commands().cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

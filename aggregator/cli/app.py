@@ -3,7 +3,8 @@ exit code.
 
 Exit codes: 0 success, 1 some feed or page failed (the rest was still archived), 2 usage or
 configuration error. Every error, click's usage errors included, is one line on stderr that
-starts with ``error: ``. The commands live beside this module (fetching, reading, feedlist).
+starts with ``error: `` (a config file with several problems: that line says how many, and one
+indented line follows for each). The commands live beside this module (fetching, reading, feedlist).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from aggregator import __version__
+from aggregator.cli import signals
 from aggregator.cli.logs import configure_logging
 from aggregator.cli.params import FilePath
 from aggregator.config import find_config, load_config
@@ -25,6 +27,10 @@ from aggregator.models import Config
 from aggregator.profiles import check_feed_profiles
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: the commands that handle SIGTERM and SIGINT themselves (``signals.take_over``); for the others
+#: the group gives them back their default behaviour before the command runs
+OWN_SIGNALS = frozenset({"run"})
 
 
 class Context:
@@ -46,9 +52,13 @@ class Context:
         return self._config
 
 
-def fail(message: str, code: int) -> NoReturn:
-    """Print ``error: message`` on one line, whatever the message holds, and exit with ``code``."""
+def fail(message: str, code: int, details: Sequence[str] = ()) -> NoReturn:
+    """Print ``error: message`` on one line, whatever the message holds, then each of ``details``
+    (the problems of a config file that has several) on an indented line of its own, and exit
+    with ``code``."""
     click.echo(f"error: {' '.join(message.split())}", err=True)
+    for detail in details:
+        click.echo(f"  {' '.join(detail.split())}", err=True)
     sys.exit(code)
 
 
@@ -99,7 +109,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            fail(str(exc), 2)
+            fail(exc.args[0], 2, exc.problems)
         except AggregatorError as exc:
             fail(str(exc), 1)
         except OSError as exc:
@@ -133,6 +143,8 @@ def handle_errors(func: F) -> F:
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool, log_format: str) -> None:
     """Archive news feeds (TASS first) into SQLite and plain-text documents."""
+    if ctx.invoked_subcommand not in OWN_SIGNALS:
+        signals.release()  # a SIGTERM or Ctrl-C during start-up acts now, as it always did
     verbosity = -1 if quiet else verbose
     configure_logging(verbosity, log_format)
     ctx.obj = Context(config_path, verbosity, log_format)

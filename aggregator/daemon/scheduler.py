@@ -104,7 +104,8 @@ class Daemon:
     def run(self, *, install_signals: bool = True) -> None:
         """Run until stopped (SIGTERM/SIGINT, or ``stop()`` from another thread)."""
         if install_signals:
-            # Handled from the very start: a SIGTERM during start-up is a clean stop too.
+            # Handled from the very start: a SIGTERM during start-up is a clean stop too (the
+            # command line holds them from its first line and hands them to ``stop``).
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: self.stop())
             signal.signal(signal.SIGHUP, lambda *_: self.reload())
@@ -114,7 +115,8 @@ class Daemon:
         """Ask the daemon to stop; safe from a signal handler or another thread, even before it runs."""
         self._stop_requested = True
         if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+            with suppress(RuntimeError):  # the loop is closed: the daemon has stopped already
+                self._loop.call_soon_threadsafe(self._stop.set)
 
     def reload(self) -> None:
         """Re-read feeds.yaml: new feeds start, removed or disabled ones stop, intervals change."""
@@ -269,6 +271,7 @@ class Daemon:
             self.metrics.observe(result, time.time())
             if result.ok:
                 self.last_success = time.time()
+            await self.archiver.texts.retry()  # a folder that refused text files: takes them now?
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # refresh_feed records its own failures: this is a last resort

@@ -3,13 +3,14 @@ subprocess; and how a test waits for it and reads what it stored."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -76,6 +77,22 @@ def start_fetch(config: Path) -> subprocess.Popen[str]:
     """A one-off `aggregator fetch` in its own process (its output piped)."""
     command = [sys.executable, "-m", "aggregator", "--config", str(config), "fetch"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def handles_sigterm(process: subprocess.Popen[str], timeout: float = 60.0) -> bool:
+    """Wait until ``process`` has a SIGTERM handler of its own (Linux: the SigCgt mask of
+    /proc/PID/status), the first thing ``aggregator``'s main does; False if it exits first."""
+    deadline = time.monotonic() + timeout
+    bit = 1 << (signal.SIGTERM - 1)
+    while process.poll() is None:
+        with suppress(FileNotFoundError):
+            for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+                if line.startswith("SigCgt:") and int(line.split()[1], 16) & bit:
+                    return True
+        if time.monotonic() > deadline:
+            raise AssertionError("no SIGTERM handler in time")
+        time.sleep(0.001)
+    return False
 
 
 def is_up(db: Path, daemon: subprocess.Popen[str]) -> bool:
