@@ -196,6 +196,8 @@ class FeedResult:
     error: str | None = None
     warning: str | None = None
     page_errors: tuple[str, ...] = ()  # the reason of each page that failed this run
+    #: articles stored this run whose text file could not be written (written by a later run)
+    texts_failed: int = 0
     #: the poll shared no item with the feed's earlier ones: items published between these two
     #: times (ISO 8601) were probably missed, and are recorded as a gap
     gap: tuple[str, str] | None = None

@@ -1,5 +1,6 @@
 """Hostile command lines through the real CLI: every one ends with a documented exit code (0, 1 or
-2), never a traceback, and every error is exactly one line on stderr starting with ``error: ``.
+2), never a traceback, and every error is exactly one line on stderr starting with ``error: `` (a
+config file with several problems: that line says how many, and an indented line names each).
 
 Nothing reaches the network: the archive is built in-process from fixtures, the commands that
 would fetch are refused before they do, and the one feed that is fetched is on a 127.0.0.1 port
@@ -107,6 +108,27 @@ def test_a_config_path_that_is_empty_a_folder_absent_or_endless(folder: Path, co
     result = run_cli("--config", config and str(folder / config), "feeds")
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_config_with_several_problems_names_them_all_one_line_each(tmp_path: Path) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        "settings: {concurrency: 0}\nfeeds:\n"
+        "  - {id: a, url: 'http://x.org/rss', source: X, timezone: Mars/Base}\n"
+        "  - {id: b, url: 'http://X.ORG/rss#top', source: X}\n",
+        encoding="utf-8",
+    )
+    result = invoke("feeds", config=config)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: {config}: 3 problems:\n"
+        "  settings.concurrency: 0 is out of range; allowed: 1 to 1000\n"
+        "  feed 'a': unknown time zone 'Mars/Base'\n"
+        "  feed 'b': duplicate url 'http://X.ORG/rss#top' (the same feed as feed 'a')\n"
+    )
+    config.write_text("feeds:\n  - {id: a, url: 'http://x.org/rss', source: X, timezone: Mars/Base}\n")
+    one = invoke("fetch", config=config)  # one problem: the one line it always was
+    assert (one.returncode, one.stderr) == (2, f"error: {config}: feed 'a': unknown time zone 'Mars/Base'\n")
 
 
 def test_a_feed_that_refuses_connections_is_one_summary_line_and_exit_1(folder: Path) -> None:

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from aggregator.config import find_config, load_config, parse_config
 from aggregator.config import load as config_module
 from aggregator.config.settings import INTERVAL_RANGE, SETTINGS_HELP, SETTINGS_RANGES
-from aggregator.errors import ConfigError
+from aggregator.errors import ConfigError, ExtractError
 from aggregator.models import Config, FeedSpec, Settings
 from aggregator.pipeline.timing import MAX_SERVER_DELAY, next_poll, page_retry_at
-from aggregator.profiles import check_feed_profiles
+from aggregator.profiles import check_feed_profiles, get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -145,6 +145,91 @@ def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, message: str) -
     assert error.startswith(f"{path}: ")
     assert message in error
     assert "\n" not in error
+
+
+def assert_well_formed(error: ConfigError, path: Path) -> None:
+    """One line naming the file; or, for several problems, a headline naming the file and how
+    many, then one indented line for each (each one line of its own)."""
+    first, *rest = str(error).split("\n")
+    assert first.startswith(f"{path}: ") and "\r" not in str(error)
+    if rest:
+        assert first == f"{path}: {len(rest)} problems:" and len(rest) >= 2
+        assert [line.removeprefix("  ") for line in rest] == list(error.problems)
+        assert all(line.startswith("  ") and line[2:].strip() == line[2:] and line[2:] for line in rest)
+
+
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    text = (
+        "settings: {concurrency: 0, colour: red, retries: many}\n"
+        "feeds:\n"
+        "  - {id: a, url: 'http://x.org/rss', source: X, timezone: Mars/Base, interval: 10s}\n"
+        "  - {url: 'http://y.org/rss'}\n"
+        "  - {id: c, url: 'http://z.org/rss', source: Z, profile: nosuch, sitemaps: ['ftp://z.org/s', 'z.org/t']}\n"
+        "  - just a string\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, path)
+    with pytest.raises(ExtractError) as unknown:
+        get_profile("nosuch")
+    problems = [
+        "settings: unknown key 'colour' (allowed: " + ", ".join(sorted(SETTINGS_HELP)) + ")",
+        "settings.concurrency: 0 is out of range; allowed: 1 to 1000",
+        "settings.retries: expected int, got 'many'",
+        "feed 'a': unknown time zone 'Mars/Base'",
+        "feed 'a': interval '10s' is out of range; allowed: 60 to 31536000 seconds (1 minute to 365 days)",
+        "feed #2: missing required field 'id'",
+        "feed #2: missing required field 'source'",
+        "feed 'c': sitemaps: bad url 'ftp://z.org/s' (expected http:// or https://); or write auto",
+        "feed 'c': sitemaps: bad url 'z.org/t' (expected http:// or https://); or write auto",
+        f"feed 'c': {unknown.value}",  # unknown profile 'nosuch' (known: ...)
+        "feed #4: must be a mapping with id, url and source",
+    ]
+    assert info.value.problems == tuple(problems)
+    assert str(info.value) == "\n".join([f"{path}: 11 problems:", *(f"  {problem}" for problem in problems)])
+    assert_well_formed(info.value, path)
+
+
+def test_a_file_with_one_problem_reads_as_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    with pytest.raises(ConfigError) as info:
+        parse_config("feeds:\n  - {id: a, url: 'http://x.org/', source: X, timezone: Mars/Base}\n", path)
+    assert (str(info.value), info.value.problems) == (f"{path}: feed 'a': unknown time zone 'Mars/Base'", ())
+
+
+def test_duplicate_feed_urls_are_refused_naming_both_feeds(tmp_path: Path) -> None:
+    """Compared in the canonical form ``feeds import`` compares them in: case of the host, default
+    port, tracking parameters and fragment make no other feed."""
+    path = tmp_path / "feeds.yaml"
+    text = (
+        "feeds:\n"
+        "  - {id: a, url: 'https://x.org/rss', source: X}\n"
+        "  - {id: b, url: 'HTTPS://X.ORG:443/rss?utm_source=tw#top', source: X}\n"
+        "  - {url: 'https://x.org/rss', source: X}\n"
+        "  - {id: a, url: 'https://y.org/rss', source: Y}\n"
+        "  - {id: d, url: 'https://x.org/rss?page=2', source: X}\n"  # another feed: another query
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, path)
+    assert info.value.problems == (
+        "feed 'b': duplicate url 'HTTPS://X.ORG:443/rss?utm_source=tw#top' (the same feed as feed 'a')",
+        "feed #3: missing required field 'id'",
+        "feed #3: duplicate url 'https://x.org/rss' (the same feed as feed 'a')",
+        "feed 'a': duplicate id",
+    )
+    one = "feeds:\n  - {id: a, url: 'http://x.org/', source: X}\n  - {id: b, url: 'http://x.org', source: Y}\n"
+    with pytest.raises(ConfigError) as single:
+        parse_config(one, path)
+    assert str(single.value) == f"{path}: feed 'b': duplicate url 'http://x.org' (the same feed as feed 'a')"
+
+
+def test_a_multi_problem_error_survives_pickling(tmp_path: Path) -> None:
+    import pickle
+
+    with pytest.raises(ConfigError) as info:
+        parse_config("settings: {retries: x, concurrency: 0}\n", tmp_path / "f.yaml")
+    again = pickle.loads(pickle.dumps(info.value))
+    assert (str(again), again.problems) == (str(info.value), info.value.problems)
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -456,7 +541,7 @@ def test_fuzzed_configs_give_a_config_or_a_config_error(
         config = parse_config(text, Path("/srv/feeds.yaml"))
         check_feed_profiles(config)  # what the CLI runs next on every config it loads
     except ConfigError as exc:
-        assert "\n" not in str(exc) and str(exc).startswith("/srv/feeds.yaml: ")
+        assert_well_formed(exc, Path("/srv/feeds.yaml"))
         return
     assert_schedules_at_its_extremes(config)
 
@@ -467,7 +552,7 @@ def test_fuzzed_yaml_text_gives_a_config_or_a_config_error(text: str) -> None:
     try:
         parse_config(text, Path("f.yaml"))
     except ConfigError as exc:
-        assert "\n" not in str(exc)
+        assert_well_formed(exc, Path("f.yaml"))
 
 
 def test_the_most_extreme_config_schedules(tmp_path: Path) -> None:

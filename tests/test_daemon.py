@@ -224,6 +224,7 @@ def test_sighup_and_reload_add_a_feed_and_a_bad_config_is_kept_out(tmp_path: Pat
     config = tass_config(tmp_path, tass_site)
     db = tmp_path / "archive" / "archive.db"
     tass_site["/rss/other.xml"] = Page(rss().encode(), "application/rss+xml")
+    tass_site["/rss/third.xml"] = Page(rss().encode(), "application/rss+xml")
     daemon = start_daemon(config)
     try:
         wait_for(lambda: query(db, "SELECT COUNT(*) FROM polls") == [(1,)])
@@ -236,7 +237,7 @@ def test_sighup_and_reload_add_a_feed_and_a_bad_config_is_kept_out(tmp_path: Pat
         assert run_cli("reload", config=config).returncode == 2  # and the CLI refuses it too
         config.write_text(
             good + "  - {id: other, url: 'http://tass.com/rss/other.xml', source: TASS}\n"
-            "  - {id: third, url: 'http://tass.com/rss/other.xml', source: X}\n"
+            "  - {id: third, url: 'http://tass.com/rss/third.xml', source: X}\n"
         )
         reload = run_cli("reload", config=config)
         assert reload.returncode == 0, reload.stderr
@@ -249,6 +250,29 @@ def test_sighup_and_reload_add_a_feed_and_a_bad_config_is_kept_out(tmp_path: Pat
     _, stderr = daemon.communicate()
     assert "reload failed, keeping the running configuration: " in stderr
     assert run_cli("reload", config=config).stderr.startswith("error: no daemon is running on ")
+
+
+def test_a_reload_of_a_file_with_problems_logs_them_all_and_keeps_the_running_feeds(
+    tmp_path: Path, tass_site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = tass_config(tmp_path, tass_site)
+    daemon = Daemon(config)
+    running = daemon.config
+    good = config.read_text()
+    config.write_text(
+        good + "  - {id: other, url: 'http://tass.com/rss/v2.xml', source: TASS, timezone: Mars/Base}\n"
+        "  - {id: other, url: 'http://tass.com/rss/third.xml', source: TASS}\n"
+    )
+    with caplog.at_level("ERROR", logger="aggregator"):
+        asyncio.run(daemon._reload())  # returns before it would touch the archive
+    assert daemon.config is running
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f"reload failed, keeping the running configuration: {config}: 3 problems:\n"
+        "  feed 'other': unknown time zone 'Mars/Base'\n"
+        "  feed 'other': duplicate url 'http://tass.com/rss/v2.xml' (the same feed as feed 'tass')\n"
+        "  feed 'other': duplicate id"
+    )
 
 
 def test_metrics_and_healthz(tmp_path: Path, tass_site: Site) -> None:

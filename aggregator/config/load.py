@@ -1,8 +1,9 @@
 """feeds.yaml -> Config: finding and reading the file, strict validation of its feeds.
 
-The only user of PyYAML for configuration. Every problem is a ConfigError whose message names
-the file, the feed (when there is one) and the problem, on one line; what the settings may hold
-is checked in ``config/settings.py``.
+The only user of PyYAML for configuration. Every problem names the file, the feed (when there
+is one) and the problem, on one line; a file is refused with all of its problems at once (one
+ConfigError holding them, ``feeds.yaml: 3 problems:`` and a line for each), unless it is no YAML
+or no mapping at all. What the settings may hold is checked in ``config/settings.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 from aggregator.config.settings import (
     FEED_HELP,
     INTERVAL_RANGE,
+    Problems,
     check_keys,
     checked_duration,
     known_zone,
@@ -27,7 +29,9 @@ from aggregator.config.settings import (
     url_problem,
 )
 from aggregator.errors import ConfigError
-from aggregator.models import Config, FeedSpec
+from aggregator.models import Config, FeedSpec, Settings
+from aggregator.profiles import feed_profile_problem
+from aggregator.urls import canonical_url
 
 #: ``sitemaps: auto``: the Sitemap: lines of the site's robots.txt
 AUTO_SITEMAPS = "auto"
@@ -86,70 +90,98 @@ def parse_config(text: str, path: Path) -> Config:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping with 'settings' and 'feeds'")
-    check_keys(data, {"settings", "feeds"}, path, "top level")
-    settings = parse_settings(data.get("settings") or {}, path)
+    problems = Problems(path)
+    problems.value(None, check_keys, data, {"settings", "feeds"}, path, "top level")
+    settings = problems.value(Settings(), parse_settings, data.get("settings") or {}, path)
     raw_feeds = data.get("feeds") or []
     if not isinstance(raw_feeds, list):
-        raise ConfigError(f"{path}: 'feeds' must be a list")
+        problems.add("'feeds' must be a list")
+        raw_feeds = []
     feeds: list[FeedSpec] = []
-    seen: set[str] = set()
+    ids: set[str] = set()
+    urls: dict[str, str] = {}  # canonical URL (as ``feeds import`` compares them) -> the first feed
     for index, raw in enumerate(raw_feeds, start=1):
-        feed = _parse_feed(raw, path, index)
-        if feed.id in seen:
-            raise ConfigError(f"{path}: feed '{feed.id}': duplicate id")
-        seen.add(feed.id)
-        feeds.append(feed)
+        feed = _parse_feed(raw, path, index, problems)
+        feed_id, url = _named(raw, "id"), _named(raw, "url")
+        if feed_id is not None and feed_id in ids:
+            problems.add(f"{_label(raw, index)}: duplicate id")
+        elif feed_id is not None:
+            ids.add(feed_id)
+        key = canonical_url(url) if url is not None and url_problem(url) is None else None
+        if key is not None and key in urls:
+            problems.add(f"{_label(raw, index)}: duplicate url '{url}' (the same feed as {urls[key]})")
+        elif key is not None:
+            urls[key] = _label(raw, index)
+        if feed is not None:
+            feeds.append(feed)
+    problems.raise_any()
     return Config(path=path, settings=settings, feeds=tuple(feeds))
 
 
-def _parse_feed(raw: Any, path: Path, index: int) -> FeedSpec:
-    """The ``index``-th entry of ``feeds:`` as a FeedSpec, every key checked."""
-    label = f"feed #{index}"
+def _label(raw: Any, index: int) -> str:
+    """How the problems of the ``index``-th feed name it: by its id, else by its place."""
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"].strip():
+        return f"feed '{raw['id']}'"
+    return f"feed #{index}"
+
+
+def _named(raw: Any, key: str) -> str | None:
+    """A feed entry's ``id`` or ``url`` as written (stripped), when it is a non-empty string."""
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _parse_feed(raw: Any, path: Path, index: int, problems: Problems) -> FeedSpec | None:
+    """The ``index``-th entry of ``feeds:`` as a FeedSpec, every key checked; None when it has
+    problems, each of them added to ``problems``."""
+    label = _label(raw, index)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: {label}: must be a mapping with id, url and source")
-    if isinstance(raw.get("id"), str) and raw["id"].strip():
-        label = f"feed '{raw['id']}'"
-    check_keys(raw, FEED_HELP, path, label)
+        problems.add(f"{label}: must be a mapping with id, url and source")
+        return None
+    before = len(problems)
+    problems.value(None, check_keys, raw, FEED_HELP, path, label)
     for key in ("id", "url", "source"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
-            raise ConfigError(f"{path}: {label}: missing required field '{key}'")
-    feed_id, url, source = raw["id"].strip(), raw["url"].strip(), raw["source"].strip()
-    if not _FEED_ID.match(feed_id):
-        raise ConfigError(f"{path}: {label}: id may hold only letters, digits, '.', '_' and '-'")
+            problems.add(f"{label}: missing required field '{key}'")
+    feed_id, url, source = (raw[k].strip() if isinstance(raw.get(k), str) else "" for k in ("id", "url", "source"))
+    if feed_id and not _FEED_ID.match(feed_id):
+        problems.add(f"{label}: id may hold only letters, digits, '.', '_' and '-'")
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in source):
-        raise ConfigError(f"{path}: {label}: source {shown(source)} holds control characters or invalid Unicode")
-    problem = url_problem(url)
+        problems.add(f"{label}: source {shown(source)} holds control characters or invalid Unicode")
+    problem = url_problem(url) if url else None
     if problem:
-        raise ConfigError(f"{path}: {label}: bad url '{url}' ({problem})")
+        problems.add(f"{label}: bad url '{url}' ({problem})")
     timezone = raw.get("timezone")
     if timezone is not None and not (isinstance(timezone, str) and known_zone(timezone)):
-        raise ConfigError(f"{path}: {label}: unknown time zone '{timezone}'")
+        problems.add(f"{label}: unknown time zone '{timezone}'")
     profile = raw.get("profile")
     if profile is not None and (not isinstance(profile, str) or not profile.strip()):
-        raise ConfigError(f"{path}: {label}: profile must be a profile name")
-    selectors = _parse_selectors(raw.get("selectors"), path, label)
+        problems.add(f"{label}: profile must be a profile name")
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise ConfigError(f"{path}: {label}: enabled must be true or false")
-    sitemaps = _parse_sitemaps(raw.get("sitemaps"), path, label)
-    wayback = _parse_prefixes(raw.get("wayback"), path, label)
-    include = _parse_patterns(raw.get("include"), path, f"{label}: include")
-    exclude = _parse_patterns(raw.get("exclude"), path, f"{label}: exclude")
-    return FeedSpec(
+        problems.add(f"{label}: enabled must be true or false")
+    revisit: tuple[int, ...] | None = None
+    if raw.get("revisit") is not None:
+        revisit = problems.value(revisit, parse_revisit, raw["revisit"], path, f"{label}: revisit")
+    feed = FeedSpec(
         id=feed_id,
         url=url,
         source=source,
         timezone=str(timezone) if timezone is not None else None,
-        profile=profile.strip() if profile else None,
-        interval=_parse_interval(raw.get("interval"), path, label),
-        enabled=enabled,
-        selectors=selectors,
-        sitemaps=sitemaps,
-        wayback=wayback,
-        include=include,
-        exclude=exclude,
-        revisit=None if raw.get("revisit") is None else parse_revisit(raw["revisit"], path, f"{label}: revisit"),
+        profile=profile.strip() if isinstance(profile, str) and profile.strip() else None,
+        interval=problems.value(FeedSpec.interval, _parse_interval, raw.get("interval"), path, label),
+        enabled=enabled is not False,
+        selectors=problems.value(None, _parse_selectors, raw.get("selectors"), path, label),
+        sitemaps=problems.value((), _parse_sitemaps, raw.get("sitemaps"), path, label),
+        wayback=problems.value((), _parse_prefixes, raw.get("wayback"), path, label),
+        include=problems.value((), _parse_patterns, raw.get("include"), path, f"{label}: include"),
+        exclude=problems.value((), _parse_patterns, raw.get("exclude"), path, f"{label}: exclude"),
+        revisit=revisit,
     )
+    problem = feed_profile_problem(feed)  # the profile named exists, the selectors given compile
+    if problem:
+        problems.add(f"{label}: {problem}")
+    return feed if len(problems) == before else None
 
 
 def _strings(value: Any, path: Path, where: str, what: str) -> tuple[str, ...]:
@@ -165,16 +197,19 @@ def _strings(value: Any, path: Path, where: str, what: str) -> tuple[str, ...]:
 def _parse_sitemaps(value: Any, path: Path, label: str) -> tuple[str, ...]:
     """``sitemaps:``: sitemap URLs, or ``auto`` (robots.txt's Sitemap: lines)."""
     sitemaps = _strings(value, path, f"{label}: sitemaps", "a sitemap URL or auto")
+    problems = Problems(path)
     for url in sitemaps:
         problem = None if url == AUTO_SITEMAPS else url_problem(url)
         if problem:
-            raise ConfigError(f"{path}: {label}: sitemaps: bad url '{url}' ({problem}); or write auto")
+            problems.add(f"{label}: sitemaps: bad url '{url}' ({problem}); or write auto")
+    problems.raise_any()
     return sitemaps
 
 
 def _parse_prefixes(value: Any, path: Path, label: str) -> tuple[str, ...]:
     """``wayback:``: URL prefixes, with or without the scheme (``tass.com/politics/``)."""
     prefixes = _strings(value, path, f"{label}: wayback", "a URL prefix")
+    problems = Problems(path)
     for prefix in prefixes:
         bare = re.sub(r"^https?://", "", prefix, flags=re.IGNORECASE)
         if re.match(r"^[a-z][a-z0-9+.-]*:", bare, re.IGNORECASE) and not re.match(r"^[^/]+:[0-9]+(/|$)", bare):
@@ -182,18 +217,21 @@ def _parse_prefixes(value: Any, path: Path, label: str) -> tuple[str, ...]:
         else:
             problem = url_problem(f"http://{bare}") if bare else "empty"
         if problem:
-            raise ConfigError(f"{path}: {label}: wayback: bad URL prefix '{prefix}' ({problem})")
+            problems.add(f"{label}: wayback: bad URL prefix '{prefix}' ({problem})")
+    problems.raise_any()
     return prefixes
 
 
 def _parse_patterns(value: Any, path: Path, where: str) -> tuple[str, ...]:
     """``include:`` / ``exclude:``: regular expressions, each one compiled here to check it."""
     patterns = _strings(value, path, where, "a regular expression")
+    problems = Problems(path)
     for pattern in patterns:
         try:
             re.compile(pattern)
         except (re.error, RecursionError, OverflowError) as exc:
-            raise ConfigError(f"{path}: {where}: bad regular expression {shown(pattern)}: {exc}") from None
+            problems.add(f"{where}: bad regular expression {shown(pattern)}: {exc}")
+    problems.raise_any()
     return patterns
 
 
@@ -204,12 +242,14 @@ def _parse_selectors(value: Any, path: Path, label: str) -> tuple[tuple[str, Any
     if not isinstance(value, dict) or not value:
         raise ConfigError(f"{path}: {label}: selectors must be a mapping (container, headline, body, ...)")
     pairs = []
+    problems = Problems(path)
     for key, item in sorted(value.items(), key=lambda pair: str(pair[0])):
         if isinstance(item, list) and all(isinstance(selector, str) for selector in item):
             item = tuple(item)  # of strings only: the pairs are hashed (profiles caches by them)
         if not isinstance(item, str | int | tuple) or isinstance(item, bool):
-            raise ConfigError(f"{path}: {label}: selectors.{key}: expected a selector or a list of them")
+            problems.add(f"{label}: selectors.{key}: expected a selector or a list of them")
         pairs.append((str(key), item))
+    problems.raise_any()
     return tuple(pairs)
 
 

@@ -3,17 +3,19 @@ feed key, the range of every number, and whether a URL, proxy, zone or path can 
 
 Every number has a finite range (SETTINGS_RANGES, INTERVAL_RANGE) and every URL must be
 fetchable, so that a config that passes here cannot overflow a date, hang a wait or fail every
-request later. Every problem is a ConfigError whose message names the file and the setting.
+request later. Every problem is a ConfigError whose message names the file and the setting; ``Problems``
+collects them, so that a file is refused with all of its problems at once.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +25,47 @@ from aggregator.urls import canonical_url
 
 _DAY = 86400
 _GIB = 1 << 30
+T = TypeVar("T")
+
+
+def config_error(path: Path, problems: Sequence[str]) -> ConfigError:
+    """One problem as its one line (``feeds.yaml: feed 'a': ...``), several as one error holding
+    them all (``feeds.yaml: 3 problems:`` and a line for each)."""
+    if len(problems) == 1:
+        return ConfigError(f"{path}: {problems[0]}")
+    return ConfigError(f"{path}: {len(problems)} problems:", problems=problems)
+
+
+class Problems:
+    """The problems found in one config file, in the order of the file: each check runs whatever
+    the others found, and ``raise_any`` refuses the file with all of them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, problem: str) -> None:
+        """A problem, said as the file's one-line errors say it after the file's name."""
+        self.items.append(problem)
+
+    def record(self, error: ConfigError) -> None:
+        """The problems of an error a check raised (one, or the several it holds)."""
+        self.items.extend(error.problems or (str(error).removeprefix(f"{self.path}: "),))
+
+    def value(self, default: T, check: Callable[..., T], *args: Any) -> T:
+        """What ``check(*args)`` returns, else ``default`` with its problems recorded."""
+        try:
+            return check(*args)
+        except ConfigError as error:
+            self.record(error)
+            return default
+
+    def raise_any(self) -> None:
+        if self.items:
+            raise config_error(self.path, self.items)
 
 
 @dataclass(frozen=True)
@@ -153,7 +196,10 @@ def parse_revisit(value: Any, path: Path, where: str) -> tuple[int, ...]:
         raise ConfigError(f"{path}: {where}: expected a list of delays (1h, 6h, 1d, ...) or false, got {shown(value)}")
     if len(value) > MAX_REVISITS:
         raise ConfigError(f"{path}: {where}: at most {MAX_REVISITS} delays, got {len(value)}")
-    return tuple(sorted({checked_duration(item, REVISIT_RANGE, path, where, "delay") for item in value}))
+    problems = Problems(path)
+    delays = {problems.value(0, checked_duration, item, REVISIT_RANGE, path, where, "delay") for item in value}
+    problems.raise_any()
+    return tuple(sorted(delays))
 
 
 def checked_duration(value: Any, bounds: Bounds, path: Path, where: str, name: str) -> int:
@@ -168,10 +214,11 @@ def checked_duration(value: Any, bounds: Bounds, path: Path, where: str, name: s
 
 
 def check_keys(data: dict[str, Any], allowed: set[str] | dict[str, str], path: Path, where: str) -> None:
-    """Refuse the first key of ``data`` (in sorted order) that is not ``allowed``."""
-    unknown = sorted(str(k) for k in data if k not in allowed)
-    if unknown:
-        raise ConfigError(f"{path}: {where}: unknown key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})")
+    """Refuse every key of ``data`` (in sorted order) that is not ``allowed``."""
+    problems = Problems(path)
+    for key in sorted(str(k) for k in data if k not in allowed):
+        problems.add(f"{where}: unknown key '{key}' (allowed: {', '.join(sorted(allowed))})")
+    problems.raise_any()
 
 
 def parse_settings(raw: Any, path: Path) -> Settings:
@@ -179,16 +226,19 @@ def parse_settings(raw: Any, path: Path) -> Settings:
     the database and archive folder resolved against ``path``'s folder."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: 'settings' must be a mapping")
-    check_keys(raw, SETTINGS_HELP, path, "settings")
+    problems = Problems(path)
+    problems.value(None, check_keys, raw, SETTINGS_HELP, path, "settings")
     defaults = Settings()
     values: dict[str, Any] = {}
     for f in fields(Settings):
         if raw.get(f.name) is None:
             continue
+        default = getattr(defaults, f.name)
         if f.name == "revisit":
-            values[f.name] = parse_revisit(raw[f.name], path, "settings.revisit")
+            values[f.name] = problems.value(default, parse_revisit, raw[f.name], path, "settings.revisit")
             continue
-        values[f.name] = _setting(f.name, raw[f.name], getattr(defaults, f.name), path)
+        values[f.name] = problems.value(default, _setting, f.name, raw[f.name], default, path)
+    problems.raise_any()
     base = path.parent
     for key in ("database", "archive_dir"):
         values[key] = base / Path(values.get(key, getattr(defaults, key)))

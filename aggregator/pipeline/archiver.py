@@ -20,10 +20,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aggregator.document.render import source_slug
+from aggregator.document.textfiles import check_writable
 from aggregator.errors import INTERNAL, failure
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedResult, FeedSpec, Settings
-from aggregator.pipeline.captures import Captures
+from aggregator.pipeline.captures import Captures, warc_folder
 from aggregator.pipeline.database import Database
 from aggregator.pipeline.extraction import Extractor
 from aggregator.pipeline.pages import Pages
@@ -77,13 +79,29 @@ class Archiver:
 
     async def start(self, feeds: Sequence[FeedSpec]) -> None:
         """Record the feeds, and finish what a killed run left: text files not written, torn WARC
-        records, pages kept in the database before WARC. Once per archiver, before any poll."""
+        records, pages kept in the database before WARC. Once per archiver, before any poll, and
+        only once the archive's folders are seen to take files (else ArchiveFolderError: nothing
+        is done)."""
+        if not self._started:
+            await asyncio.to_thread(self._check_folders, feeds)
         await self.db.write(self.db.store.sync_feeds, feeds)
         if self._started:
             return
         self._started = True
         await self.texts.finish()
         await self.captures.start()
+
+    def _check_folders(self, feeds: Sequence[FeedSpec]) -> None:
+        """Every folder this archiver will write in takes a file (a probe file, removed at once):
+        the archive folder and the feeds' source folders for text files, the WARC folder."""
+        settings, folders = self.settings, []
+        if settings.write_text:
+            archive = Path(settings.archive_dir)
+            folders += [archive, *(archive / source_slug(feed.source) for feed in feeds)]
+        if settings.keep_html or settings.capture_feeds:
+            folders.append(warc_folder(settings))
+        for folder in dict.fromkeys(folders):
+            check_writable(folder)
 
     async def fetch_all(self, feeds: Sequence[FeedSpec]) -> list[FeedResult]:
         """Poll the given feeds once, concurrently; one result per feed, in order."""
@@ -123,6 +141,7 @@ class Archiver:
             failed=counts["failed"] + counts["abandoned"],
             abandoned=counts["abandoned"],
             page_errors=tuple(page.reason for page in pages if page.reason),
+            texts_failed=sum(page.text_failed for page in pages),
         )
         await self.texts.record()
         duration_ms = round((time.perf_counter() - timer) * 1000)
@@ -217,7 +236,8 @@ def _log_poll(feed: FeedSpec, result: FeedResult, duration_ms: int, level: int) 
         result.duplicates,
         result.failed,
         duration_ms,
-        f" error={result.error}" if result.error else "",
+        (f" error={result.error}" if result.error else "")
+        + (f" texts_failed={result.texts_failed}" if result.texts_failed else ""),
         extra={
             "event": "poll",
             "feed": feed.id,
@@ -226,6 +246,7 @@ def _log_poll(feed: FeedSpec, result: FeedResult, duration_ms: int, level: int) 
             "failed": result.failed,
             "http_status": result.http_status,
             "error": result.error,
+            "texts_failed": result.texts_failed,
             "duration_ms": duration_ms,
         },
     )

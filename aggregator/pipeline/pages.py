@@ -39,6 +39,7 @@ class PageResult:
     status: str  # archived | duplicate | failed | abandoned
     reason: str | None = None
     error: str | None = None  # the one-line message of a failure
+    text_failed: bool = False  # archived, but its text file could not be written (a later run writes it)
 
 
 class Pages:
@@ -208,8 +209,9 @@ class Pages:
         saved = await self.db.write(self.store.save_article, record, (feed.id, item.key))
         if not saved.created:
             return PageResult("duplicate")
-        if saved.path and saved.document is not None:
-            await self.texts.write(saved.article_id, saved.path, saved.document)
+        if saved.path and saved.document is not None and self.texts.enabled:
+            written = await self.texts.write(saved.article_id, saved.path, saved.document)
+            return PageResult("archived", text_failed=not written)
         return PageResult("archived")
 
     async def _fetch(self, feed: FeedSpec, item: EntryWork) -> tuple[Response, str, str | None]:

@@ -80,13 +80,21 @@ def feed_profile(feed: FeedSpec) -> str | Profile | None:
 def check_feed_profiles(config: Config) -> None:
     """Every ``profile:`` named in a config exists and every ``selectors:`` block is valid."""
     for feed in config.feeds:
-        try:
-            if feed.selectors:
-                inline_profile(feed.id, feed.selectors)
-            if feed.profile:
-                get_profile(feed.profile)
-        except (ConfigError, ExtractError) as exc:
-            raise ConfigError(f"{config.path}: feed '{feed.id}': {exc}") from None
+        problem = feed_profile_problem(feed)
+        if problem:
+            raise ConfigError(f"{config.path}: feed '{feed.id}': {problem}")
+
+
+def feed_profile_problem(feed: FeedSpec) -> str | None:
+    """What is wrong with a feed's ``profile:`` (none by that name) or ``selectors:`` (None: nothing)."""
+    try:
+        if feed.selectors:
+            inline_profile(feed.id, feed.selectors)
+        if feed.profile:
+            get_profile(feed.profile)
+    except (ConfigError, ExtractError) as exc:
+        return str(exc)
+    return None
 
 
 @cache

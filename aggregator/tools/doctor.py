@@ -2,29 +2,32 @@
 
 Checks: SQLite's ``PRAGMA integrity_check`` and the full-text indexes' own checks; every article
 version's text file (missing, or different from its ``document``); text files no row names
-(orphans); temporary files left by a writer that was killed; entries linked to a missing
-article; every capture the database names (its WARC record readable where named, of the URL
-named, its payload's digest right); WARC files a killed writer left open; pages still kept in
-the database from before WARC. ``repair`` rewrites missing and differing files from the database
-(atomically), deletes leftover temporary files, closes the WARC files left open (cut after their
-last whole record) and moves the kept pages into WARC; orphans and unreadable captures are only
-reported, never deleted: the database is the record, but what nobody can explain is for a person
-to look at.
+(orphans); temporary files left by a writer that was killed (documents', WARC indexes',
+exports'); entries linked to a missing article; every capture the database names (its WARC
+record readable where named, of the URL named, its payload's digest right); WARC files a killed
+writer left open; pages still kept in the database from before WARC. ``repair`` rewrites missing
+and differing files from the database (atomically), deletes the temporary files that are surely
+nobody's write in progress (their writer's pid is gone, or they are ``TEMP_MAX_AGE`` old: a
+running daemon's are kept), closes the WARC files left open (cut after their last whole record)
+and moves the kept pages into WARC; orphans and unreadable captures are only reported, never
+deleted: the database is the record, but what nobody can explain is for a person to look at.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from aggregator.capture import WarcWriter, abandoned, read_record, recover
 from aggregator.document.textfiles import (
+    TEMP_MAX_AGE,
     TEMP_PREFIX,
-    remove_stale_temp_files,
     resolve_inside,
     temp_files,
     write_document,
+    writer_gone,
 )
 from aggregator.errors import CaptureError, StoreError
 from aggregator.models import Settings
@@ -33,6 +36,13 @@ from aggregator.store import Store
 
 __all__ = ["Finding", "diagnose"]
 
+#: temporary files named one per line; the rest are counted on one line
+TEMP_SHOWN = 10
+#: what doctor --repair does with a temporary file, said with every one it reports
+TEMP_RULE = (
+    f"doctor --repair deletes a temporary file once its writer is gone or it is {TEMP_MAX_AGE // 60} minutes old"
+)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -40,6 +50,7 @@ class Finding:
     subject: str  # a path relative to the archive folder, an entry, or the database
     detail: str
     repaired: bool = False
+    count: int = 1  # the findings this line stands for (the temporary files not listed one by one)
 
     def line(self) -> str:
         state = "repaired" if self.repaired else "problem"
@@ -83,16 +94,50 @@ def diagnose(store: Store, settings: Settings, *, repair: bool = False) -> list[
             if latest:
                 store.mark_text_written(article_id)
         findings.append(Finding(kind, path, f"{detail} (article {article_id})", repaired=repair))
-    temps = set(temp_files(archive_dir))
-    removed = set(remove_stale_temp_files(archive_dir)) if repair else set()
-    for path in sorted(temps):
-        detail = "leftover temporary file" + (", deleted" if path in removed else "")
-        findings.append(Finding("temp_file", _rel(path, archive_dir), detail, repaired=path in removed))
+    findings += _temp_files(archive_dir, repair)
     if archive_dir.is_dir():
         for path in sorted(archive_dir.rglob("*.txt")):
             if not path.name.startswith(TEMP_PREFIX) and path.resolve() not in named:
                 findings.append(Finding("orphan", _rel(path, archive_dir), "no article row names this file (kept)"))
     return findings
+
+
+def _temp_files(archive_dir: Path, repair: bool) -> list[Finding]:
+    """The temporary files in the archive folder: a killed writer's are problems (deleted by
+    ``repair``); one perhaps still being written (a running daemon's) is a problem ``repair``
+    leaves alone. The first TEMP_SHOWN are named, the rest counted on one line."""
+    now = time.time()
+    findings: list[Finding] = []
+    rest = {True: 0, False: 0}  # the files not named: deleted, left
+    for index, path in enumerate(temp_files(archive_dir)):
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:  # a write that was under way, and is over
+            continue
+        stale = writer_gone(path) or age >= TEMP_MAX_AGE
+        if stale and repair:
+            path.unlink(missing_ok=True)
+        if index >= TEMP_SHOWN:
+            rest[stale and repair] += 1
+        elif stale and repair:
+            findings.append(Finding("temp_file", _rel(path, archive_dir), "leftover temporary file, deleted", True))
+        elif stale:
+            findings.append(Finding("temp_file", _rel(path, archive_dir), f"leftover temporary file ({TEMP_RULE})"))
+        else:
+            kept = ", kept" if repair else ""
+            detail = f"temporary file changed {_ago(age)}, perhaps still being written{kept} ({TEMP_RULE})"
+            findings.append(Finding("temp_file", _rel(path, archive_dir), detail))
+    for deleted, count in rest.items():
+        if count:
+            what = f"{count} more temporary file{'s' if count != 1 else ''}, not listed"
+            detail = "deleted" if deleted else TEMP_RULE
+            findings.append(Finding("temp_file", what, detail, repaired=deleted, count=count))
+    return findings
+
+
+def _ago(seconds: float) -> str:
+    minutes = int(max(seconds, 0) // 60)
+    return "under a minute ago" if minutes < 1 else f"{minutes} minute{'s' if minutes != 1 else ''} ago"
 
 
 def _captures(store: Store, settings: Settings, repair: bool) -> list[Finding]:
