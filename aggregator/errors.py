@@ -20,6 +20,7 @@ that owns the library; nothing else escapes. Every error carries a short machine
      ├── ExtractError             the page holds no archivable article (``reason`` says why)
      ├── DocumentError            what would be rendered is no document of the format (``bad_document``)
      ├── StoreError               the database or the archive folder failed
+     │    └── ArchiveFolderError  a folder of the archive cannot be created or written (``folder``)
      ├── CaptureError             a WARC file cannot be written, or holds no readable record where named
      └── AlreadyRunning           another daemon holds the database's lock (``locked``)
 
@@ -29,6 +30,9 @@ stops the other feeds and pages.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
 
 #: The reason recorded for a failure nobody anticipated: a bug, or an input no check foresaw.
 INTERNAL = "internal"
@@ -61,7 +65,18 @@ def _restore(cls: type[AggregatorError], args: tuple[object, ...], state: dict[s
 
 
 class ConfigError(AggregatorError):
+    """feeds.yaml is unreadable or invalid. A file with several problems is one error holding
+    them all in ``problems``: its message is then a headline (``feeds.yaml: 3 problems:``) and
+    one indented line per problem, each naming where it is; one problem is the one-line message."""
+
     reason = "config"
+
+    def __init__(self, message: str, *, reason: str | None = None, problems: Sequence[str] = ()) -> None:
+        super().__init__(message, reason=reason)
+        self.problems = tuple(" ".join(problem.split()) for problem in problems)
+
+    def __str__(self) -> str:
+        return "\n".join([super().__str__(), *(f"  {problem}" for problem in self.problems)])
 
 
 class InvalidURL(AggregatorError):
@@ -147,6 +162,24 @@ class DocumentError(AggregatorError):
 
 class StoreError(AggregatorError):
     reason = "store"
+
+
+class ArchiveFolderError(StoreError):
+    """The archive folder, or a folder in it, cannot be created or written: permission denied, a
+    read-only file system, a full disk, a file where the folder should be. ``folder`` is the one
+    at fault (the nearest that exists), and the message names it and the system's reason."""
+
+    reason = "archive_folder"
+
+    def __init__(self, folder: Path, problem: str) -> None:
+        super().__init__(f"cannot write files in {folder}: {problem}")
+        self.folder = folder
+
+
+class InvalidQuery(AggregatorError):
+    """A search the archive cannot run: no word to look for."""
+
+    reason = "query"
 
 
 class CaptureError(AggregatorError):

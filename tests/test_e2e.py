@@ -168,6 +168,8 @@ def test_article_html_prints_the_document(tmp_path: Path) -> None:
         str(FIXTURES / "tass" / "politics-1189047.html"),
         "--url",
         "https://tass.com/politics/1189047",
+        "--source",
+        "TASS",
         "--timezone",
         "Europe/Moscow",
         config=tmp_path / "absent.yaml",
@@ -181,6 +183,9 @@ def test_article_url_through_the_proxy(tmp_path: Path, tass_site: Site) -> None:
     result = run_cli("article", "http://tass.com/politics/1189047", "--timezone", "Europe/Moscow", config=config)
     assert result.returncode == 0, result.stderr
     assert result.stdout.encode("utf-8") == REFERENCE_DOC
+    # the source and the zone of the feed on the page's site (tass.com), as the archive has them
+    by_feed = run_cli("article", "http://tass.com/politics/1189047", config=config)
+    assert (by_feed.returncode, by_feed.stdout.encode("utf-8")) == (0, REFERENCE_DOC), by_feed.stderr
     gallery = run_cli("article", "http://tass.com/society/1189200", config=config)
     assert gallery.returncode == 1
     assert gallery.stderr.startswith("error: ") and gallery.stderr.count("\n") == 1

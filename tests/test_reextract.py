@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from aggregator.capture import WarcWriter
 from aggregator.cli import cli
+from tests.helpers.archive import invoke
 from tests.helpers.mock import FEED_URL, PROFILES, REFERENCE_PAGE, Routes, html, rss, run
 from tests.helpers.site import FIXTURES
 
@@ -156,7 +157,60 @@ def test_no_page_kept(tmp_path: Path) -> None:
 def test_bad_options(tmp_path: Path) -> None:
     archived(tmp_path)
     assert reextract(tmp_path, "--profile", "nosuch").exit_code == 2
-    assert reextract(tmp_path, "--since", "13.08.2020").exit_code == 2
+
+
+def test_date_options_are_worded_as_exports_are(tmp_path: Path) -> None:
+    """The same options, checked the same way, with the same messages as ``export`` and ``search``."""
+    archived(tmp_path)
+    config = tmp_path / "feeds.yaml"
+    for args in (
+        ["--since", "13.08.2020"],
+        ["--until", "2020-13-01"],
+        ["--since", "2020-08-14", "--until", "2020-08-13"],
+    ):
+        ours = invoke("reextract", *args, config=config)
+        exports = invoke("export", "--format", "jsonl", *args, config=config)
+        assert (ours.returncode, ours.stdout) == (2, "")
+        assert ours.stderr.endswith(" reextract --help')\n") and exports.stderr.endswith(" export --help')\n")
+        assert ours.stderr.partition(" (see ")[0] == exports.stderr.partition(" (see ")[0]
+    assert invoke("reextract", "--since", "13.08.2020", config=config).stderr.partition(" (see ")[0] == (
+        "error: Invalid value for '--since': '13.08.2020' does not match the format '%Y-%m-%d'."
+    )
+
+
+def test_source_since_and_until_select_as_export_does(tmp_path: Path) -> None:
+    """The article was published at 21:26 UTC on 12 August, 00:26 on the 13th in Moscow: its day is
+    the 13th (the publisher's), both ends are inclusive, the source is matched in any case."""
+    db = archived(tmp_path)
+    spoil(db)
+    none = "checked 0, changed 0, failed 0, no page kept 0\n"
+    assert reextract(tmp_path, "--until", "2020-08-12").output == none
+    assert reextract(tmp_path, "--since", "2020-08-14").output == none
+    assert reextract(tmp_path, "--source", "BBC News").output == none
+    assert stored(db)[:3] == ("OLD", "old document", "tass@2018")
+    result = reextract(tmp_path, "--source", "tass", "--since", "2020-08-13", "--until", "2020-08-13")
+    assert (result.exit_code, result.output) == (
+        0,
+        (
+            f"{ARTICLE_ID} {URL}: title, body, document, extractor changed (tass@2018 -> tass@2019)\n"
+            "checked 1, changed 1, failed 0, no page kept 0\n"
+        ),
+    )
+    assert stored(db) == (TITLE, REFERENCE_DOC, "tass@2019", "2020-08-13T00:26:00+03:00", PATH)
+
+
+def test_a_missing_archive_is_reported_as_the_other_read_commands_do_and_not_created(tmp_path: Path) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    result = invoke("reextract", config=config)
+    exported = invoke("export", "--format", "jsonl", config=config)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert (
+        result.stderr
+        == exported.stderr
+        == (f"error: {tmp_path / 'a.db'}: no archive database yet (run `aggregator fetch` first)\n")
+    )
+    assert list(tmp_path.iterdir()) == [config]  # no empty database, no archive folder
 
 
 def test_the_pipeline_flags_a_page_date_far_from_the_feed_date(tmp_path: Path) -> None:

@@ -71,16 +71,57 @@ def test_filters(archive: Path, options: list[str], urls: list[str]) -> None:
     assert [row["url"] for row in json.loads(result.stdout)] == urls
 
 
-def test_query_syntax_is_taken_as_words(archive: Path) -> None:
-    quoted = invoke("search", 'Aliyev" OR NOT (', "--format", "json", config=archive)
-    assert (quoted.returncode, quoted.stdout) == (0, "[]\n")
+def found(archive: Path, query: str) -> list[str]:
+    with open_store(archive.parent / "a.db") as store:
+        return sorted(row["url"] for row in store.search(query))
+
+
+TASS_CALL, TASS_SECOND = "https://tass.com/politics/1189047", "https://tass.com/world/1189100"
+
+
+@pytest.mark.parametrize(
+    ("query", "urls"),
+    [
+        ("Putin Aliyev", [TASS_CALL]),  # every word
+        ('"Ilham Aliyev"', [TASS_CALL]),  # a phrase, in order
+        ('"Aliyev Ilham"', []),
+        ("Azerbaij*", [TASS_CALL]),  # a prefix
+        ("Azerbaij", []),
+        ("Presiden*", [TASS_CALL, BBC_URL]),  # longer than the stem ("presid") of president
+        ("coronavirus -burials", [TASS_CALL]),  # leave a word out
+        ("coronavirus NOT burials", [TASS_CALL]),
+        ('paragraph -"second story"', []),
+        ("paragraph -Aliyev", [TASS_SECOND]),
+        ("Aliyev OR burials", sorted([TASS_CALL, BBC_URL])),  # either
+        ("Aliyev OR burials OR paragraph", sorted([TASS_CALL, TASS_SECOND, BBC_URL])),
+        ("paragraph* Aliyev OR second", [TASS_SECOND]),
+        ("covid-19", [BBC_URL]),  # the phrase of its words
+        ('"19 covid"', []),
+        ("Aliyev or burials", []),  # a lowercase or is a word
+        ('"Ilham Aliyev', [TASS_CALL]),  # an unclosed quote runs to the end
+        ('Aliyev" OR NOT (', [TASS_CALL]),  # FTS5's own syntax is never read from the box
+        ("title:Aliyev", []),
+        ("Aliyev NEAR Putin", [TASS_CALL]),  # a word, as "near" is in the text
+        ("Aliyev NEAR(Putin)", []),
+    ],
+)
+def test_the_search_language(archive: Path, query: str, urls: list[str]) -> None:
+    assert found(archive, query) == urls
+
+
+def test_searches_with_nothing_to_look_for_are_usage_errors(archive: Path) -> None:
     nothing = invoke("search", "zeppelin", config=archive)
     assert (nothing.returncode, nothing.stdout, nothing.stderr) == (0, "", "no articles match 'zeppelin'\n")
-    empty = invoke("search", "  ", config=archive)
-    assert (empty.returncode, empty.stderr) == (
-        2,
-        "error: Invalid value for 'QUERY': the search query has no words (see 'cli search --help')\n",
-    )
+    for query, reason in (
+        ("  ", "the search query has no words"),
+        ('* - " " OR', "the search query has no words"),
+        ("-coronavirus", "a search needs a word to look for, not only words to leave out (-word)"),
+    ):
+        empty = invoke("search", "--", query, config=archive)
+        assert (empty.returncode, empty.stderr) == (
+            2,
+            f"error: Invalid value for 'QUERY': {reason} (see 'cli search --help')\n",
+        )
 
 
 def test_the_index_follows_updates_and_is_rebuilt_by_a_command(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from aggregator.document.render import document_relpath
-from aggregator.errors import StoreError
+from aggregator.errors import InvalidQuery, StoreError
 from aggregator.models import CaptureRef, FeedResult, FeedSpec
 from aggregator.store import PollRecord, Store, utc_now
 from tests.helpers.stores import BACKENDS, DAY, FEED, Backend
@@ -180,6 +180,12 @@ def test_articles_to_reextract_carry_what_dated_them(store: Store) -> None:
     assert rows[0]["feed_published"] == "2020-08-12T21:26:00+00:00" and rows[0]["first_seen"]
     assert rows[1]["feed_published"] is None
     assert [r["id"] for r in store.articles_to_reextract(since="2020-09-01")] == ["2" * 16]
+    assert [r["id"] for r in store.articles_to_reextract(until="2020-08-13")] == ["1" * 16]  # inclusive
+    assert [r["id"] for r in store.articles_to_reextract(source="tass", since="2020-08-13", until="2020-09-01")] == [
+        "1" * 16,
+        "2" * 16,
+    ]
+    assert store.articles_to_reextract(source="TAS") == []
 
 
 # -- feeds and polls ------------------------------------------------------------------------------
@@ -271,9 +277,10 @@ def test_search_finds_every_word_and_marks_the_snippet(store: Store) -> None:
     store.save_article(article("https://tass.com/b", "2" * 16, body="Moscow weather"), None)
     (hit,) = store.search("moscow talks", marks=("<", ">"))
     assert (hit["id"], hit["snippet"]) == ("1" * 16, "<Talks> in <Moscow> ended")
-    assert [r["id"] for r in store.search("OR weather")] == []  # OR is a word, not an operator
+    assert sorted(r["id"] for r in store.search("talks OR weather")) == ["1" * 16, "2" * 16]
+    assert [r["id"] for r in store.search('"moscow talks"')] == []  # a phrase, in order
     assert len(store.search("moscow", limit=1)) == 1
-    with pytest.raises(StoreError, match="no words"):
+    with pytest.raises(InvalidQuery, match="no words"):
         store.search("   ")
     assert store.rebuild_fts() == 2
     assert len(store.search("moscow")) == 2

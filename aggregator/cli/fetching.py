@@ -16,18 +16,23 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from aggregator.cli import signals
 from aggregator.cli.app import Context, cli, fail, handle_errors
 from aggregator.cli.logs import configure_logging
 from aggregator.cli.params import TEXT, Address, FilePath, PageURL, ProfileName, Zone, read_capped
+from aggregator.config import feed_for_page, site_source
+from aggregator.config.settings import url_problem
 from aggregator.daemon.lock import daemon_pid
 from aggregator.daemon.scheduler import Daemon
 from aggregator.document.article import render_article
 from aggregator.errors import ConfigError
-from aggregator.extract.response import article_from_response
+from aggregator.extract.response import article_from_response, saved_page_address
 from aggregator.fetch import PAGE_ACCEPT, Fetcher
 from aggregator.models import FeedResult, FeedSpec, Response, Settings
 from aggregator.pipeline.archiver import Archiver
+from aggregator.pipeline.texts import FolderProblem
 from aggregator.pipeline.workers import LazyProcessPool
+from aggregator.profiles import feed_profile
 from aggregator.store import open_store
 
 
@@ -49,17 +54,23 @@ def fetch(obj: Context, feed_ids: tuple[str, ...]) -> None:
     # What start-up allocated (modules, configuration) lives as long as the run: out of the
     # collector's way, it is not walked again by every collection while the run allocates.
     gc.freeze()
-    results = asyncio.run(_fetch(config.settings, feeds, show_bar, configured=[f.id for f in config.feeds]))
+    results, refused = asyncio.run(_fetch(config.settings, feeds, show_bar, configured=[f.id for f in config.feeds]))
     for result in results:
-        if not result.ok or result.failed or obj.verbosity >= 0:
+        if not result.ok or result.failed or result.texts_failed or obj.verbosity >= 0:
             click.echo(summary_line(result))
-    if not all(r.ok for r in results):
+    for problem in refused:  # a folder that refused text files: the run failed, nothing is lost
+        files = f"{problem.files} text file{'s' if problem.files != 1 else ''}"
+        click.echo(
+            f"error: {problem.error}: {files} not written (their articles are stored; a later run writes them)",
+            err=True,
+        )
+    if refused or not all(r.ok for r in results):
         sys.exit(1)
 
 
 async def _fetch(
     settings: Settings, feeds: Sequence[FeedSpec], show_bar: bool, *, configured: Sequence[str]
-) -> list[FeedResult]:
+) -> tuple[list[FeedResult], list[FolderProblem]]:
     pool = LazyProcessPool()  # extraction on the other cores; no process unless a page is extracted
     try:
         with open_store(settings.database) as store:
@@ -74,9 +85,11 @@ async def _fetch(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-async def _archive(archiver: Archiver, feeds: Sequence[FeedSpec]) -> list[FeedResult]:
+async def _archive(archiver: Archiver, feeds: Sequence[FeedSpec]) -> tuple[list[FeedResult], list[FolderProblem]]:
+    """The feeds' results, and the folders that refused text files during the run."""
     try:
-        return await archiver.fetch_all(feeds)
+        results = await archiver.fetch_all(feeds)
+        return results, list(archiver.texts.problems.values())
     finally:
         archiver.close()
 
@@ -122,6 +135,8 @@ def summary_line(result: FeedResult) -> str:
     if result.failed:
         retry = result.failed - result.abandoned
         parts.append(f"{result.failed} pages failed ({retry} to retry, {result.abandoned} abandoned)")
+    if result.texts_failed:
+        parts.append(f"{result.texts_failed} text file{'s' if result.texts_failed != 1 else ''} not written")
     line = f"{result.feed_id}: {head}, {', '.join(parts)}"
     if result.warning:
         line += f"; warning: {result.warning}"
@@ -137,12 +152,33 @@ def summary_line(result: FeedResult) -> str:
     "--html",
     "html_file",
     type=FilePath(exists=True, dir_okay=False, readable=True, path_type=Path),
-    help="Extract a saved page instead of fetching (give its address with --url).",
+    help="Extract a saved page instead of fetching (its address: --url, else the page's canonical link).",
 )
-@click.option("--url", "page_url", type=PageURL(), help="The saved page's address (with --html).")
-@click.option("--source", default="TASS", show_default=True, type=TEXT, help="Source name written in the document.")
-@click.option("--timezone", default=None, type=Zone(), help="IANA zone the date is rendered in, e.g. Europe/Moscow.")
-@click.option("--profile", default=None, type=ProfileName(), help="Extraction profile to force (default: by site).")
+@click.option(
+    "--url",
+    "page_url",
+    type=PageURL(),
+    help="The saved page's address (with --html; default: its <link rel=canonical>, else og:url).",
+)
+@click.option(
+    "--source",
+    default=None,
+    type=TEXT,
+    help="Source name written in the document (default: the site's feed's, else the host name).",
+)
+@click.option(
+    "--timezone",
+    default=None,
+    type=Zone(),
+    help="IANA zone the date is rendered in, e.g. Europe/Moscow (default: the site's feed's, else the "
+    "offset the page's time carries).",
+)
+@click.option(
+    "--profile",
+    default=None,
+    type=ProfileName(),
+    help="Extraction profile to force (default: the site's feed's, else by site).",
+)
 @click.pass_obj
 @handle_errors
 def article(
@@ -150,31 +186,48 @@ def article(
     url: str | None,
     html_file: Path | None,
     page_url: str | None,
-    source: str,
+    source: str | None,
     timezone: str | None,
     profile: str | None,
 ) -> None:
-    """Fetch one page (or read --html FILE) and print its archive document."""
+    """Fetch one page (or read --html FILE) and print its archive document; nothing is stored.
+
+    The source, time zone and profile are those of the feed in feeds.yaml on the page's site (the
+    same host first, then the same registrable domain), unless given; on a site no feed covers,
+    the source is the host name and the date keeps the offset the page's time carries."""
+    config = obj.config if obj.config_path.exists() else None
+    settings = config.settings if config is not None else Settings()
     if html_file is not None:
-        address = page_url or url
-        if not address:
-            raise click.UsageError("--html needs the page's address: --url URL")
-        settings = obj.config.settings if obj.config_path.exists() else Settings()
         content = read_capped(html_file, settings.max_page_bytes, "'--html'")
+        address = page_url or url or _claimed_address(content)
         response = Response(
             url=address, final_url=address, status=200, headers={"content-type": "text/html"}, content=content
         )
     elif url:
-        settings = obj.config.settings if obj.config_path.exists() else Settings()
         response = asyncio.run(_get_page(settings, url))
     else:
-        raise click.UsageError("give a URL, or --html FILE --url URL")
-    extracted = article_from_response(response, profile=profile)
+        raise click.UsageError("give a URL, or --html FILE")
+    feed = feed_for_page(config.feeds, response.final_url) if config is not None else None
+    extracted = article_from_response(response, profile=profile or (feed_profile(feed) if feed else None))
     document, _, _ = render_article(
-        extracted, source=source, timezone=timezone, feed_published=None, first_seen=datetime.now(UTC)
+        extracted,
+        source=source or (feed.source if feed else site_source(response.final_url)),
+        timezone=timezone or (feed.timezone if feed else None),
+        feed_published=None,
+        first_seen=datetime.now(UTC),
     )
     # Byte-exact when piped to a file; a terminal gets a final newline for its prompt.
     click.echo(document, nl=sys.stdout.isatty())
+
+
+def _claimed_address(content: bytes) -> str:
+    """A saved page's address as the page gives it (--html without --url), else a usage error."""
+    address = saved_page_address(content)
+    if address is None or url_problem(address):
+        raise click.UsageError(
+            "--html needs the page's address: the page has no usable <link rel=canonical> or og:url, give --url URL"
+        )
+    return address
 
 
 async def _get_page(settings: Settings, url: str) -> Response:
@@ -198,7 +251,10 @@ def run(obj: Context, metrics_port: int | None, metrics_host: str) -> None:
     """Run the daemon: poll every enabled feed when it is due, until SIGTERM or Ctrl-C."""
     if obj.verbosity == 0:
         configure_logging(1, obj.log_format)  # a daemon logs one line per poll by default
-    Daemon(obj.config_path, metrics_port=metrics_port, metrics_host=metrics_host).run()
+    daemon = Daemon(obj.config_path, metrics_port=metrics_port, metrics_host=metrics_host)
+    # held since main's first line: one that came during start-up stops the daemon once it has started
+    signals.take_over(daemon.stop)
+    daemon.run()
 
 
 @cli.command()

@@ -17,8 +17,9 @@ from rich.text import Text
 
 from aggregator.cli.app import Context, F, cli, handle_errors
 from aggregator.cli.params import TEXT, Address, ArgText, FilePath, ProfileName
-from aggregator.errors import StoreError
+from aggregator.errors import InvalidQuery, StoreError
 from aggregator.store import Store, open_store
+from aggregator.store.query import parse_query
 from aggregator.tools.doctor import diagnose
 from aggregator.tools.export import (
     FORMATS,
@@ -117,9 +118,14 @@ def serve(obj: Context, host: str, port: int) -> None:
 def search(
     obj: Context, query: str, source: str | None, since: datetime | None, until: datetime | None, limit: int, fmt: str
 ) -> None:
-    """Full-text search over titles and bodies, best matches first."""
-    if not re.search(r"\w", query):
-        raise click.BadParameter("the search query has no words", param_hint="'QUERY'")
+    """Full-text search over titles and bodies, best matches first.
+
+    Every word must occur; "an exact phrase", prefix* (any word that begins so), -word or NOT word
+    to leave a word out, and OR between two terms for either."""
+    try:
+        parse_query(query)
+    except InvalidQuery as exc:
+        raise click.BadParameter(str(exc), param_hint="'QUERY'") from None
     filters = _filters(source, since, until)
     with _open_archive(obj) as store:
         rows = store.search(query, limit=limit, marks=JSON_MARKS if fmt == "json" else _MARKS, **filters.query())
@@ -219,26 +225,22 @@ def _export_to_stdout(store: Store, fmt: str, filters: Filters) -> None:
     type=ProfileName(),
     help="Extraction profile to force (default: the feed's, else by site).",
 )
-@click.option(
-    "--since",
-    default=None,
-    metavar="DATE",
-    type=ArgText(),
-    help="Only articles published on or after DATE (YYYY-MM-DD).",
-)
+@filter_options
 @click.option("--dry-run", is_flag=True, help="Report what would change, write nothing.")
 @click.pass_obj
 @handle_errors
-def reextract(obj: Context, profile: str | None, since: str | None, dry_run: bool) -> None:
+def reextract(
+    obj: Context,
+    profile: str | None,
+    source: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    dry_run: bool,
+) -> None:
     """Re-run extraction on the kept pages; update the articles and text files that changed."""
-    if since:
-        try:
-            since = datetime.strptime(since, "%Y-%m-%d").date().isoformat()
-        except ValueError:
-            raise click.BadParameter(f"not a date (YYYY-MM-DD): '{since}'", param_hint="'--since'") from None
-    config = obj.config
-    with open_store(config.settings.database) as store:
-        report = reextract_articles(store, config, profile=profile, since=since, dry_run=dry_run)
+    filters = _filters(source, since, until)
+    with _open_archive(obj) as store:
+        report = reextract_articles(store, obj.config, profile=profile, filters=filters, dry_run=dry_run)
     for line in report_lines(report):
         click.echo(line)
     if report.failed:
@@ -256,9 +258,10 @@ def doctor(obj: Context, repair: bool) -> None:
         articles = store.count("articles")
     for finding in findings:
         click.echo(finding.line())
-    remaining = sum(not finding.repaired for finding in findings)
+    remaining = sum(finding.count for finding in findings if not finding.repaired)
+    repaired = sum(finding.count for finding in findings if finding.repaired)
     click.echo(
-        f"checked {articles} article{'s' if articles != 1 else ''}: {len(findings) - remaining} repaired, "
+        f"checked {articles} article{'s' if articles != 1 else ''}: {repaired} repaired, "
         f"{remaining} problem{'s' if remaining != 1 else ''}"
     )
     if remaining:

@@ -124,13 +124,30 @@ def _strip_title_suffix(title: str, profile: Profile, site_name: str) -> str:
 
 def canonical(root: Element, meta: dict[str, str], url: str) -> str | None:
     """The page's rel=canonical or og:url when it is a usable URL on the same site as ``url``."""
-    link = dom.select_first(_head(root), "link[rel~=canonical][href]")
-    for candidate in (link.get("href", "") if link is not None else "", meta.get("og:url", "")):
-        if candidate:
-            try:
-                absolute = canonical_url(candidate, base=url)
-            except InvalidURL:  # the page's claim is malformed: not used, the fetched URL stands
-                continue
-            if is_http_url(absolute) and same_site(absolute, url):
-                return absolute
+    for candidate in _claims(root, meta):
+        try:
+            absolute = canonical_url(candidate, base=url)
+        except InvalidURL:  # the page's claim is malformed: not used, the fetched URL stands
+            continue
+        if is_http_url(absolute) and same_site(absolute, url):
+            return absolute
     return None
+
+
+def claimed_url(root: Element) -> str | None:
+    """The page's own address, for a page saved without it: its rel=canonical, else its og:url,
+    when that is an absolute http(s) URL (there is no address to resolve a relative one against)."""
+    for candidate in _claims(root, meta(root)):
+        try:
+            absolute = canonical_url(candidate)
+        except InvalidURL:
+            continue
+        if is_http_url(absolute):
+            return absolute
+    return None
+
+
+def _claims(root: Element, meta: dict[str, str]) -> list[str]:
+    """What the page says its URL is: the rel=canonical link's href, then og:url (the non-empty ones)."""
+    link = dom.select_first(_head(root), "link[rel~=canonical][href]")
+    return [claim for claim in (link.get("href", "") if link is not None else "", meta.get("og:url", "")) if claim]

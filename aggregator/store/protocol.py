@@ -193,8 +193,11 @@ class Store(Protocol):
         """Once every kept page is moved: drop their table and give its space back."""
         ...
 
-    def articles_to_reextract(self, since: str | None = None) -> list[dict[str, Any]]:
-        """Articles published on or after ``since`` (YYYY-MM-DD), oldest first, with what dated them."""
+    def articles_to_reextract(
+        self, *, source: str | None = None, since: str | None = None, until: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Articles selected as ``iter_articles`` selects them (a source, case-insensitive; publication
+        days ``since``/``until``, YYYY-MM-DD, inclusive), oldest first, with what dated them."""
         ...
 
     def update_extraction(self, article_id: str, fields: dict[str, Any]) -> None:

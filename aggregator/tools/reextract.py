@@ -1,14 +1,15 @@
 """``aggregator reextract``: run extraction again on the kept pages, after a profile fix.
 
 For each archived article whose page was kept (its newest full capture in the WARC files, or a
-page kept in the database before them), the page is extracted again with the profile forced on
-the command line, else the one configured on the article's feed, else the one
-the site chooses; the article is dated and rendered exactly as the pipeline does it. An article
-whose title, body, document, extractor or date changed is updated in one transaction and its
-text file rewritten atomically. Its path never changes (FORMAT.md: the running number is never
-reused or moved): when the date changes, the document says the new date, the file stays where it
-is, and the report says so. A page whose extraction now fails is reported and its row left as
-it was: archived text is never deleted.
+page kept in the database before them), of one source and between two publication days when
+asked (as ``export`` selects them), the page is extracted again with the profile forced on the
+command line, else the one configured on the article's feed, else the one the site chooses;
+the article is dated and rendered exactly as the pipeline does it. An article whose title,
+body, document, extractor or date changed is updated in one transaction and its text file
+rewritten atomically. Its path never changes (FORMAT.md: the running number is never reused or
+moved): when the date changes, the document says the new date, the file stays where it is, and
+the report says so. A page whose extraction now fails is reported and its row left as it was:
+archived text is never deleted.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from aggregator.models import Config, Response
 from aggregator.pipeline.captures import warc_folder
 from aggregator.profiles import feed_profile
 from aggregator.store import Store
+from aggregator.tools.export import Filters
 
 #: Fields compared between the stored row and the new extraction, in report order.
 COMPARED = ("title", "body", "document", "extractor", "published")
@@ -49,12 +51,17 @@ class Report:
 
 
 def reextract(
-    store: Store, config: Config, *, profile: str | None = None, since: str | None = None, dry_run: bool = False
+    store: Store,
+    config: Config,
+    *,
+    profile: str | None = None,
+    filters: Filters | None = None,
+    dry_run: bool = False,
 ) -> Report:
-    """Re-extract every article published on or after ``since`` (YYYY-MM-DD) that has a kept page."""
+    """Re-extract every article that has a kept page, or those ``filters`` select (as ``export`` does)."""
     report = Report()
     folder = warc_folder(config.settings)
-    for row in store.articles_to_reextract(since):
+    for row in store.articles_to_reextract(**(filters or Filters()).query()):
         report.checked += 1
         try:
             page = _kept_page(store, folder, row["id"])

@@ -12,6 +12,7 @@ from aggregator.store.records import NewArticle, Saved, iso, utc_now
 from aggregator.store.sqlite.captures import capture_row
 from aggregator.store.sqlite.connection import Connection
 from aggregator.store.sqlite.entries import article_for_url
+from aggregator.store.sqlite.searching import ArticleFilter
 
 #: NewArticle fields that are not columns of ``articles``
 _NOT_COLUMNS = ("aliases", "article_id", "captures")
@@ -70,15 +71,18 @@ class ArticleRows(Connection):
         rows = self._rows("SELECT * FROM articles WHERE id = ?", [article_id])
         return rows[0] if rows else None
 
-    def articles_to_reextract(self, since: str | None = None) -> list[dict[str, Any]]:
+    def articles_to_reextract(
+        self, *, source: str | None = None, since: str | None = None, until: str | None = None
+    ) -> list[dict[str, Any]]:
+        where, params = ArticleFilter(source, since=since, until=until).sql()
         return self._rows(
             "SELECT a.id, a.url, a.title, a.body, a.document, a.extractor, a.published, a.published_via, "
             "a.source, a.feed_id, a.fetched_at, a.path, "
             "(SELECT e.feed_published FROM entries e WHERE e.article_id = a.id ORDER BY e.first_seen LIMIT 1) "
             "AS feed_published, "
             "(SELECT MIN(e.first_seen) FROM entries e WHERE e.article_id = a.id) AS first_seen "
-            "FROM articles a WHERE ? IS NULL OR a.day >= ? ORDER BY a.rowid",
-            [since, since],
+            f"FROM articles a WHERE {where} ORDER BY a.rowid",
+            params,
         )
 
     def update_extraction(self, article_id: str, fields: dict[str, Any]) -> None:

@@ -10,9 +10,7 @@ from typing import Any
 from aggregator.errors import StoreError
 from aggregator.store.records import ARTICLE_COLUMNS, TABLES
 from aggregator.store.sqlite.connection import Connection
-
-#: A search result's passage, its line breaks as spaces (``table``: the FTS5 table matched).
-_SNIPPET = "replace(replace(snippet({table}, -1, ?, ?, '…', 24), char(10) || char(10), ' '), char(10), ' ') AS snippet"
+from aggregator.store.sqlite.searching import ArticleFilter, count_statement, match_for, search_statement
 
 
 class ReadSide(Connection):
@@ -35,7 +33,7 @@ class ReadSide(Connection):
         unknown = [c for c in columns if c not in ARTICLE_COLUMNS]
         if unknown:
             raise StoreError(f"unknown article column {unknown[0]!r}")
-        where, params = _article_filter(source, since, until)
+        where, params = ArticleFilter(source, since=since, until=until).sql()
         sql = f"SELECT {', '.join(f'a.{c}' for c in columns)} FROM articles a WHERE {where} ORDER BY a.rowid"
         try:
             for row in self.reader.execute(sql, params):
@@ -53,43 +51,19 @@ class ReadSide(Connection):
         limit: int = 20,
         marks: tuple[str, str] = ("[", "]"),
     ) -> list[dict[str, Any]]:
-        """Every word of ``query`` must occur (words are quoted, so ``OR``/``NOT`` are plain words).
-        Rows have the article's columns plus ``snippet``: the best passage, the matches between ``marks``."""
-        match = self.db.quote_fts(query)
-        if not match:
-            raise StoreError("the search query has no words")
-        where, params = _article_filter(source, since, until)
-        start, end = marks
-        # The latest text of every article, and every earlier version of an edited one: an article
-        # is found by words that only an older version had, with that version's snippet.
-        return self._rows(
-            "WITH hits AS ("
-            f"SELECT articles_fts.rowid AS r, articles_fts.rank AS rank, {_SNIPPET.format(table='articles_fts')} "
-            "FROM articles_fts WHERE articles_fts MATCH ? "
-            f"UNION ALL SELECT a.rowid, article_versions_fts.rank, {_SNIPPET.format(table='article_versions_fts')} "
-            "FROM article_versions_fts JOIN article_versions v ON v.rowid = article_versions_fts.rowid "
-            "JOIN articles a ON a.id = v.article_id WHERE article_versions_fts MATCH ?), "
-            "best AS (SELECT r, MIN(rank) AS rank, snippet FROM hits GROUP BY r) "
-            f"SELECT {', '.join(f'a.{c}' for c in ARTICLE_COLUMNS)}, best.snippet "
-            f"FROM best JOIN articles a ON a.rowid = best.r WHERE {where} ORDER BY best.rank, a.published DESC LIMIT ?",
-            [start, end, match, start, end, match, *params, limit],
+        """``query`` in the search language of ``store.query`` (raises InvalidQuery when it has no
+        word). Rows have the article's columns plus ``snippet``: the best passage, the matches
+        between ``marks``."""
+        sql, params = search_statement(
+            match_for(query), ARTICLE_COLUMNS, ArticleFilter(source, since=since, until=until), limit=limit, marks=marks
         )
+        return self._rows(sql, params)
 
     def count_matches(
         self, query: str, *, source: str | None = None, since: str | None = None, until: str | None = None
     ) -> int:
-        match = self.db.quote_fts(query)
-        if not match:
-            raise StoreError("the search query has no words")
-        where, params = _article_filter(source, since, until)
-        rows = self._rows(
-            "SELECT COUNT(*) AS n FROM (SELECT rowid AS r FROM articles_fts WHERE articles_fts MATCH ? "
-            "UNION SELECT a.rowid FROM article_versions_fts JOIN article_versions v "
-            "ON v.rowid = article_versions_fts.rowid JOIN articles a ON a.id = v.article_id "
-            f"WHERE article_versions_fts MATCH ?) hits JOIN articles a ON a.rowid = hits.r WHERE {where}",
-            [match, match, *params],
-        )
-        return int(rows[0]["n"])
+        sql, params = count_statement(match_for(query), ArticleFilter(source, since=since, until=until))
+        return int(self._rows(sql, params)[0]["n"])
 
     def rebuild_fts(self) -> int:
         with self._write() as conn:
@@ -118,13 +92,3 @@ class ReadSide(Connection):
             "AND article_id NOT IN (SELECT id FROM articles) ORDER BY feed_id, key"
         )
         return [(r["feed_id"], r["key"], r["article_id"]) for r in rows]
-
-
-def _article_filter(source: str | None, since: str | None, until: str | None) -> tuple[str, list[Any]]:
-    """SQL conditions on ``articles a`` for a source and an inclusive range of publication days."""
-    clauses, params = ["1"], []
-    for clause, value in (("a.source = ? COLLATE NOCASE", source), ("a.day >= ?", since), ("a.day <= ?", until)):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    return " AND ".join(clauses), params

@@ -1,0 +1,155 @@
+"""Full-text search statements (FTS5), shared by the store's read side and the Datasette reading
+room so both find, rank and count the same articles for the same words.
+
+An article is found by its latest text and by every earlier version of it (an edited article is
+found by words only an older version had, with that version's snippet). Ranking is FTS5's BM25,
+the best of the article's versions; ties go to the newest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aggregator.store.query import Query, Term, parse_query
+
+#: A result's passage, its line breaks as spaces; ``{table}`` is the FTS5 table matched.
+_SNIPPET = "replace(replace(snippet({table}, -1, ?, ?, '…', 24), char(10) || char(10), ' '), char(10), ' ')"
+
+
+def fts5_match(query: Query) -> str:
+    """The FTS5 MATCH expression for a parsed search (every term quoted: FTS5's own operators
+    and column filters are never read from what was typed)."""
+    groups = []
+    for group in query.required:
+        terms = [_fts5_term(term) for term in group]
+        groups.append(terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")")
+    expression = " AND ".join(groups)
+    for term in query.excluded:
+        expression = f"({expression}) NOT {_fts5_term(term)}"
+    return expression
+
+
+def match_for(text: str) -> str:
+    """``fts5_match(parse_query(text))``: raises InvalidQuery for a search with no word."""
+    return fts5_match(parse_query(text))
+
+
+#: How many letters the Porter stemmer may cut from the end of a typed prefix (``presiden`` of
+#: "president", whose stem is ``presid``), and the shortest stem tried for one.
+_STEM_CUT, _SHORTEST_STEM = 3, 4
+
+
+def _fts5_term(term: Term) -> str:
+    quoted = _quote(term.text)
+    if not term.prefix:
+        return quoted
+    # The index holds Porter stems, so a prefix longer than the stem of the words it begins
+    # ("presiden*": "president" is indexed as "presid") matches none of them. The stems such a
+    # word can have are the prefix cut by a few letters: they are looked for too. A miss is the
+    # worse error in an archive; the cost is the odd extra match ("preside").
+    cuts = [
+        _quote(term.text[:-cut])
+        for cut in range(1, _STEM_CUT + 1)
+        if len(term.text) - cut >= _SHORTEST_STEM and term.text[:-cut][-1:].isalpha()
+    ]
+    return "(" + " OR ".join([quoted + "*", *cuts]) + ")" if cuts else quoted + "*"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """Which articles a search or a listing keeps: ``source`` (case-insensitive), ``feed_id``,
+    and an inclusive range of publication days in the publisher's zone (YYYY-MM-DD)."""
+
+    source: str | None = None
+    feed_id: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def sql(self, alias: str = "a") -> tuple[str, list[Any]]:
+        clauses, params = ["1"], []
+        for clause, value in (
+            (f"{alias}.source = ? COLLATE NOCASE", self.source),
+            (f"{alias}.feed_id = ?", self.feed_id),
+            (f"{alias}.day >= ?", self.since),
+            (f"{alias}.day <= ?", self.until),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        return " AND ".join(clauses), params
+
+
+def _hits(match: str, marks: tuple[str, str] | None) -> tuple[str, list[Any]]:
+    """``best``: one row per matching article (its rowid ``r``, best ``rank``, ``snippet`` when marks)."""
+    if marks is None:
+        latest, earlier, params = "", "", [match, match]
+    else:
+        latest = ", " + _SNIPPET.format(table="articles_fts") + " AS snippet"
+        earlier = ", " + _SNIPPET.format(table="article_versions_fts") + " AS snippet"
+        params = [*marks, match, *marks, match]
+    return (
+        "WITH hits AS ("
+        f"SELECT articles_fts.rowid AS r, articles_fts.rank AS rank{latest} "
+        "FROM articles_fts WHERE articles_fts MATCH ? "
+        f"UNION ALL SELECT a.rowid, article_versions_fts.rank{earlier} "
+        "FROM article_versions_fts JOIN article_versions v ON v.rowid = article_versions_fts.rowid "
+        "JOIN articles a ON a.id = v.article_id WHERE article_versions_fts MATCH ?), "
+        f"best AS (SELECT r, MIN(rank) AS rank{', snippet' if marks else ''} FROM hits GROUP BY r) ",
+        params,
+    )
+
+
+def search_statement(
+    match: str,
+    columns: tuple[str, ...],
+    where: ArticleFilter,
+    *,
+    limit: int,
+    offset: int = 0,
+    marks: tuple[str, str] = ("[", "]"),
+    newest: bool = False,
+) -> tuple[str, list[Any]]:
+    """The best matches first (``newest``: the latest published first): ``columns`` of
+    ``articles`` plus ``snippet`` (matches between marks)."""
+    head, params = _hits(match, marks)
+    condition, more = where.sql()
+    sql = (
+        f"{head}SELECT {', '.join(f'a.{c}' for c in columns)}, best.snippet FROM best "
+        f"JOIN articles a ON a.rowid = best.r WHERE {condition} "
+        f"ORDER BY {'datetime(a.published) DESC, best.rank' if newest else 'best.rank, a.published DESC'} "
+        "LIMIT ? OFFSET ?"
+    )
+    return sql, [*params, *more, limit, offset]
+
+
+def count_statement(match: str, where: ArticleFilter) -> tuple[str, list[Any]]:
+    """How many articles match (one row, column ``n``)."""
+    head, params = _hits(match, None)
+    condition, more = where.sql()
+    return f"{head}SELECT COUNT(*) AS n FROM best JOIN articles a ON a.rowid = best.r WHERE {condition}", [
+        *params,
+        *more,
+    ]
+
+
+#: The facets a search can be narrowed by: name -> the expression on ``articles a`` it counts.
+FACETS = {"source": "a.source", "feed_id": "a.feed_id", "month": "substr(a.day, 1, 7)"}
+
+
+def facet_statement(match: str, facet: str, where: ArticleFilter, *, limit: int = 30) -> tuple[str, list[Any]]:
+    """The matching articles counted by one of FACETS (columns ``value``, ``n``; most first, and
+    months newest first)."""
+    expression = FACETS[facet]
+    head, params = _hits(match, None)
+    condition, more = where.sql()
+    order = "value DESC" if facet == "month" else "n DESC, value"
+    sql = (
+        f"{head}SELECT {expression} AS value, COUNT(*) AS n FROM best JOIN articles a ON a.rowid = best.r "
+        f"WHERE {condition} GROUP BY value ORDER BY {order} LIMIT ?"
+    )
+    return sql, [*params, *more, limit]
