@@ -7,6 +7,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from aggregator.cli import cli
 from aggregator.config.settings import FEED_HELP, SETTINGS_HELP
@@ -79,3 +80,30 @@ def test_the_readme_draws_every_module_of_the_package() -> None:
             continue
         described = drawing.get(relative.parts[0] + "/", "")
         assert re.search(rf"\b{path.stem}\b", described), relative
+
+
+def test_feeds_import_help_says_what_the_readme_says() -> None:
+    """Where --source and --timezone come from when not given: the same in --help and the README."""
+    shown = " ".join(CliRunner().invoke(cli, ["feeds", "import", "--help"]).stdout.split())
+    assert "(default: each outline's source attribute, else its title)" in shown
+    assert "(default: each outline's timezone attribute, else none" in shown
+    assert "the source from `--source`, else the outline's `source` attribute, else its title" in README
+
+
+def test_article_help_says_what_the_readme_says() -> None:
+    """Where the source, the zone and the address of a page come from when not given."""
+    shown = " ".join(CliRunner().invoke(cli, ["article", "--help"]).stdout.split())
+    assert "(default: the site's feed's, else the host name)" in shown
+    assert "(default: the site's feed's, else the offset the page's time carries)" in shown
+    assert "(with --html; default: its <link rel=canonical>, else og:url)" in shown
+    assert "On a site no feed covers, the source is the host name (without `www.`) and the date keeps the" in README
+    assert 'else the page\'s own `<link rel="canonical">`, else its `og:url`' in README
+
+
+def test_the_files_format_md_points_at_are_there() -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    text = (docs / "FORMAT.md").read_text(encoding="utf-8")
+    pointed = re.findall(r"`(\.\./[^`]+)`", text)
+    assert pointed, "FORMAT.md names its reference files"
+    for relative in pointed:
+        assert (docs / relative).is_file(), relative

@@ -77,9 +77,20 @@ def _when(stamp: str | None) -> str:
 @feeds.command("import")
 @click.argument("file", type=FilePath(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--source", default=None, type=TEXT, help="Source name for every imported feed (default: each outline's title)."
+    "--source",
+    default=None,
+    type=TEXT,
+    help="Source name for every imported feed (default: each outline's source attribute, else its title).",
 )
-@click.option("--timezone", default=None, type=Zone(), help="IANA zone for every imported feed, e.g. Europe/Moscow.")
+@click.option(
+    "--timezone",
+    default=None,
+    type=Zone(),
+    help=(
+        "IANA zone for every imported feed, e.g. Europe/Moscow (default: each outline's timezone "
+        "attribute, else none: dates keep the offset they are given)."
+    ),
+)
 @click.option("--skip-existing", is_flag=True, help="Skip feeds already configured instead of refusing the import.")
 @click.pass_obj
 @handle_errors
