@@ -128,7 +128,9 @@ def summary_line(result: FeedResult) -> str:
         if result.archived or result.failed:
             line += f" (retried pages: {result.archived} archived, {result.failed} failed)"
         return line
-    head = "unchanged (304)" if result.outcome == "not_modified" else f"{result.entries} entries"
+    head = f"{result.entries} entries"
+    if result.outcome == "not_modified":  # a 304, or a 200 with the last poll's body byte for byte
+        head = "unchanged (304)" if result.http_status in (None, 304) else "unchanged (same body)"
     parts = [f"{result.archived} new"]
     if result.duplicates:
         parts.append(f"{result.duplicates} already archived")

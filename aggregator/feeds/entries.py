@@ -75,10 +75,10 @@ def entries(raw_entries: list[Any], url: str) -> tuple[tuple[Entry, ...], Tally]
     for raw in raw_entries:
         entry = Entry(
             guid=_entry_guid(raw, tally),
-            link=_entry_link(raw, url, tally),
+            link=entry_link(raw, url, tally),
             title=title(field(raw, "title")),
             published=_entry_date(raw),
-            updated=_clean(field(raw, "updated")),
+            updated=clean(field(raw, "updated")),
         )
         if not entry.key:
             tally.skipped += 1
@@ -93,19 +93,19 @@ def entries(raw_entries: list[Any], url: str) -> tuple[tuple[Entry, ...], Tally]
 def _entry_guid(raw: Mapping[str, Any], tally: Tally) -> str | None:
     """The guid as written; one longer than MAX_GUID_CHARS as ``sha256:<hex>``, which keeps it as
     distinct from other guids and as stable from poll to poll as it was (cutting it would not)."""
-    guid = _clean(field(raw, "id"))
+    guid = clean(field(raw, "id"))
     if guid is None or len(guid) <= MAX_GUID_CHARS:
         return guid
     tally.hashed_guids += 1
     return "sha256:" + hashlib.sha256(guid.encode("utf-8", "replace")).hexdigest()
 
 
-def _entry_link(raw: Mapping[str, Any], base: str, tally: Tally) -> str | None:
+def entry_link(raw: Mapping[str, Any], base: str, tally: Tally) -> str | None:
     """The entry's http(s) link, made absolute against the feed URL. A link ``canonical_url`` would
     refuse (malformed, longer than MAX_URL_CHARS) is no link, and counted; javascript:, mailto: or a
     permalink guid that is not an absolute URL is no link either, and nothing wrong."""
     written = field(raw, "link")
-    link = _clean(written)
+    link = clean(written)
     if link is None:
         return None
     # else feedparser took a permalink guid as the link: it only counts if already absolute
@@ -158,7 +158,7 @@ def field(data: object, key: str) -> Any:
     return dict.get(data, key) if isinstance(data, dict) else None
 
 
-def _clean(value: object) -> str | None:
+def clean(value: object) -> str | None:
     """Text without control characters (NUL included) and outer whitespace; None if empty."""
     if not isinstance(value, str):
         return None
@@ -167,7 +167,7 @@ def _clean(value: object) -> str | None:
 
 def title(value: object) -> str | None:
     """A feed or entry title, collapsed, and cut at a word boundary (marked "…") past MAX_TITLE_CHARS."""
-    text = _clean(value)
+    text = clean(value)
     return shorten(collapse(text), MAX_TITLE_CHARS) if text else None
 
 

@@ -24,12 +24,14 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import feedparser
 
 from aggregator.errors import FeedError
 from aggregator.feeds.entries import entries, field, title
+from aggregator.feeds.items import Item, scan_items
 from aggregator.feeds.sitemaps import is_sitemap, parse_sitemap
 from aggregator.feeds.sniff import (
     ascii_view,
@@ -41,11 +43,11 @@ from aggregator.feeds.sniff import (
     transcode_legacy,
     with_utf8_charset,
 )
-from aggregator.feeds.structure import check_structure
+from aggregator.feeds.structure import check_structure, well_within_budget
 from aggregator.models import Entry, ParsedFeed
 from aggregator.text import one_line
 
-__all__ = ["parse_feed"]
+__all__ = ["FeedScan", "parse_feed", "parse_new_items", "scan_feed"]
 
 #: Root elements of the formats feedparser reads (local names, lower case).
 _FEED_ROOTS = frozenset({"rss", "rdf", "feed"})
@@ -85,6 +87,61 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
     if bad_refs:
         notes.append(f"{bad_refs} reference(s) to no character (a surrogate, beyond U+10FFFF) replaced with U+FFFD")
     return _read(_feedparser(content, response_headers, url), url, root, view, notes)
+
+
+@dataclass(frozen=True)
+class FeedScan:
+    """A body ``scan_feed`` could read the items of: what ``parse_new_items`` needs."""
+
+    content: bytes
+    url: str
+    headers: dict[str, str]
+    root: str | None
+    view: bytes
+    items: tuple[Item, ...]
+
+    @property
+    def keys(self) -> list[str]:
+        return [item.key for item in self.items]
+
+
+def scan_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> FeedScan | None:
+    """The identities of a feed's items without feedparser (``items``), or None when only a full
+    ``parse_feed`` can say (a sitemap, a body ``parse_feed`` would repair, transcode or refuse,
+    anything the pass is not sure of): then call ``parse_feed``, which raises what it must."""
+    if is_sitemap(content):
+        return None
+    response_headers = {name.lower(): value for name, value in (headers or {}).items()}
+    response_headers.pop("content-location", None)
+    view = ascii_view(content)
+    try:
+        refuse_unsafe(content, view, response_headers, url)
+        if repair_utf8(content, view, response_headers)[1] or transcode_legacy(content, view, response_headers)[1]:
+            return None
+        root = refuse_non_feed(content, view, url)
+    except FeedError:
+        return None
+    if not well_within_budget(view):  # check_structure might refuse it: the full parse says
+        return None
+    if replace_bad_char_refs(content)[1]:
+        return None
+    items = scan_items(content, url)
+    return FeedScan(content, url, response_headers, root, view, items) if items is not None else None
+
+
+def parse_new_items(scan: FeedScan, known: Mapping[str, str | None]) -> ParsedFeed:
+    """``parse_feed`` of the scanned body with the items whose key is in ``known`` (key -> the
+    ``updated`` text stored for it) and whose ``updated`` is that text left out: feedparser runs
+    on the rest of the document, channel and all. Its entries are exactly those of a full parse
+    that are new or changed; its warning speaks of those alone."""
+    pieces, at = [], 0
+    for item in scan.items:
+        if item.key in known and item.sure and item.updated in (None, known[item.key]):
+            pieces.append(scan.content[at : item.start])
+            at = item.end
+    pieces.append(scan.content[at:])
+    document = b"".join(pieces)
+    return _read(_feedparser(document, dict(scan.headers), scan.url), scan.url, scan.root, scan.view, [])
 
 
 def _sitemap_feed(content: bytes, url: str) -> ParsedFeed:

@@ -66,6 +66,14 @@ def check_structure(view: bytes, url: str) -> None:
         raise _too_dense(url, len(view), budget)
 
 
+def well_within_budget(view: bytes) -> bool:
+    """Whether ``check_structure`` cannot refuse ``view`` for its density, by a bound that counts
+    every ``<`` and ``/>`` as an element (a pass over the bytes, not the tags). Depth is not bounded:
+    a parser that walks the elements checks it against ``MAX_DEPTH`` itself."""
+    estimate = _ELEMENT_COST * (view.count(b"<") + view.count(b"/>")) + _REFERENCE_COST * view.count(b"&")
+    return estimate <= MAX_PARSE_FACTOR * len(view) + PARSE_ALLOWANCE
+
+
 def _too_deep(url: str) -> FeedError:
     return FeedError(
         f"{url}: refused: elements nested deeper than {MAX_DEPTH} levels (the limit libxml2"

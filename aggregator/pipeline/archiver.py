@@ -213,6 +213,8 @@ class Archiver:
             etag=poll.etag,
             last_modified=poll.last_modified,
             server_min_interval=poll.server_delay,
+            body_digest=poll.body_digest,
+            body_ttl=poll.body_ttl,
         )
         target = poll.permanent_redirect
         if not result.ok or target is None:

@@ -1,5 +1,10 @@
 """One poll of a feed: the conditional GET, the parse, the new entries recorded as pending.
 
+A 200 whose body is byte for byte the last good poll's (its SHA-256) is a ``not_modified`` poll as
+a 304 is (its ``http_status`` stays 200): nothing is parsed. Otherwise a cheap pass over the items'
+identities (``scan_feed``) is compared with the entries the feed has shown, and feedparser runs on
+the new and changed items only (``parse_new_items``); a body the pass is not sure of is parsed whole.
+
 What the server said that matters for the next poll (validators, caching hints, Retry-After, a
 permanent redirect) travels in the ``Poll``; the failures one expects of a feed (the fetch, not a
 feed) are its result, anything else is raised to the archiver, which records it as the feed's.
@@ -8,15 +13,17 @@ feed) are its result, anything else is raised to the archiver, which records it 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from aggregator.errors import FeedError, FetchError, InvalidURL
-from aggregator.feeds import parse_feed
+from aggregator.feeds import parse_feed, parse_new_items, scan_feed
 from aggregator.fetch import FEED_ACCEPT, Fetcher
-from aggregator.models import Entry, FeedResult, FeedSpec, Settings
+from aggregator.models import Entry, FeedResult, FeedSpec, ParsedFeed, Settings
 from aggregator.pipeline.captures import Captures
 from aggregator.pipeline.database import Database
 from aggregator.pipeline.timing import server_min_interval
@@ -43,6 +50,8 @@ class Poll:
     server_delay: int | None = None  # <ttl>, Cache-Control max-age or Expires, in seconds
     retry_after: float | None = None
     permanent_redirect: str | None = None
+    body_digest: str | None = None  # a parsed (or unchanged) body's SHA-256, and its <ttl>
+    body_ttl: int | None = None
 
 
 async def poll_feed(
@@ -82,27 +91,28 @@ async def poll_feed(
             delay,
             permanent_redirect=redirect,
         )
+    digest = hashlib.sha256(response.content).hexdigest()
+    if digest == state.body_digest:  # the last good poll's body again: what it said is recorded
+        delay = server_min_interval(response.headers, state.body_ttl, clock())
+        unchanged = FeedResult(feed.id, "not_modified", http_status=response.status)
+        return Poll(unchanged, etag, last_modified, delay, None, redirect, digest, state.body_ttl)
     try:
-        if len(response.content) <= PARSE_ON_LOOP_BYTES:
-            parsed = parse_feed(response.content, url=response.final_url, headers=response.headers)
-        else:  # seconds of parsing for the largest feeds: the loop goes on fetching meanwhile
-            parsed = await asyncio.to_thread(
-                parse_feed, response.content, url=response.final_url, headers=response.headers
-            )
+        parsed, shown = await _parse(feed, response.content, response.final_url, response.headers, db)
     except FeedError as exc:
         return Poll(FeedResult(feed.id, "error", http_status=response.status, error_reason=exc.reason, error=str(exc)))
     rows = list(entry_rows(parsed.entries))
-    previous = state.newest_item_at if len(rows) >= GAP_MIN_ITEMS else None
+    previous = state.newest_item_at if shown >= GAP_MIN_ITEMS else None
     new, linked = await db.write(db.store.add_entries, feed.id, rows)
     if parsed.warning:
         log.warning("feed %s: %s", feed.id, parsed.warning)
     gap = None
-    if previous is not None and new == len({row["key"] for row in rows}):
+    # every item new: never so when the fast path left a known one out (then len(rows) < shown)
+    if previous is not None and new == shown == len({row["key"] for row in rows}):
         gap = await _record_gap(feed, previous, rows, db, clock)
     result = FeedResult(
         feed.id,
         "ok",
-        entries=len(parsed.entries),
+        entries=shown,
         new_entries=new,
         duplicates=linked,
         http_status=response.status,
@@ -110,7 +120,25 @@ async def poll_feed(
         gap=gap,
     )
     delay = server_min_interval(response.headers, parsed.ttl_minutes, clock())
-    return Poll(result, etag, last_modified, delay, permanent_redirect=redirect)
+    return Poll(result, etag, last_modified, delay, None, redirect, digest, parsed.ttl_minutes)
+
+
+async def _parse(
+    feed: FeedSpec, content: bytes, url: str, headers: dict[str, str], db: Database
+) -> tuple[ParsedFeed, int]:
+    """The feed's new and changed entries, and how many entries it shows (new or not). Only items
+    the feed has not shown, or whose ``updated`` changed, go through feedparser when the identity
+    pass is sure of the body; else the whole body does. Raises ``FeedError`` as ``parse_feed`` does."""
+    if len(content) > PARSE_ON_LOOP_BYTES:  # seconds for the largest feeds: the loop goes on fetching meanwhile
+        scan = await asyncio.to_thread(scan_feed, content, url=url, headers=headers)
+    else:
+        scan = scan_feed(content, url=url, headers=headers)
+    known = await db.read(db.store.known_entries, feed.id, scan.keys) if scan is not None else None
+    call: Callable[[], ParsedFeed] = partial(parse_feed, content, url=url, headers=headers)
+    if scan is not None and known:  # else nothing to leave out: the full parse, as before
+        call = partial(parse_new_items, scan, known)
+    parsed = await asyncio.to_thread(call) if len(content) > PARSE_ON_LOOP_BYTES else call()
+    return parsed, len(scan.items) if scan is not None and known else len(parsed.entries)
 
 
 async def _record_gap(

@@ -68,11 +68,19 @@ class Store(Protocol):
         """One row per feed: its state, and how many articles and failing entries it has."""
         ...
 
+    def profile_drift(self) -> dict[str, dict[str, int]]:
+        """feed id -> {site profile that found no body: articles archived through the fallback}."""
+        ...
+
     # -- entries -------------------------------------------------------------------------------
 
     def add_entries(self, feed_id: str, entries: Iterable[dict[str, Any]]) -> tuple[int, int]:
         """Record entries not seen before in this feed, as pending; one whose URL is archived
         already is linked to that article at once. Returns (new entries, of which linked)."""
+        ...
+
+    def known_entries(self, feed_id: str, keys: Iterable[str]) -> dict[str, str | None]:
+        """Of ``keys``, those of entries this feed has shown before, each with its stored ``updated`` text."""
         ...
 
     def entries_to_fetch(self, feed_id: str, max_attempts: int, now: datetime | None = None) -> list[EntryWork]:

@@ -58,6 +58,8 @@ class FeedState:
     redirect_count: int = 0  # on how many consecutive polls
     unfinished: bool = False  # entries pending or failed (to fetch now or later): False spares the query
     newest_item_at: str | None = None  # the newest item the feed showed (UTC ISO 8601); None: none yet
+    body_digest: str | None = None  # SHA-256 (hex) of the body of the last poll that parsed one
+    body_ttl: int | None = None  # that body's <ttl> in minutes
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class PollRecord:
     redirect_url: str | None = None
     redirect_count: int = 0
     adopt_url: str | None = None  # a permanent redirect seen often enough: the feed's new URL
+    body_digest: str | None = None  # a good poll's body (SHA-256 hex) and <ttl>; None: keep what is stored
+    body_ttl: int | None = None
 
 
 @dataclass(frozen=True)

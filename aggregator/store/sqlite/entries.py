@@ -84,6 +84,19 @@ class EntryRows(Connection):
                 )
         return added, linked
 
+    def known_entries(self, feed_id: str, keys: Iterable[str]) -> dict[str, str | None]:
+        wanted = list(keys)
+        known: dict[str, str | None] = {}
+        try:
+            for at in range(0, len(wanted), 500):
+                chunk = wanted[at : at + 500]
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT key, feed_updated FROM entries WHERE feed_id = ? AND key IN ({marks})"
+                known.update(self.reader.execute(sql, [feed_id, *chunk]).fetchall())
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: query failed: {exc}") from None
+        return known
+
     def article_for_url(self, url: str) -> str | None:
         try:
             return article_for_url(self.reader, url)

@@ -44,6 +44,7 @@ class FeedRows(Connection):
                     row.update(
                         etag=None,
                         last_modified=None,
+                        body_digest=None,
                         status="new",
                         error_count=0,
                         next_poll_at=None,
@@ -82,6 +83,7 @@ class FeedRows(Connection):
     def feed_state(self, feed_id: str) -> FeedState:
         rows = self._rows(
             "SELECT id, url, etag, last_modified, status, error_count, redirect_url, redirect_count, newest_item_at, "
+            "body_digest, body_ttl, "
             "EXISTS (SELECT 1 FROM entries e WHERE e.feed_id = feeds.id AND e.status IN ('pending', 'failed') "
             "AND e.origin IS NULL) "
             "AS unfinished FROM feeds WHERE id = ?",
@@ -129,6 +131,8 @@ class FeedRows(Connection):
                     etag=record.etag,
                     last_modified=record.last_modified,
                 )
+                if record.body_digest is not None:
+                    update.update(body_digest=record.body_digest, body_ttl=record.body_ttl)
             else:
                 update.update(last_error_reason=result.error_reason, last_error=result.error)
                 conn.execute("UPDATE feeds SET error_count = error_count + 1 WHERE id = ?", [result.feed_id])
@@ -142,6 +146,7 @@ class FeedRows(Connection):
                     redirect_count=0,
                     etag=None,
                     last_modified=None,
+                    body_digest=None,
                 )
             self._update("feeds", result.feed_id, update)
 

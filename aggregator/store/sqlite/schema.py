@@ -328,6 +328,12 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     db.table("entries").create_index(["article_id"])  # what dated an article: asked at every revisit
 
 
+def _migration_7(db: sqlite_utils.Database) -> None:
+    """The last good poll's body (its SHA-256) and its <ttl>: a 200 with the same body is not parsed again."""
+    db.table("feeds").add_column("body_digest", str)
+    db.table("feeds").add_column("body_ttl", int)
+
+
 #: Schema migrations, applied in order.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
@@ -336,6 +342,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
