@@ -4,8 +4,10 @@ body it is not sure of is left to the full parse."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -14,6 +16,9 @@ from hypothesis import strategies as st
 from aggregator.errors import FeedError
 from aggregator.feeds import parse_feed, parse_new_items, scan_feed
 from aggregator.models import Entry
+from aggregator.pipeline import polling
+from aggregator.store.sqlite import entries as sqlite_entries
+from tests.helpers.mock import Harness, html
 from tests.helpers.shapes import PROPERTIES, feeds
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "feeds").iterdir())
@@ -137,3 +142,45 @@ def test_a_hundred_items_with_two_new_parse_two() -> None:
     assert scan is not None
     fast = parse_new_items(scan, {entry.key: entry.updated for entry in full[2:]})
     assert fast.entries == full[:2]
+
+
+# -- the archive a poll leaves: the fast path's against the full parse's --------------------------
+
+ENTRY_COLUMNS = "feed_id, key, link, url, title, feed_published, feed_updated, status, last_error_reason, article_id"
+
+
+def _archive_after_polls(tmp_path: Path, bodies: list[bytes], fast: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Poll the TASS feed once per body (the pages answer 404); the entries, polls and feed row left."""
+    # an undated item is dated by the time it is first seen: the same moment for both archives
+    monkeypatch.setattr(sqlite_entries, "utc_now", lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    if not fast:
+        monkeypatch.setattr(polling, "scan_feed", lambda *args, **kwargs: None)
+    answers = iter(bodies)
+    harness = Harness(tmp_path, {URL: lambda request: html(next(answers), content_type="application/rss+xml")})
+    results = [harness.run()[0] for _ in bodies]
+    monkeypatch.undo()
+    return (
+        [(r.outcome, r.http_status, r.entries, r.new_entries, r.error_reason) for r in results],
+        harness.rows(f"SELECT {ENTRY_COLUMNS} FROM entries ORDER BY feed_id, key"),
+        harness.rows("SELECT status, newest_item_at, last_error_reason, body_ttl FROM feeds"),
+        harness.rows("SELECT outcome, http_status, entries, new_articles, duplicates, failed, error_reason FROM polls"),
+    )
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda path: path.name)
+def test_every_fixture_archives_as_a_full_parse_does(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polled with its two first items missing, then whole, then again unchanged: the fast path
+    leaves the archive a full parse leaves (entries, polls, the feed's row)."""
+    content = path.read_bytes()
+    scan = scan_feed(content, url=URL)
+    earlier = content
+    if scan is not None and len(scan.items) > 2:  # the feed before its two newest items came
+        earlier = content[: scan.items[0].start] + content[scan.items[2].start :]
+    bodies = [earlier, content, content]
+    fast = _archive_after_polls(tmp_path / "fast", bodies, True, monkeypatch)
+    full = _archive_after_polls(tmp_path / "full", bodies, False, monkeypatch)
+    assert fast == full
+    if scan is not None:  # the third poll: the same body, unchanged without a parse
+        assert fast[0][2][:2] == ("not_modified", 200)
