@@ -33,9 +33,11 @@ def show_feeds(obj: Context) -> None:
     """The feeds table: configuration joined with the state the database keeps."""
     config = obj.config
     rows = {}
+    drift: dict[str, dict[str, int]] = {}
     if config.settings.database.exists():
         with open_store(config.settings.database) as store:
             rows = {row["id"]: row for row in store.feed_overview()}
+            drift = store.profile_drift()
     columns = (
         "id",
         "source",
@@ -46,6 +48,7 @@ def show_feeds(obj: Context) -> None:
         "failing",
         "backfill",
         "gaps",
+        "profile_drift",
         "last error",
     )
     table = Table(*columns, title=f"feeds in {config.path}")
@@ -64,9 +67,16 @@ def show_feeds(obj: Context) -> None:
             str((row.get("failing") or 0) + (row.get("abandoned") or 0)),
             f"{row.get('backfill_queued') or 0} queued" if row.get("backfill_queued") else "",
             str(row.get("open_gaps") or 0),
+            _drift(drift.get(feed.id, {})),
             row.get("last_error") or "",
         )
     Console(width=200 if not sys.stdout.isatty() else None).print(table)
+
+
+def _drift(profiles: dict[str, int]) -> str:
+    """The feed's articles archived through the fallback, and whose profile found no body:
+    ``2 (tass@2019)`` (empty when none: the profile is working)."""
+    return ", ".join(f"{count} ({profile})" for profile, count in profiles.items())
 
 
 def _when(stamp: str | None) -> str:

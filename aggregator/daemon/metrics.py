@@ -11,6 +11,7 @@ import errno
 import json
 import logging
 import threading
+from collections import Counter as Tally
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -70,6 +71,13 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.profile_fallbacks = Counter(
+            "aggregator_profile_fallbacks",
+            "Pages archived with the generic profile because the site's profile found no body "
+            "(profile drift: a redesign; fix the profile, then run aggregator reextract)",
+            ["feed", "profile"],
+            registry=self.registry,
+        )
         self.loop_lag = Gauge(
             "aggregator_event_loop_lag_seconds",
             "How much later than asked the event loop last ran a timer",
@@ -88,6 +96,11 @@ class Metrics:
             self.errors.labels("page", reason).inc()
         if result.gap is not None:
             self.gaps.labels(result.feed_id).inc()
+
+    def count_fallbacks(self, fallbacks: Tally[tuple[str, str]]) -> None:
+        """Add the pages the fallback extracted (by feed and site profile) to the profile-drift counter."""
+        for (feed_id, profile), pages in fallbacks.items():
+            self.profile_fallbacks.labels(feed_id, profile).inc(pages)
 
     def forget(self, feed_id: str) -> None:
         """A feed removed from feeds.yaml: its last-success gauge goes (its counters are history)."""

@@ -258,6 +258,7 @@ class Daemon:
             if await work.step(self._enabled(), tally):
                 for status, count in tally.pages.items():
                     self.metrics.backfill_pages.labels(status).inc(count)
+                self.metrics.count_fallbacks(self.archiver.pages.take_fallbacks())
                 continue
             self._work_found.clear()
             with suppress(TimeoutError):
@@ -268,6 +269,7 @@ class Daemon:
             result = await self.archiver.refresh_feed(feed)
             if result.gap is not None:
                 self._work_found.set()
+            self.metrics.count_fallbacks(self.archiver.pages.take_fallbacks())
             self.metrics.observe(result, time.time())
             if result.ok:
                 self.last_success = time.time()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from aggregator.pipeline.extraction import Extractor
 from aggregator.pipeline.progress import Progress
 from aggregator.pipeline.texts import TextFiles
 from aggregator.pipeline.timing import page_retry_at
-from aggregator.profiles import feed_profile
+from aggregator.profiles import fallback_from, feed_profile
 from aggregator.store import EntryWork, NewArticle, iso
 from aggregator.urls import canonical_url, url_hash16
 
@@ -68,6 +69,14 @@ class Pages:
         self._slots = asyncio.Semaphore(max(1, settings.concurrency) * 2)  # pages being handled at once
         #: the page fetch under way for each canonical URL, so that entries sharing it wait for it
         self._in_flight: dict[str, asyncio.Future[PageResult]] = {}
+        #: pages extracted by the fallback since the last ``take_fallbacks``, by (feed, site profile)
+        self._fallbacks: Counter[tuple[str, str]] = Counter()
+
+    def take_fallbacks(self) -> Counter[tuple[str, str]]:
+        """The pages extracted by the fallback profile since the last call, by (feed id, the site
+        profile that found no body), for the daemon's profile-drift metric; the tally starts again."""
+        taken, self._fallbacks = self._fallbacks, Counter()
+        return taken
 
     async def archive(self, feed: FeedSpec) -> list[PageResult]:
         """The feed's pending entries, and failed ones due for a retry; one result each."""
@@ -179,6 +188,17 @@ class Pages:
         except Exception:  # no article (a gallery, a challenge): what the server said is on record all the same
             await self.db.write(self.store.record_captures, "page", captures, feed_id=feed.id)
             raise
+        drifted = fallback_from(article.extractor)
+        if drifted is not None:  # archived all the same; the profile needs fixing, then reextract
+            self._fallbacks[(feed.id, drifted)] += 1
+            log.warning(
+                "page feed=%s url=%s: profile %s found no body (profile_drift): extracted as %s",
+                feed.id,
+                item.link,
+                drifted,
+                article.extractor,
+                extra={"event": "profile_drift", "feed": feed.id, "url": item.link, "profile": drifted},
+            )
         first_seen = datetime.fromisoformat(item.first_seen)
         feed_published = datetime.fromisoformat(item.feed_published) if item.feed_published else None
         document, published, via = render_article(

@@ -32,7 +32,7 @@ from aggregator.fetch import PAGE_ACCEPT
 from aggregator.models import CaptureRef, FeedSpec, Response
 from aggregator.pipeline.archiver import Archiver
 from aggregator.pipeline.timing import first_revisit, page_retry_at, revisit_plan
-from aggregator.profiles import feed_profile
+from aggregator.profiles import fallback_from, feed_profile
 from aggregator.store import NewVersion, Revisited, RevisitWork, iso
 from aggregator.urls import canonical_url, is_section_of
 
@@ -198,6 +198,10 @@ class Revisits:
         except Exception as exc:  # a page that no longer extracts says nothing of the story: tried again
             reason, message = failure(exc)
             return self._failed(feed, work, reason, message, refs)
+        drifted = fallback_from(article.extractor)
+        if drifted is not None:  # the fallback's text differs from any profile's: no measure of an edit
+            message = f"profile {drifted} found no body (profile_drift), the page is not compared: {work.url}"
+            return self._failed(feed, work, "no_body", message, refs)
         version = None
         if article.title != work.title or article.body != work.body:
             first_seen = datetime.fromisoformat(work.first_seen or work.fetched_at)

@@ -12,10 +12,11 @@ package's public face.
 from __future__ import annotations
 
 from aggregator.profiles.load import load_profile
-from aggregator.profiles.model import Profile, TimeSource
+from aggregator.profiles.model import VIA, Profile, TimeSource, fallback_from
 from aggregator.profiles.registry import (
     all_profiles,
     check_feed_profiles,
+    fallback_for,
     feed_profile,
     feed_profile_problem,
     get_profile,
@@ -26,10 +27,13 @@ from aggregator.profiles.registry import (
 )
 
 __all__ = [
+    "VIA",
     "Profile",
     "TimeSource",
     "all_profiles",
     "check_feed_profiles",
+    "fallback_for",
+    "fallback_from",
     "feed_profile",
     "feed_profile_problem",
     "get_profile",

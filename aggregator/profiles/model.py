@@ -17,6 +17,8 @@ TIME_FORMATS = frozenset({"unix", "iso", "json-ld"})
 TIME_SCOPES = frozenset({"document", "container"})
 CONTAINER_FALLBACKS = frozenset({"densest"})
 SECOND_OPINIONS = frozenset({"trafilatura"})
+#: joins the fallback's id to the site profile's in Article.extractor: "generic@3 via tass@2019"
+VIA = " via "
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,13 @@ class Profile:
     @property
     def is_fallback(self) -> bool:
         return self.domains == (WILDCARD,)
+
+
+def fallback_from(extractor: str) -> str | None:
+    """The site profile that found no body when ``extractor`` is the fallback's ("generic@3 via tass@2019"
+    gives "tass@2019"), else None: what the profile-drift alarms count."""
+    _, via, site = extractor.partition(VIA)
+    return site if via else None
 
 
 #: The keys a profile file may have: exactly the fields of Profile.

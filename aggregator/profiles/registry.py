@@ -49,6 +49,16 @@ def layouts(profile: str | Profile | None, url: str) -> tuple[Profile, ...]:
     return tuple(reversed(_registry()[latest.name]))
 
 
+def fallback_for(profile: str | Profile | None, url: str) -> Profile | None:
+    """The fallback profile, for a page on which every layout of the site's profile found no body
+    (the site was redesigned), so that the page is archived meanwhile; None when a profile was
+    asked for exactly (a profile object, ``name@version``) or the profile is the fallback itself."""
+    if isinstance(profile, Profile) or (profile and "@" in profile):
+        return None
+    chosen = get_profile(profile) if profile else profile_for_url(url)
+    return None if chosen.is_fallback else _by_domain()[WILDCARD]
+
+
 def profile_for_url(url: str) -> Profile:
     """The profile for the site of ``url`` (pass the final URL, after redirects), else the fallback."""
     domain = registrable_domain(host_of(url))

@@ -8,12 +8,26 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from aggregator.errors import StoreError
+from aggregator.profiles.model import VIA
 from aggregator.store.records import ARTICLE_COLUMNS, TABLES
 from aggregator.store.sqlite.connection import Connection
 from aggregator.store.sqlite.searching import ArticleFilter, count_statement, match_for, search_statement
 
 
 class ReadSide(Connection):
+    def profile_drift(self) -> dict[str, dict[str, int]]:
+        """Articles archived through the fallback (extractor ``generic@3 via tass@2019``), by feed and
+        by the site profile that found no body: the alarm that a profile needs fixing."""
+        rows = self._rows(
+            "SELECT feed_id, substr(extractor, instr(extractor, ?) + ?) AS profile, COUNT(*) AS articles "
+            "FROM articles WHERE instr(extractor, ?) > 0 GROUP BY feed_id, profile ORDER BY feed_id, profile",
+            [VIA, len(VIA), VIA],
+        )
+        drift: dict[str, dict[str, int]] = {}
+        for row in rows:
+            drift.setdefault(row["feed_id"] or "", {})[row["profile"]] = int(row["articles"])
+        return drift
+
     def count(self, table: str) -> int:
         if table not in TABLES:
             raise StoreError(f"unknown table {table!r}")
