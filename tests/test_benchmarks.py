@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from aggregator import extract  # noqa: E402
+from benchmarks import million  # noqa: E402
 from benchmarks import run as bench  # noqa: E402
 from benchmarks.site import article_page, section_of  # noqa: E402
 
@@ -41,3 +42,60 @@ def test_the_synthetic_pages_are_tass_pages_of_realistic_size() -> None:
     assert 40_000 <= len(html.encode()) <= 80_000
     article = extract.extract_article(html, url)
     assert article.extractor == "tass@2019" and len(article.paragraphs) >= 3
+
+
+@pytest.mark.slow  # generates a 2,000-article archive; the CLI in subprocesses, Datasette in process
+def test_quick_million_benchmark_prints_a_table_with_every_row(tmp_path: Path) -> None:
+    db = tmp_path / "million.db"
+    report = million.run(million.QUICK, db, regenerate=False, log=lambda line: None)
+    rows = [line for line in report.splitlines() if line.startswith("| ") and not line.startswith("| measure")]
+    names = [row.split(" | ")[0] for row in rows]
+    for expected in (
+        "| search: a word in under 0.5 %",
+        "| search: a word in 0.5-5 %",
+        "| search: a word in over 5 %",
+        "| search: two words",
+        "| search: a phrase",
+        "| search: a prefix",
+        "| search: a 0.5-5 % word, a source, a year",
+        "| page: front page",
+        "| page: articles list",
+        "| page: search page",
+        "| page: an article page",
+        "| page: dashboard page",
+        "| page: stored query `latest_articles`",
+        "| page: stored query `duplicates_merged`",
+        "| page: dashboard chart `articles_per_day`",
+        "| `aggregator feeds`",
+        "| `export --format jsonl",
+        "| `export --format csv",
+        "| `export --format text",
+        "| insert (add_entries + save_article) at 2,000 articles",
+        "| database bytes per article",
+    ):
+        assert any(name.startswith(expected) for name in names), (expected, names)
+    assert "Machine:" in report
+    # the archive is cached: a second run measures it again without generating it
+    assert million.run(million.QUICK, db, regenerate=False, log=lambda line: None).count("| search: ") == 8
+
+
+def test_the_million_archive_has_the_rows_production_gives_an_article(tmp_path: Path) -> None:
+    from aggregator.document.render import parse_document
+    from aggregator.store.sqlite import SQLiteStore
+
+    sizes = million.Sizes(300, probe=50)
+    million.generate(tmp_path / "a.db", sizes, log=lambda line: None)
+    with SQLiteStore(tmp_path / "a.db") as store:
+        assert store.count("articles") == 300
+        assert not store.integrity_problems()
+        rows = store._rows("SELECT * FROM articles ORDER BY rowid")
+        bulk, probed = rows[0], rows[-1]  # the first by the bulk path, the last by save_article
+        for row in (bulk, probed):
+            document = parse_document(row["document"])
+            assert document["url"] == row["url"] and document["source"] == row["source"]
+            assert row["path"] == f"{row['folder']}/{row['seq']:03d}_{row['id']}.txt"
+        assert set(bulk) == set(probed) and {k for k, v in bulk.items() if v is None} == {
+            k for k, v in probed.items() if v is None
+        }
+        assert store.search(bulk["title"].split()[0], limit=1)
+        assert store.count("captures") == store.count("article_urls") == 300

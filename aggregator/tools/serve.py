@@ -32,7 +32,9 @@ DATA = Path(plugin.__file__).parent
 PLUGIN_NAME = "aggregator"
 #: Datasette's default error handler, as its plugin manager names it
 DEFAULT_ERRORS = "datasette.handle_exception"
-SETTINGS = {"default_page_size": 50, "facet_time_limit_ms": 1000, "sql_time_limit_ms": 5000}
+#: No facet suggestions: Datasette would try a query per column on every table page, more than
+#: the page itself costs on a large archive (the facets worth having are in metadata.yaml).
+SETTINGS = {"default_page_size": 50, "facet_time_limit_ms": 1000, "sql_time_limit_ms": 5000, "suggest_facets": False}
 
 
 def metadata() -> dict[str, Any]:

@@ -84,23 +84,27 @@ class ArticleFilter:
         return " AND ".join(clauses), params
 
 
-def _hits(match: str, marks: tuple[str, str] | None) -> tuple[str, list[Any]]:
-    """``best``: one row per matching article (its rowid ``r``, best ``rank``, ``snippet`` when marks)."""
-    if marks is None:
-        latest, earlier, params = "", "", [match, match]
-    else:
-        latest = ", " + _SNIPPET.format(table="articles_fts") + " AS snippet"
-        earlier = ", " + _SNIPPET.format(table="article_versions_fts") + " AS snippet"
-        params = [*marks, match, *marks, match]
+def _hits(match: str, where: ArticleFilter, *, ranked: bool = True) -> tuple[str, list[Any]]:
+    """``best``: one row per matching article that ``where`` keeps: its rowid ``r``, best ``rank``
+    and where that rank came from (``v``: 0 for the latest text, else the version's rowid).
+    Without ``ranked`` (a count, a facet) no rank is computed: BM25 is most of a match's cost.
+
+    The filter reads no article row: it is a set of rowids read from an index
+    (``idx_articles_source_day``, ``idx_articles_day_source``), so a word found in half the
+    archive costs its index entries, not half the table."""
+    condition, more = where.sql()
+    # the filter is checked before the rank is computed (a match it drops costs no ranking), and
+    # not offered to FTS5 (the "+"), which would look up each rowid of the set in the index
+    keep = "" if not more else f" AND {{r}} IN (SELECT a.rowid FROM articles a WHERE {condition})"
     return (
         "WITH hits AS ("
-        f"SELECT articles_fts.rowid AS r, articles_fts.rank AS rank{latest} "
-        "FROM articles_fts WHERE articles_fts MATCH ? "
-        f"UNION ALL SELECT a.rowid, article_versions_fts.rank{earlier} "
+        f"SELECT articles_fts.rowid AS r, {'articles_fts.rank' if ranked else '0'} AS rank, 0 AS v "
+        f"FROM articles_fts WHERE articles_fts MATCH ?{keep.format(r='+articles_fts.rowid')} "
+        f"UNION ALL SELECT a.rowid, {'article_versions_fts.rank' if ranked else '0'}, article_versions_fts.rowid "
         "FROM article_versions_fts JOIN article_versions v ON v.rowid = article_versions_fts.rowid "
-        "JOIN articles a ON a.id = v.article_id WHERE article_versions_fts MATCH ?), "
-        f"best AS (SELECT r, MIN(rank) AS rank{', snippet' if marks else ''} FROM hits GROUP BY r) ",
-        params,
+        f"JOIN articles a ON a.id = v.article_id WHERE article_versions_fts MATCH ?{keep.format(r='a.rowid')}), "
+        "best AS MATERIALIZED (SELECT r, MIN(rank) AS rank, v FROM hits GROUP BY r) ",
+        [match, *more, match, *more],
     )
 
 
@@ -115,26 +119,43 @@ def search_statement(
     newest: bool = False,
 ) -> tuple[str, list[Any]]:
     """The best matches first (``newest``: the latest published first): ``columns`` of
-    ``articles`` plus ``snippet`` (matches between marks)."""
-    head, params = _hits(match, marks)
-    condition, more = where.sql()
-    sql = (
-        f"{head}SELECT {', '.join(f'a.{c}' for c in columns)}, best.snippet FROM best "
-        f"JOIN articles a ON a.rowid = best.r WHERE {condition} "
-        f"ORDER BY {'datetime(a.published) DESC, best.rank' if newest else 'best.rank, a.published DESC'} "
-        "LIMIT ? OFFSET ?"
+    ``articles`` plus ``snippet`` (matches between marks).
+
+    The page is chosen on the matches' rowids and ranks alone; only its rows are read from
+    ``articles`` and given a snippet. In relevance order, only the matches ranked as well as the
+    page's last one (ties included) are read to order ties newest first."""
+    head, params = _hits(match, where)
+    if newest:
+        page = (
+            "page AS (SELECT best.r, best.rank, best.v, a.published FROM best JOIN articles a ON a.rowid = best.r "
+            "ORDER BY datetime(a.published) DESC, best.rank, best.r LIMIT ? OFFSET ?) "
+        )
+        order, more = "datetime(page.published) DESC, page.rank, page.r", [limit, offset]
+    else:
+        page = (
+            "page AS (SELECT best.r, best.rank, best.v, a.published FROM best JOIN articles a ON a.rowid = best.r "
+            "WHERE best.rank <= COALESCE((SELECT rank FROM best ORDER BY rank LIMIT 1 OFFSET ?), 9e999) "
+            "ORDER BY best.rank, a.published DESC, best.r LIMIT ? OFFSET ?) "
+        )
+        order, more = "page.rank, page.published DESC, page.r", [max(0, limit + offset - 1), limit, offset]
+    snippet = (
+        "CASE WHEN page.v = 0 THEN (SELECT "
+        + _SNIPPET.format(table="articles_fts")
+        + " FROM articles_fts WHERE articles_fts MATCH ? AND articles_fts.rowid = page.r) ELSE (SELECT "
+        + _SNIPPET.format(table="article_versions_fts")
+        + " FROM article_versions_fts WHERE article_versions_fts MATCH ? AND article_versions_fts.rowid = page.v) END"
     )
-    return sql, [*params, *more, limit, offset]
+    sql = (
+        f"{head}, {page}SELECT {', '.join(f'a.{c}' for c in columns)}, {snippet} AS snippet "
+        f"FROM page JOIN articles a ON a.rowid = page.r ORDER BY {order}"
+    )
+    return sql, [*params, *more, *marks, match, *marks, match]
 
 
 def count_statement(match: str, where: ArticleFilter) -> tuple[str, list[Any]]:
     """How many articles match (one row, column ``n``)."""
-    head, params = _hits(match, None)
-    condition, more = where.sql()
-    return f"{head}SELECT COUNT(*) AS n FROM best JOIN articles a ON a.rowid = best.r WHERE {condition}", [
-        *params,
-        *more,
-    ]
+    head, params = _hits(match, where, ranked=False)
+    return f"{head}SELECT COUNT(*) AS n FROM best", params
 
 
 #: The facets a search can be narrowed by: name -> the expression on ``articles a`` it counts.
@@ -145,11 +166,10 @@ def facet_statement(match: str, facet: str, where: ArticleFilter, *, limit: int 
     """The matching articles counted by one of FACETS (columns ``value``, ``n``; most first, and
     months newest first)."""
     expression = FACETS[facet]
-    head, params = _hits(match, None)
-    condition, more = where.sql()
+    head, params = _hits(match, where, ranked=False)
     order = "value DESC" if facet == "month" else "n DESC, value"
     sql = (
         f"{head}SELECT {expression} AS value, COUNT(*) AS n FROM best JOIN articles a ON a.rowid = best.r "
-        f"WHERE {condition} GROUP BY value ORDER BY {order} LIMIT ?"
+        f"GROUP BY value ORDER BY {order} LIMIT ?"
     )
-    return sql, [*params, *more, limit]
+    return sql, [*params, limit]
