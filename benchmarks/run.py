@@ -5,16 +5,21 @@
 Serves the synthetic TASS-like site of ``benchmarks/site.py`` from its own process, then measures,
 each scenario ``--runs`` times (the table shows medians):
 
-1. cold ingest: 2,000 new articles from 20 feeds of 100 items (``aggregator fetch`` into an empty archive);
+1. cold ingest: 2,000 new articles from 20 feeds of 100 items (``aggregator fetch`` into an empty
+   archive), the feeds on one host (tass.com), then on 20 hosts (one feed each);
 2. warm cycle: 1,000 unchanged feeds polled again (every answer a 304);
+2b. changed cycle: 1,000 feeds of 100 items polled again, each a 200 without validators showing 2
+   items it did not show before (articles another feed already brought: no page is fetched);
 3. extraction alone: ms per page, TASS profile and generic extractor (in this process);
 4. storage: database bytes per article; full-text query latency on a 100,000-article archive;
 5. a long daemon run: RSS after 1, 10 and 50 poll cycles of the daemon's refresh path.
 
-The archiver and the alternative (``benchmarks/alternative.py``) run as child processes, so wall
-time, CPU time (user + system) and peak RSS (ru_maxrss) are theirs alone, interpreter start-up
-included. The archiver goes through its ``proxy:`` setting with http://tass.com/... URLs, so the
-TASS profile runs as in production; the alternative fetches http://127.0.0.1:PORT/... directly.
+The archiver and the alternative (``benchmarks/alternative.py``: sequential, one keep-alive
+``httpx.Client``) run as child processes, so wall time, CPU time (user + system) and peak RSS
+(ru_maxrss) are theirs alone, interpreter start-up included. Both go through the site as a proxy
+with the same http://tass.com/... (or http://newsN.example/...) URLs, so the TASS profile runs as
+in production. The archiver runs on its default settings (``concurrency: 8``,
+``per_host_concurrency: 2``, retries, robots.txt, WARC captures and all).
 ``--quick`` shrinks every scenario to a smoke run of a few seconds (its numbers mean nothing).
 """
 
@@ -40,11 +45,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as a script: make ``benchmarks.site`` importable
     sys.path.insert(0, str(REPO))
 
-from benchmarks.site import LIVE_BASE, SiteProcess, article_page, section_of  # noqa: E402
+from benchmarks.site import LIVE_BASE, RING_BASE, SiteProcess, article_page, section_of  # noqa: E402
 
-#: the archiver's settings for the benchmark (everything else at its default)
-CONCURRENCY = 16
-PER_HOST = 16
+#: hosts of the cold ingest's second run: one feed (and its pages) on each
+HOSTS = 20
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,10 @@ class Sizes:
     cold_items: int = 100
     warm_feeds: int = 1000
     warm_pool: int = 200  # distinct articles behind the warm feeds (each lists 20 of them)
+    changed_feeds: int = 1000
+    changed_items: int = 100
+    changed_per: int = 2  # items each feed shows for the first time at each cycle
+    changed_pool: int = 400  # the ring of articles the changed feeds show windows of
     extract_pages: int = 200
     fts_articles: int = 100_000
     fts_queries: int = 40
@@ -66,6 +74,9 @@ QUICK = Sizes(
     cold_items=5,
     warm_feeds=10,
     warm_pool=20,
+    changed_feeds=10,
+    changed_items=20,
+    changed_pool=30,  # covered by the first poll (10 feeds x 3), and more than 20 + 2 x runs
     extract_pages=5,
     fts_articles=500,
     fts_queries=5,
@@ -107,26 +118,32 @@ def median(values: list[float]) -> float:
 # -- the two archivers --------------------------------------------------------------------------
 
 
-def write_config(folder: Path, origin: str, feed_paths: list[str]) -> Path:
+def write_config(folder: Path, origin: str, feed_urls: list[str]) -> Path:
+    """feeds.yaml for ``feed_urls`` through the site as a proxy; every setting but the paths at its default."""
     feeds = "".join(
-        f"  - {{id: f{i}, url: 'http://tass.com{path}', source: TASS, timezone: Europe/Moscow}}\n"
-        for i, path in enumerate(feed_paths)
+        f"  - {{id: f{i}, url: '{url}', source: TASS, timezone: Europe/Moscow"
+        + ("" if url.startswith("http://tass.com/") else ", profile: tass")
+        + "}\n"
+        for i, url in enumerate(feed_urls)
     )
     config = folder / "feeds.yaml"
     config.write_text(
-        f"settings:\n  database: archive.db\n  archive_dir: archive\n  proxy: {origin}\n"
-        f"  concurrency: {CONCURRENCY}\n  per_host_concurrency: {PER_HOST}\n  retries: 0\nfeeds:\n{feeds}",
+        f"settings:\n  database: archive.db\n  archive_dir: archive\n  proxy: {origin}\nfeeds:\n{feeds}",
         encoding="utf-8",
     )
     return config
+
+
+def tass(paths: list[str]) -> list[str]:
+    return [f"http://tass.com{path}" for path in paths]
 
 
 def ours(config: Path, *args: str) -> Proc:
     return measure([sys.executable, "-m", "aggregator", "--config", str(config), "-q", "fetch", *args])
 
 
-def alternative(db: Path, origin: str, feed_paths: list[str]) -> Proc:
-    return measure([sys.executable, "-m", "benchmarks.alternative", str(db), *(origin + path for path in feed_paths)])
+def alternative(db: Path, origin: str, feed_urls: list[str]) -> Proc:
+    return measure([sys.executable, "-m", "benchmarks.alternative", "--proxy", origin, str(db), *feed_urls])
 
 
 def count(db: Path, table: str = "articles") -> int:
@@ -145,32 +162,46 @@ Row = tuple[str, str, str, str]  # measure, ours, alternative, ratio
 
 def cold_ingest(origin: str, work: Path, sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
     paths = [f"/feed/{1_000_000 + f * sizes.cold_items}-{sizes.cold_items}.xml" for f in range(sizes.cold_feeds)]
+    spread = [f"http://news{f % HOSTS}.example{path}" for f, path in enumerate(paths)]
     expected = sizes.cold_feeds * sizes.cold_items
-    our, alt, sizes_ours, sizes_alt = [], [], [], []
-    for run in range(runs):
-        folder = work / f"cold-{run}"
+    our, many, alt, sizes_ours, sizes_alt = [], [], [], [], []
+    for run in range(runs):  # interleaved: a slow minute of the shared machine weighs on all three alike
+        for urls, procs in ((tass(paths), our), (spread, many)):
+            folder = work / f"cold-{run}-{len(procs)}-{urls[0].split('/')[2]}"
+            folder.mkdir()
+            procs.append(ours(write_config(folder, origin, urls)))
+            got = count(folder / "archive.db")
+            if got != expected:
+                raise RuntimeError(f"cold ingest archived {got} articles from {urls[0]}..., expected {expected}")
+            if procs is our:
+                sizes_ours.append(db_bytes(folder / "archive.db") / got)
+        folder = work / f"cold-{run}-alternative"
         folder.mkdir()
-        our.append(ours(write_config(folder, origin, paths)))
-        got = count(folder / "archive.db")
-        if got != expected:
-            raise RuntimeError(f"cold ingest archived {got} articles, expected {expected}")
-        sizes_ours.append(db_bytes(folder / "archive.db") / got)
-        alt.append(alternative(folder / "alternative.db", origin, paths))
+        alt.append(alternative(folder / "alternative.db", origin, tass(paths)))
         sizes_alt.append(db_bytes(folder / "alternative.db") / count(folder / "alternative.db"))
-    rate_ours = expected / median([p.wall for p in our])
-    rate_alt = expected / median([p.wall for p in alt])
-    cpu_ours = median([p.cpu for p in our]) * 1000 / expected
-    cpu_alt = median([p.cpu for p in alt]) * 1000 / expected
+    wall_o, wall_m, wall_a = (median([p.wall for p in procs]) for procs in (our, many, alt))
+    cpu_o, cpu_m, cpu_a = (median([p.cpu for p in procs]) * 1000 / expected for procs in (our, many, alt))
     label = f"{expected:,} new articles from {sizes.cold_feeds} feeds"
     rows = [
-        (f"cold ingest, {label}: articles/s", f"{rate_ours:.0f}", f"{rate_alt:.0f}", f"{rate_ours / rate_alt:.1f}×"),
         (
-            "cold ingest: wall s",
-            f"{median([p.wall for p in our]):.2f}",
-            f"{median([p.wall for p in alt]):.2f}",
-            f"{median([p.wall for p in alt]) / median([p.wall for p in our]):.1f}× faster",
+            f"cold ingest, {label}, one host: articles/s",
+            f"{expected / wall_o:.0f}",
+            f"{expected / wall_a:.0f}",
+            f"{wall_a / wall_o:.1f}×",
         ),
-        ("cold ingest: CPU ms per article", f"{cpu_ours:.2f}", f"{cpu_alt:.2f}", f"{cpu_alt / cpu_ours:.1f}× less"),
+        (
+            f"cold ingest, the same feeds on {HOSTS} hosts: articles/s",
+            f"{expected / wall_m:.0f}",
+            f"{expected / wall_a:.0f}",
+            f"{wall_a / wall_m:.1f}×",
+        ),
+        ("cold ingest, one host: CPU ms per article", f"{cpu_o:.2f}", f"{cpu_a:.2f}", f"{cpu_a / cpu_o:.1f}× less"),
+        (
+            f"cold ingest, {HOSTS} hosts: CPU ms per article",
+            f"{cpu_m:.2f}",
+            f"{cpu_a:.2f}",
+            f"{cpu_a / cpu_m:.1f}× less",
+        ),
         (
             "cold ingest: peak RSS MB",
             f"{median([p.rss_mb for p in our]):.0f}",
@@ -181,10 +212,10 @@ def cold_ingest(origin: str, work: Path, sizes: Sizes, runs: int) -> tuple[list[
             "storage: database bytes per article",
             f"{median(sizes_ours):,.0f}",
             f"{median(sizes_alt):,.0f}",
-            "(ours keeps the page HTML, gzip, and an FTS index)",
+            "(ours: an FTS index, feeds, entries, polls; pages in WARC files)",
         ),
     ]
-    return rows, {"cold_rate": rate_ours, "cold_ratio": rate_ours / rate_alt}
+    return rows, {"cold_rate": expected / wall_o, "cold_ratio": wall_a / wall_o}
 
 
 def warm_cycle(origin: str, work: Path, sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
@@ -192,14 +223,14 @@ def warm_cycle(origin: str, work: Path, sizes: Sizes, runs: int) -> tuple[list[R
     paths = [f"/feed/{2_000_000 + (f % pool_feeds) * 20}-20.xml?f={f}" for f in range(sizes.warm_feeds)]
     folder = work / "warm"
     folder.mkdir()
-    config = write_config(folder, origin, paths)
+    config = write_config(folder, origin, tass(paths))
     ours(config)  # the first poll archives the pool; every later one is a 304
-    alternative(folder / "alternative.db", origin, paths)
+    alternative(folder / "alternative.db", origin, tass(paths))
     our, one, alt = [], [], []
     for _ in range(runs):  # interleaved: a slow minute of the shared machine weighs on all three alike
         our.append(ours(config))
         one.append(ours(config, "f0"))
-        alt.append(alternative(folder / "alternative.db", origin, paths))
+        alt.append(alternative(folder / "alternative.db", origin, tass(paths)))
     n = sizes.warm_feeds
     polls = count(folder / "archive.db", "polls")
     if polls != n * (runs + 1) + runs:
@@ -231,6 +262,46 @@ def warm_cycle(origin: str, work: Path, sizes: Sizes, runs: int) -> tuple[list[R
         ),
     ]
     return rows, {"warm_cpu_ms": marginal}
+
+
+def changed_cycle(
+    origin: str, site: SiteProcess, work: Path, sizes: Sizes, runs: int
+) -> tuple[list[Row], dict[str, float]]:
+    """Feeds that answer 200 with a changed body (no validators), 2 items new in each of 100."""
+    n, per = sizes.changed_feeds, sizes.changed_per
+    query = f"items={sizes.changed_items}&per={per}&pool={sizes.changed_pool}"
+    urls = [f"http://tass.com/ring/{f}.xml?{query}" for f in range(n)]
+    folder = work / "changed"
+    folder.mkdir()
+    config = write_config(folder, origin, urls)
+    site.set_cycle(0)
+    ours(config)  # the first poll archives the whole ring; later ones find its pages archived
+    alternative(folder / "alternative.db", origin, urls)
+    archived = count(folder / "archive.db")
+    our, one, alt = [], [], []
+    for run in range(runs):
+        site.set_cycle(run + 1)
+        one.append(ours(config, "f0"))  # first, so that f0 is a changed feed for it, not for the next
+        our.append(ours(config))
+        alt.append(alternative(folder / "alternative.db", origin, urls))
+    entries = count(folder / "archive.db", "entries")
+    if entries != n * (sizes.changed_items + per * runs) or count(folder / "archive.db") != archived:
+        raise RuntimeError(f"changed cycle: {entries} entries, {count(folder / 'archive.db')} articles")
+    wall_o, wall_a = median([p.wall for p in our]), median([p.wall for p in alt])
+    cpu_o, cpu_a = median([p.cpu for p in our]), median([p.cpu for p in alt])
+    marginal = median([a.cpu - b.cpu for a, b in zip(our, one, strict=True)]) * 1000 / (n - 1)
+    label = f"{n:,} feeds of {sizes.changed_items} items, {per} new"
+    rows = [
+        (f"changed cycle, {label}: feeds/s", f"{n / wall_o:.0f}", f"{n / wall_a:.0f}", f"{wall_a / wall_o:.1f}×"),
+        (
+            "changed cycle: CPU ms per feed (whole process)",
+            f"{cpu_o * 1000 / n:.2f}",
+            f"{cpu_a * 1000 / n:.2f}",
+            f"{cpu_a / cpu_o:.1f}× less",
+        ),
+        ("changed cycle: CPU ms per feed (beyond start-up)", f"{marginal:.2f}", "", ""),
+    ]
+    return rows, {"changed_cpu_ms": marginal}
 
 
 def extraction(sizes: Sizes, runs: int) -> tuple[list[Row], dict[str, float]]:
@@ -398,9 +469,6 @@ def daemon_child(folder: Path, origin: str, port: int, spec: str) -> None:
         database=folder / "archive.db",
         archive_dir=folder / "archive",
         proxy=origin,
-        concurrency=CONCURRENCY,
-        per_host_concurrency=PER_HOST,
-        retries=0,
     )
     specs = [
         FeedSpec(id=f"live{i}", url=f"http://tass.com/live/{i}.xml?per={per}", source="TASS", timezone="Europe/Moscow")
@@ -467,7 +535,7 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-SCENARIOS = ("cold ingest", "warm cycle", "extraction", "search", "daemon")
+SCENARIOS = ("cold ingest", "warm cycle", "changed cycle", "extraction", "search", "daemon")
 
 
 def run(
@@ -484,12 +552,13 @@ def run(
     )
     prewarm = (
         f"1000000-{1_000_000 + sizes.cold_feeds * sizes.cold_items},2000000-{2_000_000 + sizes.warm_pool},"
-        + daemon_ranges
+        f"{RING_BASE}-{RING_BASE + sizes.changed_pool},{daemon_ranges}"
     )
     with SiteProcess(prewarm) as site:
         for name, scenario in (
             ("cold ingest", lambda: cold_ingest(site.origin, work, sizes, runs)),
             ("warm cycle", lambda: warm_cycle(site.origin, work, sizes, runs)),
+            ("changed cycle", lambda: changed_cycle(site.origin, site, work, sizes, runs)),
             ("extraction", lambda: extraction(sizes, runs)),
             ("search", lambda: search_latency(work, sizes, runs)),
             ("daemon", lambda: daemon(site.origin, site, work, sizes, runs)),
@@ -501,8 +570,8 @@ def run(
             rows += found
             progress(f"{name}: {time.perf_counter() - started:.0f} s")
     header = (
-        f"Machine: {machine()}.  \nEach figure is the median of {runs} runs; archiver settings "
-        f"`concurrency: {CONCURRENCY}`, `per_host_concurrency: {PER_HOST}`, `retries: 0`, the rest default."
+        f"Machine: {machine()}.  \nEach figure is the median of {runs} runs; the archiver on its default settings "
+        "(`concurrency: 8`, `per_host_concurrency: 2`), the alternative one keep-alive client."
     )
     return header + "\n\n" + table(rows) + "\n"
 

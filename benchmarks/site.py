@@ -5,13 +5,17 @@ Feeds and article pages are generated on request, deterministically, from the pa
     /feed/<first>-<count>.xml   an RSS 2.0 feed of articles first .. first+count-1 (any query ignored)
     /live/<feed>.xml            a feed that grows by ``?per=K`` (default 2) articles per cycle:
                                 the 20 newest of articles 3_000_000 + feed * 100_000 + 0 .. (cycle+1)*K-1
-    /_cycle/<n>                 sets the cycle of the /live feeds (answers 204)
+    /ring/<feed>.xml            ``?items=N&per=K&pool=P`` (default 100, 2, 400): N articles of a ring of
+                                P (RING_BASE ..), starting at feed * 3 + cycle * K, so that each cycle
+                                shows K items the feed did not show before; no validators, as many
+                                servers send none: every poll is a 200 with a changed body
+    /_cycle/<n>                 sets the cycle of the /live and /ring feeds (answers 204)
     /sitemap/<first>-<count>.xml  a sitemap (urlset) of articles first .. first+count-1, with lastmod
     /<section>/<n>              article page n: 40-80 KB of HTML in the layout of
                                 tests/fixtures/tass/politics-1189047.html, padded with the navigation,
                                 "All news" ribbon, inline scripts and footer a real tass.com page carries
 
-Every 200 carries an ETag and a Last-Modified; If-None-Match / If-Modified-Since get a 304. The
+Every 200 but a /ring feed's carries an ETag and a Last-Modified; If-None-Match / If-Modified-Since get a 304. The
 server answers for any host: links in a feed point at the host the request named (``Host``), so
 the same site is ``http://tass.com/...`` through the archiver's ``proxy:`` setting (absolute-form
 request lines are understood, the TASS profile then runs as in production) and
@@ -93,6 +97,7 @@ _WORDS_TEXT = (
 WORDS = _WORDS_TEXT.split()
 BASE_TIME = 1_597_267_560  # 2020-08-13 00:26 Moscow time, as in the reference page
 LIVE_BASE = 3_000_000
+RING_BASE = 4_000_000
 
 
 def _sentence(rng: random.Random, words: int) -> str:
@@ -238,6 +243,12 @@ class Site:
             newest = (self.cycle + 1) * per
             numbers = [start + n for n in range(max(0, newest - 20), newest)]
             return 200, "application/rss+xml; charset=utf-8", feed_xml(host, numbers), BASE_TIME + self.cycle * 3600
+        if path.startswith("/ring/") and path.endswith(".xml"):
+            feed, items = int(path[6:-4]), int(query.get("items", "100"))
+            per, pool = int(query.get("per", "2")), int(query.get("pool", "400"))
+            start = feed * 3 + self.cycle * per
+            numbers = [RING_BASE + (start + n) % pool for n in range(items)]
+            return 200, "application/rss+xml; charset=utf-8", feed_xml(host, numbers), None
         if path.startswith("/sitemap/") and path.endswith(".xml"):
             first, _, count = path[9:-4].partition("-")
             numbers = list(range(int(first), int(first) + int(count)))
@@ -274,7 +285,7 @@ async def _serve_connection(site: Site, reader: asyncio.StreamReader, writer: as
                     headers[name.strip().lower()] = value.strip()
             status, content_type, body, modified = site.answer(target, headers)
             extra = ""
-            if status == 200:
+            if status == 200 and modified is not None:  # else a body without validators
                 etag = '"' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"'
                 last_modified = formatdate(modified, usegmt=True)
                 extra = f"ETag: {etag}\r\nLast-Modified: {last_modified}\r\nCache-Control: max-age=60\r\n"
