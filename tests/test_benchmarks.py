@@ -24,6 +24,8 @@ def test_quick_benchmark_prints_a_table_with_every_row(tmp_path: Path) -> None:
     for expected in (
         "cold ingest",
         "warm cycle",
+        "changed cycle",
+        "cold ingest, the same feeds on 20 hosts",
         "extraction, TASS profile",
         "extraction, generic",
         "search on a",
@@ -33,7 +35,7 @@ def test_quick_benchmark_prints_a_table_with_every_row(tmp_path: Path) -> None:
     ):
         assert any(expected in name for name in names), (expected, names)
     assert "Machine:" in report
-    assert len(rows) == 17
+    assert len(rows) == 21
 
 
 def test_the_synthetic_pages_are_tass_pages_of_realistic_size() -> None:
