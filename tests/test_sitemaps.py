@@ -467,8 +467,8 @@ def test_relative_javascript_and_other_locs_are_skipped_and_counted() -> None:
         urlset(ENTRY, attrs=""),
         b"<sitemapindex><sitemap><loc>https://news.example.org/s.xml</loc></sitemap></sitemapindex>",
         b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- a comment -->\n<urlset>',  # only the head is looked at
-        gzip.compress(urlset(NEWS_ENTRY, attrs=NEWS_ATTRS)),
-        gzip.compress(b"<sitemapindex/>"),
+        gzip.compress(urlset(NEWS_ENTRY, attrs=NEWS_ATTRS), mtime=0),
+        gzip.compress(b"<sitemapindex/>", mtime=0),
         urlset(*[ENTRY] * 2000),
     ],
 )
