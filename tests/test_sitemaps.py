@@ -348,7 +348,10 @@ def test_a_plain_text_sitemap_is_one_url_per_line() -> None:
         (b"User-agent: *\nDisallow: /private\nSitemap: https://news.example.org/sitemap.xml\n", "User-agent: *"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
         (b'<?xml version="1.0" encoding="x-no-such-encoding"?><urlset/>', "unknown encoding"),
-        (gzip.compress(b"<html><head><title>Gone</title></head></html>", mtime=0), "HTML page “Gone” (gzip-compressed)"),
+        (
+            gzip.compress(b"<html><head><title>Gone</title></head></html>", mtime=0),
+            "HTML page “Gone” (gzip-compressed)",
+        ),
     ],
 )
 def test_what_is_not_a_sitemap_is_named(body: bytes, looks_like: str) -> None:
