@@ -348,7 +348,10 @@ def test_a_plain_text_sitemap_is_one_url_per_line() -> None:
         (b"User-agent: *\nDisallow: /private\nSitemap: https://news.example.org/sitemap.xml\n", "User-agent: *"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
         (b'<?xml version="1.0" encoding="x-no-such-encoding"?><urlset/>', "unknown encoding"),
-        (gzip.compress(b"<html><head><title>Gone</title></head></html>", mtime=0), "HTML page “Gone” (gzip-compressed)"),
+        (
+            gzip.compress(b"<html><head><title>Gone</title></head></html>", mtime=0),
+            "HTML page “Gone” (gzip-compressed)",
+        ),
     ],
 )
 def test_what_is_not_a_sitemap_is_named(body: bytes, looks_like: str) -> None:
@@ -467,8 +470,8 @@ def test_relative_javascript_and_other_locs_are_skipped_and_counted() -> None:
         urlset(ENTRY, attrs=""),
         b"<sitemapindex><sitemap><loc>https://news.example.org/s.xml</loc></sitemap></sitemapindex>",
         b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- a comment -->\n<urlset>',  # only the head is looked at
-        gzip.compress(urlset(NEWS_ENTRY, attrs=NEWS_ATTRS)),
-        gzip.compress(b"<sitemapindex/>"),
+        gzip.compress(urlset(NEWS_ENTRY, attrs=NEWS_ATTRS), mtime=0),
+        gzip.compress(b"<sitemapindex/>", mtime=0),
         urlset(*[ENTRY] * 2000),
     ],
 )

@@ -14,13 +14,23 @@ from aggregator.store.sqlite.connection import Connection
 from aggregator.store.sqlite.searching import ArticleFilter, count_statement, match_for, search_statement
 
 
+#: Every distinct ``articles.extractor``, one index seek each (a loose index scan).
+_EXTRACTORS = (
+    "extractors(name) AS (SELECT MIN(extractor) FROM articles UNION ALL "
+    "SELECT (SELECT MIN(extractor) FROM articles WHERE extractor > name) FROM extractors WHERE name IS NOT NULL)"
+)
+
 class ReadSide(Connection):
     def profile_drift(self) -> dict[str, dict[str, int]]:
         """Articles archived through the fallback (extractor ``generic@3 via tass@2019``), by feed and
         by the site profile that found no body: the alarm that a profile needs fixing."""
+        # The distinct extractors are found by hopping along their index (a few dozen seeks, not
+        # a scan of every article), then only the fallback's articles are counted, on that index.
         rows = self._rows(
+            f"WITH RECURSIVE {_EXTRACTORS} "
             "SELECT feed_id, substr(extractor, instr(extractor, ?) + ?) AS profile, COUNT(*) AS articles "
-            "FROM articles WHERE instr(extractor, ?) > 0 GROUP BY feed_id, profile ORDER BY feed_id, profile",
+            "FROM articles WHERE extractor IN (SELECT name FROM extractors WHERE instr(name, ?) > 0) "
+            "GROUP BY feed_id, profile ORDER BY feed_id, profile",
             [VIA, len(VIA), VIA],
         )
         drift: dict[str, dict[str, int]] = {}
