@@ -13,12 +13,12 @@ from aggregator.store.records import ARTICLE_COLUMNS, TABLES
 from aggregator.store.sqlite.connection import Connection
 from aggregator.store.sqlite.searching import ArticleFilter, count_statement, match_for, search_statement
 
-
 #: Every distinct ``articles.extractor``, one index seek each (a loose index scan).
 _EXTRACTORS = (
     "extractors(name) AS (SELECT MIN(extractor) FROM articles UNION ALL "
     "SELECT (SELECT MIN(extractor) FROM articles WHERE extractor > name) FROM extractors WHERE name IS NOT NULL)"
 )
+
 
 class ReadSide(Connection):
     def profile_drift(self) -> dict[str, dict[str, int]]:
