@@ -65,6 +65,9 @@ class Settings:
     respect_robots: bool = True
     backfill_rate: float = 1.0  # requests per second per registrable domain, for backfill
     wayback_url: str = "https://web.archive.org"
+    #: seconds a worker's claims on feeds hold without a heartbeat (it beats every third of it):
+    #: how soon the feeds of a worker that died are polled by another
+    worker_lease: int = 60
     #: when an archived article is fetched again for edits and removals: seconds after it was first
     #: archived (1 h, 6 h, 1 d, 3 d, 7 d); () for never
     revisit: tuple[int, ...] = (3600, 21600, 86400, 259200, 604800)

@@ -16,7 +16,7 @@ import pytest
 from aggregator.document.render import document_relpath
 from aggregator.errors import InvalidQuery, StoreError
 from aggregator.models import CaptureRef, FeedResult, FeedSpec
-from aggregator.store import PollRecord, Store, utc_now
+from aggregator.store import PollRecord, Store, WorkerBeat, iso, utc_now
 from tests.helpers.stores import BACKENDS, DAY, FEED, Backend
 from tests.helpers.stores import new_article as article
 
@@ -252,6 +252,84 @@ def test_an_adopted_redirect_survives_the_old_config(store: Store) -> None:
 def test_a_disabled_feed_is_never_due(store: Store) -> None:
     store.sync_feeds([replace(FEED, enabled=False)])
     assert store.due_feeds(utc_now(), ["tass"]) == []
+
+
+# -- workers and their claims ----------------------------------------------------------------------
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def beat(worker: str, at: datetime, lease: int = 60, metrics: str | None = None) -> WorkerBeat:
+    host, pid = worker.rsplit("-", 1)
+    return WorkerBeat(worker, host, int(pid), iso(T0), iso(at), iso(at + timedelta(seconds=lease)), metrics)
+
+
+def test_a_claimed_feed_is_nobody_elses_until_released(store: Store) -> None:
+    store.beat(beat("m1-1", T0))
+    store.beat(beat("m2-2", T0))
+    until = T0 + timedelta(seconds=60)
+    assert store.claim_feeds("m1-1", ["tass"], T0, until) == ["tass"]
+    assert store.claim_feeds("m2-2", ["tass"], T0, until) == []
+    assert store.claim_feeds("m1-1", ["tass"], T0, until) == ["tass"]  # its own claim, renewed
+    store.release_feeds("m2-2", ["tass"])  # not its claim: nothing happens
+    assert store.claim_feeds("m2-2", ["tass"], T0, until) == []
+    store.release_feeds("m1-1", ["tass"])
+    assert store.claim_feeds("m2-2", ["tass"], T0, until) == ["tass"]
+
+
+def test_a_claim_lapses_with_its_lease_unless_the_worker_beats(store: Store) -> None:
+    store.beat(beat("m1-1", T0))
+    store.claim_feeds("m1-1", ["tass"], T0, T0 + timedelta(seconds=60))
+    later = T0 + timedelta(seconds=50)
+    assert store.beat(beat("m1-1", later)) == 1  # renews the claim to later + 60
+    assert store.claim_feeds("m2-2", ["tass"], T0 + timedelta(seconds=70), T0 + timedelta(seconds=130)) == []
+    assert store.live_workers(T0 + timedelta(seconds=70)) == ["m1-1"]
+    gone = T0 + timedelta(seconds=111)  # past later + 60: the worker is dead, its claim lapsed
+    assert store.live_workers(gone) == []
+    assert store.claim_feeds("m2-2", ["tass"], gone, gone + timedelta(seconds=60)) == ["tass"]
+    assert store.beat(beat("m1-1", gone)) == 0  # a worker back from the dead holds nothing
+
+
+def test_only_due_feeds_are_claimed(store: Store) -> None:
+    store.sync_feeds([FEED, FeedSpec("later", "https://later.example/rss", "L")])
+    store.record_poll(
+        FeedResult("later", "ok"), PollRecord("ok", T0 + timedelta(hours=1)), started_at=T0, duration_ms=1
+    )
+    assert store.claim_feeds("m1-1", ["later", "tass", "unknown"], T0, T0 + timedelta(seconds=60)) == ["tass"]
+
+
+def test_leaving_releases_every_claim_and_the_overview_shows_the_workers(store: Store) -> None:
+    store.sync_feeds([FEED, FeedSpec("b", "https://b.example/rss", "B")])
+    store.beat(beat("m1-1", T0, metrics="http://127.0.0.1:9100/metrics"))
+    store.beat(beat("m2-2", T0 - timedelta(seconds=100)))  # its lease ran out before T0
+    store.claim_feeds("m1-1", ["tass", "b"], T0, T0 + timedelta(seconds=60))
+    rows = {row["id"]: row for row in store.worker_overview(T0)}
+    assert (rows["m1-1"]["live"], rows["m1-1"]["claims"], rows["m1-1"]["claimed"]) == (1, 2, "b tass")
+    assert rows["m1-1"]["metrics"] == "http://127.0.0.1:9100/metrics" and rows["m1-1"]["pid"] == 1
+    assert (rows["m2-2"]["live"], rows["m2-2"]["claims"]) == (0, 0)
+    store.leave("m1-1")
+    assert [row["id"] for row in store.worker_overview(T0)] == ["m2-2"]
+    assert store.claim_feeds("m2-2", ["tass", "b"], T0, T0 + timedelta(seconds=60)) == ["tass", "b"]
+
+
+def test_two_workers_claiming_at_once_never_share_a_feed(backend: Backend, store: Store) -> None:
+    feeds = [FeedSpec(f"f{i}", f"https://f{i}.example/rss", "F") for i in range(40)]
+    store.sync_feeds(feeds)
+    got: dict[str, list[str]] = {}
+
+    def claimer(worker: str) -> None:
+        with backend.open() as own:
+            got[worker] = [
+                f for feed in feeds for f in own.claim_feeds(worker, [feed.id], T0, T0 + timedelta(seconds=60))
+            ]
+
+    threads = [threading.Thread(target=claimer, args=(f"m{i}-{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    claimed = [feed_id for ids in got.values() for feed_id in ids]
+    assert sorted(claimed) == sorted(f.id for f in feeds)  # each feed claimed, and once
 
 
 # -- the read side ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def main() -> None:
 
 def _commands() -> ModuleType:
     """``app``, once every command module has registered its commands on ``app.cli``."""
-    from aggregator.cli import app, backfilling, feedlist, fetching, reading, revisiting  # noqa: F401
+    from aggregator.cli import app, backfilling, feedlist, fetching, reading, revisiting, workerlist  # noqa: F401
 
     return app
 

@@ -114,6 +114,7 @@ SETTINGS_RANGES: dict[str, Bounds] = {
     "max_backoff": Bounds(1, 30 * _DAY, "seconds", note="30 days"),
     "backfill_rate": Bounds(0, 100, "requests per second", open_low=True),
     "warc_max_bytes": Bounds(1 << 20, 100 * _GIB, "bytes", note="1 MiB to 100 GiB"),
+    "worker_lease": Bounds(3, 3600, "seconds", note="3 seconds to 1 hour"),
 }
 #: A feed's ``interval``, in seconds.
 INTERVAL_RANGE = Bounds(60, 365 * _DAY, "seconds", note="1 minute to 365 days")
@@ -156,6 +157,8 @@ SETTINGS_HELP: dict[str, str] = {
     "respect_robots": "honour robots.txt (Disallow, Crawl-delay) for every feed, page and sitemap request",
     "backfill_rate": "backfill requests per second to one site (registrable domain), live polls counted in",
     "wayback_url": "the Wayback Machine (or a mirror) that backfill asks for old URLs and lost pages",
+    "worker_lease": "seconds a worker's claims on feeds hold without a heartbeat: how soon another worker takes "
+    "over the feeds of one that died",
     "revisit": "when each archived article is fetched again for edits and removals (delays after it was first "
     "archived), or false",
 }

@@ -4,6 +4,11 @@ Scheduling state lives on the feed rows (``next_poll_at``); the scheduler only a
 at every tick, which feeds are due, and starts a refresh for each one not already running.
 A restart therefore resumes where the last run stopped, and missed ticks coalesce into one.
 
+Several daemons may share one database (PostgreSQL): each is a worker that beats
+(``membership``), polls the sites that are its by rendezvous hashing over the live workers
+(``shards``), and claims a due feed before polling it, so that no feed is polled twice at once
+and a dead worker's feeds are taken over once its lease lapses.
+
 Signals: SIGTERM/SIGINT stop taking work, let polls in flight finish for a grace period, then
 cancel the rest (a cancelled poll leaves its entries pending and its feed due: the next start
 takes them up); SIGHUP re-reads feeds.yaml and keeps the old configuration if the new one is bad.
@@ -28,7 +33,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from aggregator.config import load_config
 from aggregator.daemon.lock import DaemonLock
 from aggregator.daemon.looplag import LoopLag
+from aggregator.daemon.membership import Membership
 from aggregator.daemon.metrics import Metrics, serve_metrics
+from aggregator.daemon.shards import shard
 from aggregator.errors import ConfigError, failure
 from aggregator.fetch import Fetcher
 from aggregator.models import Config, FeedSpec
@@ -98,6 +105,7 @@ class Daemon:
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.membership: Membership | None = None
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -148,9 +156,14 @@ class Daemon:
         assert self._stop is not None
         await self.archiver.db.write(self.archiver.db.store.retire_feeds, [f.id for f in self.config.feeds])
         await self.archiver.start(self.config.feeds)
-        server = None
+        server, address = None, None
         if self.metrics_port is not None:
             server = serve_metrics(self.metrics, self.health, self.metrics_host, self.metrics_port)
+            shown = f"[{self.metrics_host}]" if ":" in self.metrics_host else self.metrics_host
+            address = f"http://{shown}:{server.server_address[1]}/metrics"
+        self.membership = Membership(self.archiver.db, self.clock, self.config.settings.worker_lease, metrics=address)
+        await self.membership.beat()
+        heart = asyncio.create_task(self._heartbeat(self.membership), name="heartbeat")
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
             self._tick,
@@ -179,6 +192,9 @@ class Daemon:
             await asyncio.gather(background, return_exceptions=True)
             await self._drain()
             probe.cancel()
+            heart.cancel()
+            await asyncio.gather(heart, return_exceptions=True)
+            await self.membership.leave()  # its claims end now, not a lease later
             await self.archiver.texts.record()
             if server is not None:
                 server.shutdown()
@@ -209,6 +225,17 @@ class Daemon:
     def _enabled(self) -> list[FeedSpec]:
         return [feed for feed in self.config.feeds if feed.enabled]
 
+    def _mine(self) -> list[FeedSpec]:
+        """The enabled feeds of the sites that are this worker's (all of them when it works alone)."""
+        if self.membership is None:
+            return self._enabled()
+        return shard(self._enabled(), self.membership.id, self.membership.live)
+
+    async def _heartbeat(self, membership: Membership) -> None:
+        while True:
+            await asyncio.sleep(membership.interval)
+            await membership.beat()
+
     async def _tick(self) -> None:
         """Start a refresh for every due feed that is not already being polled."""
         self._idle.clear()
@@ -226,17 +253,27 @@ class Daemon:
         # recorded: a feed in flight when the read starts waits for the next tick, never polled twice.
         in_flight = set(self._running)
         try:
-            due = await self.archiver.db.read(
-                self.archiver.db.store.due_feeds, now, [feed.id for feed in self._enabled()]
-            )
+            due = await self.archiver.db.read(self.archiver.db.store.due_feeds, now, [feed.id for feed in self._mine()])
         except Exception as exc:  # the database is unwell: nothing is due until it answers again
             log.error("scheduler: cannot read which feeds are due: %s", failure(exc)[1])
             return
         self.metrics.lag.set(max([(now - at).total_seconds() for _, at in due if at is not None], default=0.0))
+        wanted = []
         for feed_id, _ in due:
             held = self.archiver.held_until(feed_id)
             if feed_id in self._running or feed_id in in_flight or (held is not None and now < held):
                 continue
+            wanted.append(feed_id)
+        claimed = wanted
+        if wanted and self.membership is not None:
+            try:  # what another worker holds (or polled since the read above) is not this worker's now
+                claimed = await self.archiver.db.write(
+                    self.archiver.db.store.claim_feeds, self.membership.id, wanted, now, self.membership.until()
+                )
+            except Exception as exc:
+                log.error("scheduler: cannot claim the due feeds: %s", failure(exc)[1])
+                return
+        for feed_id in claimed:
             feed = self.config.feed(feed_id)
             if feed is not None:
                 self._running[feed_id] = asyncio.create_task(self._refresh(feed), name=f"poll {feed_id}")
@@ -249,13 +286,13 @@ class Daemon:
         while True:
             await self._idle.wait()
             found = RevisitTally()
-            if await revisits.step(self._enabled(), found):
+            if await revisits.step(self._mine(), found):
                 for outcome, count in found.total.items():
                     self.metrics.revisits.labels(outcome).inc(count)
                 continue
             await self._idle.wait()
             tally = Tally()
-            if await work.step(self._enabled(), tally):
+            if await work.step(self._mine(), tally):
                 for status, count in tally.pages.items():
                     self.metrics.backfill_pages.labels(status).inc(count)
                 self.metrics.count_fallbacks(self.archiver.pages.take_fallbacks())
@@ -285,6 +322,15 @@ class Daemon:
             )
         finally:
             self._running.pop(feed.id, None)
+            await self._release(feed.id)
+
+    async def _release(self, feed_id: str) -> None:
+        if self.membership is None:
+            return
+        try:
+            await self.archiver.db.write(self.archiver.db.store.release_feeds, self.membership.id, [feed_id])
+        except Exception as exc:  # the claim lapses with the lease
+            log.error("could not release feed %s: %s", feed_id, failure(exc)[1])
 
     async def _reload(self) -> None:
         try:

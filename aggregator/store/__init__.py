@@ -19,6 +19,7 @@ from aggregator.store.records import (
     RevisitOutcome,
     RevisitWork,
     Saved,
+    WorkerBeat,
     iso,
     utc_now,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Revisited",
     "Saved",
     "Store",
+    "WorkerBeat",
     "iso",
     "open_store",
     "utc_now",

@@ -26,6 +26,7 @@ from aggregator.store.records import (
     RevisitOutcome,
     RevisitWork,
     Saved,
+    WorkerBeat,
 )
 
 
@@ -239,6 +240,36 @@ class Store(Protocol):
 
     def version_files(self) -> list[tuple[str, int, str, str]]:
         """(article id, version, path, document) of every version that is not its article's latest."""
+        ...
+
+    # -- workers and their claims ---------------------------------------------------------------
+
+    def beat(self, worker: WorkerBeat) -> int:
+        """Record a worker's heartbeat (registering it the first time) and extend its claims to its
+        new expiry; returns how many feeds it holds."""
+        ...
+
+    def leave(self, worker_id: str) -> None:
+        """A worker stops: its row goes and its claims are released at once."""
+        ...
+
+    def live_workers(self, now: datetime) -> list[str]:
+        """The ids of the workers whose lease holds at ``now``, sorted."""
+        ...
+
+    def claim_feeds(self, worker_id: str, feed_ids: Iterable[str], now: datetime, until: datetime) -> list[str]:
+        """Of ``feed_ids``, claim for ``worker_id`` until ``until`` those still due at ``now`` that
+        no other worker holds (a claim past its time holds nothing), atomically: two workers
+        asking at once never both get a feed. Returns the claimed ids, in the order given."""
+        ...
+
+    def release_feeds(self, worker_id: str, feed_ids: Iterable[str]) -> None:
+        """The worker's polls of these feeds are over: their claims end (another worker's stay)."""
+        ...
+
+    def worker_overview(self, now: datetime) -> list[dict[str, Any]]:
+        """One row per registered worker: its heartbeat, whether it is live at ``now``, and the
+        feeds it holds (``claims``, and their ids space-separated in ``claimed``)."""
         ...
 
     # -- the read side -------------------------------------------------------------------------

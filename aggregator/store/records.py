@@ -218,3 +218,16 @@ class RevisitOutcome:
     version: int | None = None
     path: str | None = None
     document: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerBeat:
+    """A worker's heartbeat: who it is, and until when its claims hold without another beat."""
+
+    id: str  # ``<host>-<pid>``, as in the names of the WARC files it writes
+    host: str
+    pid: int
+    started_at: str
+    beat_at: str
+    expires_at: str  # its lease: past this without a beat, the worker is gone and its claims lapse
+    metrics: str | None = None  # the address of its /metrics, when it serves one

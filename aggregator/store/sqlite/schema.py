@@ -358,6 +358,19 @@ def _migration_8(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+def _migration_9(db: sqlite_utils.Database) -> None:
+    """Workers and their claims: a feed being polled is claimed by one worker until its lease
+    runs out (the worker renews it with every heartbeat), so that no two workers poll it at once
+    and a dead worker's feeds are taken over when its lease lapses."""
+    db.execute(
+        "CREATE TABLE workers (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, "
+        "started_at TEXT NOT NULL, beat_at TEXT NOT NULL, expires_at TEXT NOT NULL, metrics TEXT)"
+    )
+    db.table("feeds").add_column("claimed_by", str)
+    db.table("feeds").add_column("claim_until", str)
+    db.execute("CREATE INDEX idx_feeds_claimed_by ON feeds (claimed_by) WHERE claimed_by IS NOT NULL")
+
+
 #: Schema migrations, applied in order.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
@@ -368,6 +381,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_6,
     _migration_7,
     _migration_8,
+    _migration_9,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
