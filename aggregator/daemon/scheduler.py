@@ -106,6 +106,7 @@ class Daemon:
         self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.membership: Membership | None = None
+        self._shard: tuple[tuple[object, ...], list[FeedSpec]] | None = None
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -229,7 +230,11 @@ class Daemon:
         """The enabled feeds of the sites that are this worker's (all of them when it works alone)."""
         if self.membership is None:
             return self._enabled()
-        return shard(self._enabled(), self.membership.id, self.membership.live)
+        # Asked at every tick: computed again only when the feeds or the live workers change.
+        key = (self.config.feeds, tuple(self.membership.live))
+        if self._shard is None or self._shard[0] != key:
+            self._shard = (key, shard(self._enabled(), self.membership.id, self.membership.live))
+        return self._shard[1]
 
     async def _heartbeat(self, membership: Membership) -> None:
         while True:
