@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
+import sys
+import threading
 import time
 from collections import Counter
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aggregator.config import load_config
+from aggregator.daemon.scheduler import Daemon
 from aggregator.daemon.shards import owner, shard, site_of
 from aggregator.models import FeedSpec
 from aggregator.store import WorkerBeat, iso, open_store
@@ -70,17 +76,35 @@ def test_a_running_daemon_is_a_worker_with_its_claims_and_metrics_and_signs_off(
     assert gone.returncode == 0 and gone.stderr.strip() == "no live workers"
 
 
+@contextmanager
+def sharing(config: Path, clock: Clock) -> Iterator[Daemon]:
+    """A daemon in a thread that shares its database with other workers (as on PostgreSQL)."""
+    daemon = Daemon(config, clock=clock, tick=0.05, grace=2.0, alone=False)
+    thread = threading.Thread(target=daemon.run, kwargs={"install_signals": False})
+    thread.start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+
+
+def another_worker_holds_the_feed(config: Path, db: Path, now: datetime, worker: str = "elsewhere-7") -> None:
+    with open_store(db) as store:  # live, holding the feed for its 60 s lease
+        store.sync_feeds(load_config(config).feeds)
+        lease = now + timedelta(seconds=60)
+        host, pid = worker.rsplit("-", 1)
+        store.beat(WorkerBeat(worker, host, int(pid), iso(now) or "", iso(now) or "", iso(lease) or ""))
+        assert store.claim_feeds(worker, ["tass"], now, lease) == ["tass"]
+
+
 def test_a_feed_another_worker_holds_waits_for_its_lease_to_lapse(tmp_path: Path, tass_site: Site) -> None:
     config = tass_config(tmp_path, tass_site)
     db = tmp_path / "archive" / "archive.db"
     clock = Clock()
-    with open_store(db) as store:  # another worker, live, holds the feed for its 60 s lease
-        store.sync_feeds(load_config(config).feeds)
-        now = clock()
-        lease = now + timedelta(seconds=60)
-        store.beat(WorkerBeat("elsewhere-7", "elsewhere", 7, iso(now) or "", iso(now) or "", iso(lease) or ""))
-        assert store.claim_feeds("elsewhere-7", ["tass"], now, lease) == ["tass"]
-    with daemon_thread(config, clock, tick=0.05) as daemon:
+    another_worker_holds_the_feed(config, db, clock())
+    with sharing(config, clock) as daemon:
         wait_for(lambda: query(db, "SELECT COUNT(*) FROM workers") == [(2,)])
         time.sleep(0.5)  # ten ticks: the feed is due, but not this worker's
         assert query(db, "SELECT COUNT(*) FROM polls") == [(0,)]
@@ -89,4 +113,30 @@ def test_a_feed_another_worker_holds_waits_for_its_lease_to_lapse(tmp_path: Path
         )
         clock.advance(seconds=61)  # the other worker sent no beat: its lease lapsed
         wait_for(lambda: query(db, "SELECT COUNT(*) FROM polls") == [(1,)])
+        assert query(db, "SELECT claimed_by FROM feeds") == [(None,)]  # released after the poll
+
+
+def test_a_worker_of_this_host_whose_process_is_gone_is_signed_off_at_once(tmp_path: Path, tass_site: Site) -> None:
+    config = tass_config(tmp_path, tass_site)
+    db = tmp_path / "archive" / "archive.db"
+    clock = Clock()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    another_worker_holds_the_feed(config, db, clock(), worker=f"{socket.gethostname()}-{dead.pid}")
+    with sharing(config, clock):
+        wait_for(lambda: query(db, "SELECT COUNT(*) FROM polls") == [(1,)])  # no lease to wait for
+        assert query(db, "SELECT COUNT(*) FROM workers") == [(1,)]
+
+
+def test_the_daemon_of_an_sqlite_file_is_alone_it_clears_workers_before_it_and_claims_nothing(
+    tmp_path: Path, tass_site: Site
+) -> None:
+    config = tass_config(tmp_path, tass_site)
+    db = tmp_path / "archive" / "archive.db"
+    clock = Clock()
+    another_worker_holds_the_feed(config, db, clock())  # a daemon killed on another machine, say
+    with daemon_thread(config, clock, tick=0.05) as daemon:
+        wait_for(lambda: query(db, "SELECT COUNT(*) FROM polls") == [(1,)])
+        assert daemon.membership is not None
+        assert query(db, "SELECT id FROM workers") == [(daemon.membership.id,)]
         assert query(db, "SELECT claimed_by FROM feeds") == [(None,)]

@@ -4,10 +4,12 @@ Scheduling state lives on the feed rows (``next_poll_at``); the scheduler only a
 at every tick, which feeds are due, and starts a refresh for each one not already running.
 A restart therefore resumes where the last run stopped, and missed ticks coalesce into one.
 
-Several daemons may share one database (PostgreSQL): each is a worker that beats
-(``membership``), polls the sites that are its by rendezvous hashing over the live workers
-(``shards``), and claims a due feed before polling it, so that no feed is polled twice at once
-and a dead worker's feeds are taken over once its lease lapses.
+Every daemon is a worker that beats (``membership``), so that ``aggregator workers`` shows it.
+Where several share one database (PostgreSQL), each polls the sites that are its by rendezvous
+hashing over the live workers (``shards``) and claims a due feed before polling it, so that no
+feed is polled twice at once and a dead worker's feeds are taken over once its lease lapses. On
+an SQLite file the daemon is alone (its lock says so): it claims nothing, and the rows of
+workers before it, which died or it could not start, are cleared at once.
 
 Signals: SIGTERM/SIGINT stop taking work, let polls in flight finish for a grace period, then
 cancel the rest (a cancelled poll leaves its entries pending and its feed due: the next start
@@ -79,6 +81,7 @@ class Daemon:
         metrics_host: str = "127.0.0.1",
         silence_limit: float | None = None,
         background_idle: float = BACKGROUND_IDLE,
+        alone: bool | None = None,
     ) -> None:
         self.config_path = config_path
         self.config: Config = load_config(config_path)
@@ -106,6 +109,8 @@ class Daemon:
         self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.membership: Membership | None = None
+        #: the only daemon of its database (None: decided by the database, an SQLite file is one daemon's)
+        self.alone = alone
         self._shard: tuple[tuple[object, ...], list[FeedSpec]] | None = None
 
     # -- life cycle --------------------------------------------------------------------------
@@ -143,6 +148,8 @@ class Daemon:
         if self._stop_requested:
             self._stop.set()
         pool = LazyProcessPool()  # extraction workers, started with the first page to extract
+        if self.alone is None:
+            self.alone = True  # an SQLite file: DaemonLock below makes this the only daemon on it
         with DaemonLock(settings.database), open_store(settings.database) as store, _shut_down_on_exit(pool):
             async with Fetcher(settings) as fetcher:
                 self.archiver = Archiver(settings, store, fetcher, clock=self.clock, executor=pool)
@@ -163,6 +170,7 @@ class Daemon:
             shown = f"[{self.metrics_host}]" if ":" in self.metrics_host else self.metrics_host
             address = f"http://{shown}:{server.server_address[1]}/metrics"
         self.membership = Membership(self.archiver.db, self.clock, self.config.settings.worker_lease, metrics=address)
+        await self.membership.reap(everyone_else=bool(self.alone))
         await self.membership.beat()
         heart = asyncio.create_task(self._heartbeat(self.membership), name="heartbeat")
         scheduler = AsyncIOScheduler(timezone=UTC)
@@ -228,7 +236,7 @@ class Daemon:
 
     def _mine(self) -> list[FeedSpec]:
         """The enabled feeds of the sites that are this worker's (all of them when it works alone)."""
-        if self.membership is None:
+        if self.membership is None or self.alone:
             return self._enabled()
         # Asked at every tick: computed again only when the feeds or the live workers change.
         key = (self.config.feeds, tuple(self.membership.live))
@@ -270,7 +278,7 @@ class Daemon:
                 continue
             wanted.append(feed_id)
         claimed = wanted
-        if wanted and self.membership is not None:
+        if wanted and self.membership is not None and not self.alone:
             try:  # what another worker holds (or polled since the read above) is not this worker's now
                 claimed = await self.archiver.db.write(
                     self.archiver.db.store.claim_feeds, self.membership.id, wanted, now, self.membership.until()
@@ -330,7 +338,7 @@ class Daemon:
             await self._release(feed.id)
 
     async def _release(self, feed_id: str) -> None:
-        if self.membership is None:
+        if self.membership is None or self.alone:
             return
         try:
             await self.archiver.db.write(self.archiver.db.store.release_feeds, self.membership.id, [feed_id])
