@@ -16,7 +16,7 @@ from aggregator.store.sqlite.searching import ArticleFilter, count_statement, ma
 
 class ReadSide(Connection):
     def profile_drift(self) -> dict[str, dict[str, int]]:
-        """Articles archived through the fallback (extractor ``generic@3 via tass@2019``), by feed and
+        """Articles archived through the fallback (extractor ``generic@4 via tass@2019``), by feed and
         by the site profile that found no body: the alarm that a profile needs fixing."""
         rows = self._rows(
             "SELECT feed_id, substr(extractor, instr(extractor, ?) + ?) AS profile, COUNT(*) AS articles "

@@ -358,6 +358,13 @@ def _migration_8(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+def _migration_9(db: sqlite_utils.Database) -> None:
+    """``articles.teaser``: 1 for a paywalled page archived as the public teaser it shows (its body
+    is all the public could read), indexed for the few such rows."""
+    db.table("articles").add_column("teaser", int, not_null_default=0)
+    db.execute("CREATE INDEX idx_articles_teaser ON articles (day) WHERE teaser = 1")
+
+
 #: Schema migrations, applied in order.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
@@ -368,6 +375,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_6,
     _migration_7,
     _migration_8,
+    _migration_9,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
