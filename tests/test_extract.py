@@ -684,3 +684,12 @@ def test_crashing_pages_through_the_real_command_line(tmp_path: Path, name: str)
     result = run_cli("article", "--html", str(saved), "--url", "https://example.org/a", "--timezone", "UTC")
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith("\nHEADLINE\n") and result.stdout.endswith("<https://example.org/a>")
+
+
+def test_a_page_rendered_by_script_gives_its_json_ld_article_body() -> None:
+    """The HTML holds only an app shell; the article is in the page's data (JSON-LD articleBody)."""
+    data = {"@type": "NewsArticle", "headline": "Floods", "articleBody": f"{LONG}\nA second paragraph of the story."}
+    head = f'<script type="application/ld+json">{json.dumps(data)}</script>'
+    article = extract_article(page("<h1>Floods</h1><div id='root'></div>", head=head), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "A second paragraph of the story.")
+    assert article.signals["body_from"] == "json-ld"

@@ -44,7 +44,13 @@ from aggregator.extract.blocked import (
     raise_if_blocking_markers,
 )
 from aggregator.extract.body import Body, block_text, body_blocks, paragraphs
-from aggregator.extract.generic import MIN_AGREEMENT, MIN_COVERAGE, agreement, library_paragraphs
+from aggregator.extract.generic import (
+    MIN_AGREEMENT,
+    MIN_COVERAGE,
+    agreement,
+    data_paragraphs,
+    library_paragraphs,
+)
 from aggregator.extract.locate import clean_text
 from aggregator.extract.published import published
 from aggregator.html import dom
@@ -117,6 +123,8 @@ def _extract(root: Element, html: str, url: str, profile: Profile, page_title: s
     signals["coverage"] = round(int(signals["body_chars"]) / scope_chars, 3) if scope_chars else 0.0
     if profile.second_opinion:
         body, signals = _second_opinion(html, url, profile, title, (body, signals))
+        if int(signals["body_chars"]) < profile.min_body_chars:  # a page rendered by script: its data
+            body, signals = _data_body(html, profile, title, (body, signals))
     missing = "no body text" if parts else "no article container"
     _raise_if_no_body(root, html, url, profile, (body, signals), missing)
     teaser = is_teaser(int(signals["body_chars"]), html)
@@ -152,6 +160,20 @@ def _second_opinion(html: str, url: str, profile: Profile, title: str, ours: Bod
     signals["body_from"] = str(profile.second_opinion)
     signals["coverage"] = ours[1]["coverage"]  # what made ours look weak
     signals["second_opinion"] = "asked"
+    return body, signals
+
+
+def _data_body(html: str, profile: Profile, title: str, ours: Body) -> Body:
+    """The JSON-LD ``articleBody`` of a page whose HTML holds no body (rendered by script), one
+    paragraph per line; ours when there is none or it is no longer."""
+    theirs = data_paragraphs(html)
+    if sum(map(len, theirs)) <= int(ours[1]["body_chars"]):
+        return ours
+    body, signals = paragraphs([(text, 0) for text in theirs], profile, title)
+    if not body:
+        return ours
+    signals["body_from"] = "json-ld"
+    signals["coverage"] = ours[1]["coverage"]
     return body, signals
 
 

@@ -20,6 +20,7 @@ the README gives the figures):
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import defaultdict
@@ -86,6 +87,34 @@ def library_paragraphs(html: str, url: str) -> list[str]:
     if body is None:
         return []
     return [text for text in map(collapse, _block_texts(body)) if len(text.split()) > 1 or _CJK.search(text)]
+
+
+_LD_JSON = re.compile(
+    r"""<script[^>]*type=["']?application/ld\+json["']?[^>]*>(.*?)</script>""", re.IGNORECASE | re.DOTALL
+)
+
+
+def data_paragraphs(html: str) -> list[str]:
+    """The longest ``articleBody`` of the page's JSON-LD (an item, a list, an ``@graph``), a
+    paragraph per line; ``[]`` when there is none."""
+    found: list[str] = []
+    for source in _LD_JSON.findall(html):
+        try:
+            pending = [json.loads(source)]
+        except (ValueError, RecursionError):
+            continue
+        while pending:
+            item = pending.pop()
+            if isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, dict):
+                value = item.get("articleBody")
+                if isinstance(value, str):
+                    found.append(value)
+                if isinstance(item.get("@graph"), list | dict):
+                    pending.append(item["@graph"])
+    best = max(found, key=len, default="")
+    return [text for text in map(collapse, best.splitlines()) if text]
 
 
 def _block_texts(body: Element) -> Iterator[str]:
