@@ -176,6 +176,8 @@ class Article:
     published: datetime | None = None  # timezone-aware, from the page
     published_via: str | None = None  # where on the page the time came from
     signals: dict[str, float | int | str] = field(default_factory=dict)
+    #: a paywalled page of which only the public teaser was readable: the body is that teaser
+    teaser: bool = False
 
     @property
     def body(self) -> str:

@@ -1,7 +1,7 @@
 """Article-body extraction benchmark: our generic extractor against the libraries it was chosen over.
 
     .venv/bin/pip install -e '.[bench]'     # readability-lxml, one of the alternatives
-    .venv/bin/python benchmarks/extraction.py [--dev-dir PATH] [--only NAME ...] [--pages]
+    .venv/bin/python benchmarks/extraction.py [--set NAME ...] [--only NAME ...] [--pages] [--languages]
 
 The metric is the one the dev set's README defines (the Scrapinghub/Zyte article-extraction
 benchmark's): tokens are ``re.findall(r"\\w+")``; each text is a multiset of word 4-grams (a text
@@ -9,15 +9,19 @@ of 1-3 tokens is one shingle); per page TP/FP/FN; precision and recall are avera
 (an empty prediction is left out of the precision mean and scores recall 0); F1 = 2PR/(P+R) of
 the two means. page-F1 is the mean of per-page F1s with an empty prediction scoring 0.
 
-Each extractor also gets the scores of two halves of the set (pages sorted by id, first 30 and
-last 30) and of five folds, so that a rule chosen on some pages can be checked on the others.
-Not part of the test run: it reads the dev set outside the repository.
+The sets (``--set``, all by default): ``shared``, the 60 pages of ``../shared/bench/extraction-dev``;
+``dev`` and ``held-out``, the two parts of the pages in ``benchmarks/extraction_sets/`` (see its
+README: mozilla/readability's curated test pages), split by a fixed rule on the page id
+(``part_of``). Rules are fitted on ``dev`` only; ``--pages`` (per-page scores, to look at failures)
+refuses the held-out part. ``--languages`` adds F1 per language (the page's ``lang``, else its
+``<html lang>``). Each extractor also gets the scores of two halves of the set and of five folds.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import re
 import statistics
@@ -32,6 +36,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DEV_DIR = REPO.parent / "shared" / "bench" / "extraction-dev"
+SETS_DIR = Path(__file__).resolve().parent / "extraction_sets"
+SET_NAMES = ("shared", "dev", "held-out")
+_HTML_LANG = re.compile(r"<html[^>]*\blang=[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _BLOCK_TAGS = frozenset(
     {
@@ -169,10 +176,10 @@ def readability(html: str, url: str) -> str:
     from readability import Document
 
     summary = Document(html, url=url).summary(html_partial=True)
-    return _html_text(lxml.html.fromstring(summary)) if summary.strip() else ""
+    return html_text(lxml.html.fromstring(summary)) if summary.strip() else ""
 
 
-def _html_text(root: object) -> str:
+def html_text(root: object) -> str:
     """Text of an lxml tree with a line break around every block element."""
     parts: list[str] = []
     for event, element in _iterwalk(root):
@@ -212,24 +219,51 @@ EXTRACTORS: dict[str, Extractor] = {
 # --- running --------------------------------------------------------------------------------------
 
 
-def load_pages(dev_dir: Path) -> list[tuple[str, str, str, str]]:
-    """(id, url, html, expected body), sorted by id."""
+@dataclass(frozen=True)
+class Page:
+    id: str
+    url: str
+    html: str
+    expected: str
+    lang: str
+
+
+def part_of(page_id: str) -> str:
+    """The fixed split of the committed set: ``held-out`` for an odd first byte of the id's SHA-256."""
+    return "held-out" if hashlib.sha256(page_id.encode()).digest()[0] & 1 else "dev"
+
+
+def load_pages(dev_dir: Path) -> list[Page]:
+    """The pages of a set directory (``ground-truth.json`` and ``html/<id>.html.gz``), sorted by id."""
     truth = json.loads((dev_dir / "ground-truth.json").read_text(encoding="utf-8"))
     pages = []
     for page_id in sorted(truth):
         html = gzip.decompress((dev_dir / "html" / f"{page_id}.html.gz").read_bytes()).decode("utf-8")
-        pages.append((page_id, truth[page_id]["url"], html, truth[page_id]["articleBody"]))
+        item = truth[page_id]
+        found = _HTML_LANG.search(html[:5000])
+        lang = item.get("lang") or (found.group(1)[:2].lower() if found else "unknown")
+        pages.append(Page(page_id, item["url"], html, item["articleBody"], lang))
     return pages
 
 
-def run(extractor: Extractor, pages: Sequence[tuple[str, str, str, str]]) -> tuple[list[PageScore], list[float]]:
-    extractor(pages[0][2], pages[0][1])  # warm-up: imports and caches are not page time
+def load_set(name: str, shared_dir: Path = DEFAULT_DEV_DIR) -> list[Page]:
+    """``shared`` (the 60 pages in ../shared), or the ``dev`` / ``held-out`` part of the committed set."""
+    if name == "shared":
+        return load_pages(shared_dir)
+    pages = [
+        page for sub in sorted(SETS_DIR.iterdir()) if (sub / "ground-truth.json").exists() for page in load_pages(sub)
+    ]
+    return [page for page in pages if part_of(page.id) == name]
+
+
+def run(extractor: Extractor, pages: Sequence[Page]) -> tuple[list[PageScore], list[float]]:
+    extractor(pages[0].html, pages[0].url)  # warm-up: imports and caches are not page time
     scores, millis = [], []
-    for _, url, html, expected in pages:
+    for page in pages:
         started = time.perf_counter()
-        predicted = extractor(html, url)
+        predicted = extractor(page.html, page.url)
         millis.append((time.perf_counter() - started) * 1000)
-        scores.append(score_page(predicted, expected))
+        scores.append(score_page(predicted, page.expected))
     return scores, millis
 
 
@@ -237,49 +271,68 @@ def folds(scores: Sequence[PageScore], k: int = 5) -> list[float]:
     return [summarise(scores[i::k])["f1"] for i in range(k)]
 
 
+def report(
+    name: str, pages: Sequence[Page], chosen: dict[str, Extractor], *, per_page: bool, languages: bool
+) -> list[str]:
+    """The table of one set (and its per-language and per-page lines) as Markdown lines."""
+    lines = [f"### {name}: {len(pages)} pages", ""]
+    header = "| extractor | F1 | P | R | page-F1 | median ms | p90 ms | F1 of 5 folds |"
+    lines += [header, "|---" * (header.count("|") - 1) + "|"]
+    scored: dict[str, list[PageScore]] = {}
+    REFUSED.clear()
+    ASKED.clear()
+    for label, extractor in chosen.items():
+        scores, millis = run(extractor, pages)
+        scored[label] = scores
+        total = summarise(scores)
+        p90 = statistics.quantiles(millis, n=10)[-1] if len(millis) > 1 else millis[0]
+        fold_text = " ".join(f"{f:.3f}" for f in folds(scores))
+        lines.append(
+            f"| {label} | {total['f1']:.3f} | {total['p']:.3f} | {total['r']:.3f} | {total['page_f1']:.3f} "
+            f"| {statistics.median(millis):.1f} | {p90:.1f} | {fold_text} |"
+        )
+        print(lines[-1], file=sys.stderr, flush=True)
+    if ASKED:
+        lines.append(f"\nour extractor asked trafilatura's opinion on {len(ASKED)} of {len(pages)} pages")
+    if REFUSED and name != "held-out":
+        lines.append("\nrefused by our quality gates (scored as empty above):")
+        lines += [f"  {reason}: {url}" for url, reason in REFUSED.items()]
+    elif REFUSED:
+        lines.append(f"\nrefused by our quality gates: {len(REFUSED)} pages (not listed: held out)")
+    if languages:
+        langs = sorted({page.lang for page in pages})
+        lines += ["", "| language | pages | " + " | ".join(f"F1 {label}" for label in scored) + " |"]
+        lines.append("|---" * (2 + len(scored)) + "|")
+        for lang in langs:
+            index = [i for i, page in enumerate(pages) if page.lang == lang]
+            cells = " | ".join(f"{summarise([s[i] for i in index])['f1']:.3f}" for s in scored.values())
+            lines.append(f"| {lang} | {len(index)} | {cells} |")
+    if per_page:
+        lines.append("\npage | " + " | ".join(scored))
+        for index, page in enumerate(pages):
+            cells = " | ".join(f"{scores[index].f1:.2f}" for scores in scored.values())
+            lines.append(f"{page.id[:24]} {page.lang} {page.url[:50]} | {cells}")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dev-dir", type=Path, default=DEFAULT_DEV_DIR)
+    parser.add_argument("--dev-dir", type=Path, default=DEFAULT_DEV_DIR, help="the shared 60 pages")
+    parser.add_argument("--set", nargs="*", choices=SET_NAMES, help="sets to score (default: all)")
     parser.add_argument("--only", nargs="*", help="extractor names to run (substring match)")
-    parser.add_argument("--pages", action="store_true", help="also print the per-page F1 of each extractor")
+    parser.add_argument("--pages", action="store_true", help="per-page F1 (refused for the held-out part)")
+    parser.add_argument("--languages", action="store_true", help="F1 per language")
+    parser.add_argument("--limit", type=int, help="score only the first N pages of each set (a smoke run)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     sys.path.insert(0, str(REPO))
-    pages = load_pages(args.dev_dir)
     _count_second_opinions()
     chosen = {name: fn for name, fn in EXTRACTORS.items() if not args.only or any(o in name for o in args.only)}
-    print(f"{len(pages)} pages from {args.dev_dir}")
-    header = "| extractor | F1 | P | R | page-F1 | median ms | p90 ms | F1 first 30 | F1 last 30 | F1 of 5 folds |"
-    print(header)
-    print("|---" * (header.count("|") - 1) + "|")
-    per_page: dict[str, list[PageScore]] = {}
-    for name, extractor in chosen.items():
-        scores, millis = run(extractor, pages)
-        per_page[name] = scores
-        total, half = summarise(scores), len(scores) // 2
-        p90 = statistics.quantiles(millis, n=10)[-1]
-        fold_text = " ".join(f"{f:.3f}" for f in folds(scores))
-        print(
-            f"| {name} | {total['f1']:.3f} | {total['p']:.3f} | {total['r']:.3f} | {total['page_f1']:.3f} "
-            f"| {statistics.median(millis):.1f} | {p90:.1f} | {summarise(scores[:half])['f1']:.3f} "
-            f"| {summarise(scores[half:])['f1']:.3f} | {fold_text} |",
-            flush=True,
-        )
-    if ASKED:
-        print(f"\nour extractor asked trafilatura's opinion on {len(ASKED)} of {len(pages)} pages (weak bodies only)")
-    if REFUSED:
-        print("\nrefused by our quality gates (scored as empty above):")
-        for url, reason in REFUSED.items():
-            print(f"  {reason}: {url}")
-        kept = [i for i, page in enumerate(pages) if page[1] not in REFUSED]
-        print(f"F1 on the {len(kept)} pages no gate refused:")
-        for name, scores in per_page.items():
-            print(f"  {name}: {summarise([scores[i] for i in kept])['f1']:.3f}")
-    if args.pages:
-        print("\npage | " + " | ".join(per_page))
-        for index, (page_id, url, _, _) in enumerate(pages):
-            cells = " | ".join(f"{scores[index].f1:.2f}" for scores in per_page.values())
-            print(f"{page_id[:8]} {url[:60]} | {cells}")
+    for name in args.set or SET_NAMES:
+        if args.pages and name == "held-out":
+            parser.error("--pages shows the failures of the held-out part: score it without --pages")
+        pages = load_set(name, args.dev_dir)[: args.limit]
+        print("\n".join(report(name, pages, chosen, per_page=args.pages, languages=args.languages)) + "\n")
     return 0
 
 

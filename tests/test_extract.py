@@ -107,7 +107,7 @@ def test_profile_chosen_by_final_url_and_forced_by_name() -> None:
     assert extract_article(html, "https://www.tass.com/politics/1189047").extractor == "tass@2019"
     # on another site the TASS page goes to the generic profile, which still finds the body
     mirrored = extract_article(html, "https://mirror.example.org/tass/1189047")
-    assert mirrored.extractor == "generic@3"
+    assert mirrored.extractor == "generic@4"
     assert mirrored.url == "https://mirror.example.org/tass/1189047"  # canonical is off-site
     forced = extract_article(html, "https://mirror.example.org/tass/1189047", profile="tass@2019")
     assert forced.paragraphs == extract_article(html, TASS_URL).paragraphs
@@ -382,7 +382,7 @@ def test_generic_second_opinion_when_there_is_no_container() -> None:
     expected = (FIXTURES / "real" / "entermedia-8723.body.txt").read_text(encoding="utf-8").splitlines()
     assert article.paragraphs == tuple(expected)
     assert (article.extractor, article.signals["body_from"], article.signals["container"]) == (
-        "generic@3",
+        "generic@4",
         "trafilatura",
         "none",
     )
@@ -460,17 +460,22 @@ TEASER = "<p>The first two paragraphs of a story that continues behind the paywa
         ("", "<div class='gate'><p>Already a subscriber? Log in</p></div>"),
     ],
 )
-def test_paywall_teaser(head: str, extra: str) -> None:
+def test_paywall_teaser_is_archived_flagged(head: str, extra: str) -> None:
+    """What the public could read is archived, and the record says it is a teaser."""
     html = page(f"<h1>Headline</h1><article>{TEASER}</article>{extra}", head=head)
-    with pytest.raises(ExtractError) as caught:
-        extract_article(html, "https://example.org/a")
-    assert caught.value.reason == "paywall"
+    article = extract_article(html, "https://example.org/a")
+    assert article.teaser is True
+    assert (
+        article.paragraphs
+        == ("The first two paragraphs of a story that continues behind the paywall for subscribers.",) * 3
+    )
 
 
 def test_not_free_page_with_the_whole_story_is_an_article() -> None:
     """A subscriber's page (or one the site serves whole) keeps its isAccessibleForFree: false."""
     html = page(f"<h1>Headline</h1><article>{TEASER}<p>{LONG * 4}</p></article>", head=NOT_FREE)
-    assert len(extract_article(html, "https://example.org/a").paragraphs) == 4
+    article = extract_article(html, "https://example.org/a")
+    assert len(article.paragraphs) == 4 and article.teaser is False
 
 
 def test_only_boilerplate() -> None:
@@ -679,3 +684,12 @@ def test_crashing_pages_through_the_real_command_line(tmp_path: Path, name: str)
     result = run_cli("article", "--html", str(saved), "--url", "https://example.org/a", "--timezone", "UTC")
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith("\nHEADLINE\n") and result.stdout.endswith("<https://example.org/a>")
+
+
+def test_a_page_rendered_by_script_gives_its_json_ld_article_body() -> None:
+    """The HTML holds only an app shell; the article is in the page's data (JSON-LD articleBody)."""
+    data = {"@type": "NewsArticle", "headline": "Floods", "articleBody": f"{LONG}\nA second paragraph of the story."}
+    head = f'<script type="application/ld+json">{json.dumps(data)}</script>'
+    article = extract_article(page("<h1>Floods</h1><div id='root'></div>", head=head), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "A second paragraph of the story.")
+    assert article.signals["body_from"] == "json-ld"

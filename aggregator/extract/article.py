@@ -10,8 +10,10 @@ article with nothing to archive:
     challenge    an anti-bot interstitial (Cloudflare, DDoS-Guard, "Checking your browser")
     consent      a consent wall instead of the article
     boilerplate  the body blocks found were all boilerplate ("Share this story", "Read more", ...)
-    paywall      a teaser: the page says it is not free (JSON-LD ``isAccessibleForFree: false``) or
-                 shows a paywall marker, and its body is shorter than ``blocked.TEASER_MAX_CHARS``
+    paywall      no longer raised by extraction: a paywalled page (JSON-LD ``isAccessibleForFree:
+                 false``, a paywall marker) whose body is shorter than ``blocked.TEASER_MAX_CHARS``
+                 is archived as the public teaser it shows, ``Article.teaser`` set (the other
+                 gates still apply: a teaser too short is ``too_short``)
     not_article  the profile's not_article rule: a gallery, a section front
     no_body      no body container, or no text in it
     too_short    less body text than the profile's min_body_chars
@@ -24,7 +26,7 @@ page kept from before a redesign still extracts. When none finds a body (``no_bo
 profile's ``not_article`` verdict, nor a blocked page, nor a body too short) and the page does not
 declare itself a website (the generic ``not_article`` rule, believed here whatever the page holds),
 the site was redesigned: the page is extracted with the generic profile, through its gates, and
-its extractor says so (``generic@3 via tass@2019``) until the profile is fixed and ``reextract``
+its extractor says so (``generic@4 via tass@2019``) until the profile is fixed and ``reextract``
 run. A profile asked for exactly (``tass@2019``, a feed's inline selectors) has no fallback.
 """
 
@@ -42,7 +44,13 @@ from aggregator.extract.blocked import (
     raise_if_blocking_markers,
 )
 from aggregator.extract.body import Body, block_text, body_blocks, paragraphs
-from aggregator.extract.generic import MIN_AGREEMENT, MIN_COVERAGE, agreement, library_paragraphs
+from aggregator.extract.generic import (
+    MIN_AGREEMENT,
+    MIN_COVERAGE,
+    agreement,
+    data_paragraphs,
+    library_paragraphs,
+)
 from aggregator.extract.locate import clean_text
 from aggregator.extract.published import published
 from aggregator.html import dom
@@ -115,8 +123,11 @@ def _extract(root: Element, html: str, url: str, profile: Profile, page_title: s
     signals["coverage"] = round(int(signals["body_chars"]) / scope_chars, 3) if scope_chars else 0.0
     if profile.second_opinion:
         body, signals = _second_opinion(html, url, profile, title, (body, signals))
+        if int(signals["body_chars"]) < profile.min_body_chars:  # a page rendered by script: its data
+            body, signals = _data_body(html, profile, title, (body, signals))
     missing = "no body text" if parts else "no article container"
     _raise_if_no_body(root, html, url, profile, (body, signals), missing)
+    teaser = is_teaser(int(signals["body_chars"]), html)
     if not title:
         raise ExtractError(f"no headline or title: {url}", reason="no_title")
     signals["container"] = dom.describe(container) if parts else "none"
@@ -131,6 +142,7 @@ def _extract(root: Element, html: str, url: str, profile: Profile, page_title: s
         published=when,
         published_via=via,
         signals=signals,
+        teaser=teaser,
     )
 
 
@@ -151,6 +163,20 @@ def _second_opinion(html: str, url: str, profile: Profile, title: str, ours: Bod
     return body, signals
 
 
+def _data_body(html: str, profile: Profile, title: str, ours: Body) -> Body:
+    """The JSON-LD ``articleBody`` of a page whose HTML holds no body (rendered by script), one
+    paragraph per line; ours when there is none or it is no longer."""
+    theirs = data_paragraphs(html)
+    if sum(map(len, theirs)) <= int(ours[1]["body_chars"]):
+        return ours
+    body, signals = paragraphs([(text, 0) for text in theirs], profile, title)
+    if not body:
+        return ours
+    signals["body_from"] = "json-ld"
+    signals["coverage"] = ours[1]["coverage"]
+    return body, signals
+
+
 def _weak(body: Body, html: str, profile: Profile) -> bool:
     """A body worth a second opinion: none, too short, a paywall teaser by the gate below, or one that
     leaves much of its container's text out (a table, text in <div>s and <br>s)."""
@@ -165,7 +191,8 @@ def _weak(body: Body, html: str, profile: Profile) -> bool:
 
 
 def _raise_if_no_body(root: Element, html: str, url: str, profile: Profile, body: Body, what: str) -> None:
-    """The body gates, in order: nothing at all, only boilerplate, a paywall teaser, too short."""
+    """The body gates, in order: nothing at all, only boilerplate, too short (a paywall teaser is
+    archived, flagged: ``Article.teaser``)."""
     found, signals = body
     if not found and signals["dropped_blocks"]:
         raise ExtractError(
@@ -174,8 +201,6 @@ def _raise_if_no_body(root: Element, html: str, url: str, profile: Profile, body
     if not found:
         raise _no_body(root, html, url, profile, what)
     chars = int(signals["body_chars"])
-    if is_teaser(chars, html):
-        raise ExtractError(f"paywall teaser ({chars} characters of body): {url}", reason="paywall")
     if chars < profile.min_body_chars:
         raise ExtractError(f"body too short ({chars} characters): {url}", reason="too_short")
 

@@ -20,6 +20,7 @@ the README gives the figures):
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import defaultdict
@@ -39,6 +40,9 @@ MIN_AGREEMENT = 0.5
 #: a body holding less than this share of its container's text asks for the second opinion
 MIN_COVERAGE = 0.6
 _WORD = re.compile(r"\w+")
+#: a block of trafilatura's output of one word (an e-mail address, a site's name) is not body, unless
+#: it is in a script written without spaces
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 def densest_container(root: Element, unlikely: re.Pattern[str] | None) -> Element | None:
@@ -82,16 +86,58 @@ def library_paragraphs(html: str, url: str) -> list[str]:
     body = getattr(document, "body", None)
     if body is None:
         return []
-    return [collapse(text) for text in _block_texts(body) if text.strip()]
+    return [text for text in map(collapse, _block_texts(body)) if len(text.split()) > 1 or _CJK.search(text)]
+
+
+_LD_JSON = re.compile(
+    r"""<script[^>]*type=["']?application/ld\+json["']?[^>]*>(.*?)</script>""", re.IGNORECASE | re.DOTALL
+)
+
+
+def data_paragraphs(html: str) -> list[str]:
+    """The longest ``articleBody`` of the page's JSON-LD (an item, a list, an ``@graph``), a
+    paragraph per line; ``[]`` when there is none."""
+    found: list[str] = []
+    for source in _LD_JSON.findall(html):
+        try:
+            pending = [json.loads(source)]
+        except (ValueError, RecursionError):
+            continue
+        while pending:
+            item = pending.pop()
+            if isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, dict):
+                value = item.get("articleBody")
+                if isinstance(value, str):
+                    found.append(value)
+                if isinstance(item.get("@graph"), list | dict):
+                    pending.append(item["@graph"])
+    best = max(found, key=len, default="")
+    return [text for text in map(collapse, best.splitlines()) if text]
 
 
 def _block_texts(body: Element) -> Iterator[str]:
-    """The text of each innermost block of trafilatura's output tree (a table row's cells spaced)."""
-    for element in body.iter():
-        if element.tag in _LIBRARY_BLOCKS and not any(
-            child.tag in _LIBRARY_BLOCKS for child in element.iter() if child is not element
+    """The text of each innermost block of trafilatura's output tree (a table row's cells spaced),
+    and the text outside any block (prose straight in its ``<doc>``/``<div>``, between ``<lb/>``s)
+    as blocks of its own, in order: flattened to its paragraph elements only, a page whose
+    article is loose text lost all of it."""
+    loose: list[str] = [body.text or ""]
+    for child in body:
+        if child.tag in _LIBRARY_BLOCKS and not any(
+            inner.tag in _LIBRARY_BLOCKS for inner in child.iter() if inner is not child
         ):
-            yield " ".join(_texts(element)) if element.tag == "row" else "".join(_texts(element))
+            yield "".join(loose)
+            loose = []
+            yield " ".join(_texts(child)) if child.tag == "row" else "".join(_texts(child))
+        elif any(inner.tag in _LIBRARY_BLOCKS for inner in child.iter()):
+            yield "".join(loose)
+            loose = []
+            yield from _block_texts(child)
+        else:
+            loose.append("\n" if child.tag == "lb" else "".join(_texts(child)))
+        loose.append(child.tail or "")
+    yield "".join(loose)
 
 
 def _texts(element: Element) -> list[str]:

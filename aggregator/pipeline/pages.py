@@ -221,6 +221,7 @@ class Pages:
             aliases=(item.url, item.url if response.final_url == item.link else canonical_url(response.final_url)),
             captures=captures,
             date_flag=date_flag(article.published, feed_published),
+            teaser=article.teaser,
             fetched_via=fetched_via,
             capture_time=capture_time,
             etag=response.headers.get("etag") if fetched_via == "live" else None,

@@ -21,6 +21,7 @@ ARTICLE_COLUMNS = (
     "fetched_at",
     "path",
     "date_flag",
+    "teaser",
     "fetched_via",
     "capture_time",
     "version",
@@ -118,6 +119,7 @@ class NewArticle:
     capture_time: str | None = None  # when the Wayback capture was made (fetched_via wayback)
     etag: str | None = None  # the page's validators, for a conditional revisit
     last_modified: str | None = None
+    teaser: bool = False  # a paywalled page: the body is the public teaser
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from aggregator.store import Store
 from aggregator.tools.export import Filters
 
 #: Fields compared between the stored row and the new extraction, in report order.
-COMPARED = ("title", "body", "document", "extractor", "published")
+COMPARED = ("title", "body", "document", "extractor", "published", "teaser")
 
 
 @dataclass
@@ -131,6 +131,7 @@ def _extracted(
         "published": published.isoformat(),
         "published_via": via,
         "date_flag": date_flag(article.published, feed_published),
+        "teaser": int(article.teaser),
     }
 
 

@@ -16,7 +16,7 @@ from aggregator.store.sqlite.searching import ArticleFilter
 
 #: NewArticle fields that are not columns of ``articles``
 _NOT_COLUMNS = ("aliases", "article_id", "captures")
-_EXTRACTED = ("title", "body", "document", "extractor", "published", "published_via", "date_flag")
+_EXTRACTED = ("title", "body", "document", "extractor", "published", "published_via", "date_flag", "teaser")
 
 
 class ArticleRows(Connection):
@@ -77,7 +77,7 @@ class ArticleRows(Connection):
         where, params = ArticleFilter(source, since=since, until=until).sql()
         return self._rows(
             "SELECT a.id, a.url, a.title, a.body, a.document, a.extractor, a.published, a.published_via, "
-            "a.source, a.feed_id, a.fetched_at, a.path, "
+            "a.source, a.feed_id, a.fetched_at, a.path, a.teaser, "
             "(SELECT e.feed_published FROM entries e WHERE e.article_id = a.id ORDER BY e.first_seen LIMIT 1) "
             "AS feed_published, "
             "(SELECT MIN(e.first_seen) FROM entries e WHERE e.article_id = a.id) AS first_seen "

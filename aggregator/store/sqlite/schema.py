@@ -371,6 +371,13 @@ def _migration_9(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_feeds_claimed_by ON feeds (claimed_by) WHERE claimed_by IS NOT NULL")
 
 
+def _migration_10(db: sqlite_utils.Database) -> None:
+    """``articles.teaser``: 1 for a paywalled page archived as the public teaser it shows (its body
+    is all the public could read), indexed for the few such rows."""
+    db.table("articles").add_column("teaser", int, not_null_default=0)
+    db.execute("CREATE INDEX idx_articles_teaser ON articles (day) WHERE teaser = 1")
+
+
 #: Schema migrations, applied in order.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
@@ -382,6 +389,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_7,
     _migration_8,
     _migration_9,
+    _migration_10,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,38 @@
+"""The extraction benchmark's harness runs on the committed set (quickly: two pages a set); nothing is timed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks import extraction  # noqa: E402
+
+
+def test_the_committed_set_splits_by_a_fixed_rule_into_dev_and_held_out() -> None:
+    dev, held_out = extraction.load_set("dev"), extraction.load_set("held-out")
+    assert len(dev) + len(held_out) == 130 and dev and held_out
+    assert {page.id for page in dev}.isdisjoint(page.id for page in held_out)
+    assert all(extraction.part_of(page.id) == "held-out" for page in held_out)
+    assert all(page.expected and page.html and page.lang for page in dev + held_out)
+
+
+def test_the_harness_scores_a_set_with_its_languages(capsys: pytest.CaptureFixture[str]) -> None:
+    assert extraction.main(["--set", "dev", "--only", "generic", "--limit", "2", "--languages"]) == 0
+    out = capsys.readouterr().out
+    assert "### dev: 2 pages" in out and "| aggregator generic | " in out and "| language | pages |" in out
+
+
+def test_per_page_scores_of_the_held_out_part_are_refused() -> None:
+    with pytest.raises(SystemExit):
+        extraction.main(["--set", "held-out", "--pages", "--limit", "1"])
+
+
+def test_the_metric() -> None:
+    assert extraction.score_page("a b c d e", "a b c d e").f1 == 1.0
+    assert extraction.score_page("", "a b c d").empty
+    assert extraction.summarise([extraction.score_page("", "a b c d")])["page_f1"] == 0.0
