@@ -184,3 +184,25 @@ def test_every_fixture_archives_as_a_full_parse_does(
     assert fast == full
     if scan is not None:  # the third poll: the same body, unchanged without a parse
         assert fast[0][2][:2] == ("not_modified", 200)
+
+
+def test_one_local_name_in_several_namespaces_and_cases() -> None:
+    """The pass splits each element name once per document: a name seen again, and the same local
+    name in another namespace or case, still mean what a full parse says they do."""
+    dated = (
+        "<dc:date>2026-12-01T10:00:00Z</dc:date>",
+        "<atom:updated>2026-12-01T11:00:00Z</atom:updated>",
+        "<DATE>2026-12-01T12:00:00Z</DATE>",
+    )
+    items = "".join(
+        f"<item><title>Story {n}</title><{tag}>https://tass.com/world/{n}</{tag}>{dated[n % 3]}"
+        f"<x:link>other {n}</x:link></item>"
+        for n, tag in enumerate(("guid", "Guid", "guid", "GUID", "guid", "guid", "Guid", "guid"))
+    )
+    content = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:atom="http://www.w3.org/2005/Atom" xmlns:x="urn:example"><channel><title>T</title>'
+        f"{items}</channel></rss>"
+    ).encode()
+    assert check_fast_path(content)  # taken: the pass reads every item
+    check_fast_path(content, known_every=3)

@@ -6,6 +6,6 @@ parser sees it, ``parse`` calls feedparser, ``entries`` reads the entries it fou
 
 from __future__ import annotations
 
-from aggregator.feeds.parse import FeedScan, parse_feed, parse_new_items, scan_feed
+from aggregator.feeds.parse import FeedScan, parse_feed, parse_new_items, parse_remainder, scan_feed
 
-__all__ = ["FeedScan", "parse_feed", "parse_new_items", "scan_feed"]
+__all__ = ["FeedScan", "parse_feed", "parse_new_items", "parse_remainder", "scan_feed"]

@@ -88,6 +88,7 @@ class _Scanner:
         self.child: list[str] | None = None  # the text of a watched child being read
         self.items: list[Item] = []
         self.keys: set[str] = set()
+        self.names: dict[str, tuple[str, str]] = {}  # expanded name -> namespace, lower-case local name
 
     def doctype(self, *_: Any) -> None:
         raise _Unsure
@@ -100,8 +101,10 @@ class _Scanner:
             raise _Unsure
         if self.item_depth:
             if self.depth == self.item_depth + 1:
-                ns, _, local = name.rpartition(" ")
-                lower = local.lower()
+                split = self.names.get(name)
+                if split is None:
+                    split = self.names[name] = _split(name)
+                ns, lower = split
                 if lower in _WATCHED:
                     self.child = []
                     self.children.append((ns, lower, attrs, self.child))
@@ -183,6 +186,11 @@ class _Scanner:
             return None, True
         text = "".join(dates[0][3]).strip()
         return clean(text), len(dates) == 1 and _PLAIN.fullmatch(text) is not None
+
+
+def _split(name: str) -> tuple[str, str]:
+    ns, _, local = name.rpartition(" ")
+    return ns, local.lower()
 
 
 def _resolve(uri: str) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import feedparser
+import feedparser.api
 
 from aggregator.errors import FeedError
 from aggregator.feeds.entries import entries, field, title
@@ -47,7 +48,7 @@ from aggregator.feeds.structure import check_structure, well_within_budget
 from aggregator.models import Entry, ParsedFeed
 from aggregator.text import one_line
 
-__all__ = ["FeedScan", "parse_feed", "parse_new_items", "scan_feed"]
+__all__ = ["FeedScan", "parse_feed", "parse_new_items", "parse_remainder", "scan_feed"]
 
 #: Root elements of the formats feedparser reads (local names, lower case).
 _FEED_ROOTS = frozenset({"rss", "rdf", "feed"})
@@ -55,6 +56,12 @@ _TTL = re.compile(r"\d{1,9}", re.ASCII)
 _MAX_WARNING = 200
 #: A sitemap polled as a feed may be this large decompressed (the sitemaps protocol's limit).
 MAX_SITEMAP_FEED_BYTES = 50 * 1024 * 1024
+
+# feedparser tries its preferred SAX drivers (libxml2's) before the standard library's expat, and a
+# driver that is not installed is a failed import, a search of the whole sys.path, on every parse
+# (a tenth of feedparser's time on a feed's few new items). expat is the parser the identity pass
+# (``items``) reads with, and the one every result here was checked with: it is asked for alone.
+feedparser.api.PREFERRED_XML_PARSERS = []
 
 
 def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
@@ -104,6 +111,17 @@ class FeedScan:
     def keys(self) -> list[str]:
         return [item.key for item in self.items]
 
+    def remainder(self, known: Mapping[str, str | None]) -> bytes:
+        """The body without the items whose key is in ``known`` (key -> the ``updated`` text stored
+        for it) and whose ``updated`` is that text: the channel and the new or changed items."""
+        pieces, at = [], 0
+        for item in self.items:
+            if item.key in known and item.sure and item.updated in (None, known[item.key]):
+                pieces.append(self.content[at : item.start])
+                at = item.end
+        pieces.append(self.content[at:])
+        return b"".join(pieces)
+
 
 def scan_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> FeedScan | None:
     """The identities of a feed's items without feedparser (``items``), or None when only a full
@@ -134,13 +152,11 @@ def parse_new_items(scan: FeedScan, known: Mapping[str, str | None]) -> ParsedFe
     ``updated`` text stored for it) and whose ``updated`` is that text left out: feedparser runs
     on the rest of the document, channel and all. Its entries are exactly those of a full parse
     that are new or changed; its warning speaks of those alone."""
-    pieces, at = [], 0
-    for item in scan.items:
-        if item.key in known and item.sure and item.updated in (None, known[item.key]):
-            pieces.append(scan.content[at : item.start])
-            at = item.end
-    pieces.append(scan.content[at:])
-    document = b"".join(pieces)
+    return parse_remainder(scan, scan.remainder(known))
+
+
+def parse_remainder(scan: FeedScan, document: bytes) -> ParsedFeed:
+    """``parse_new_items`` of a ``scan.remainder(known)`` already cut."""
     return _read(_feedparser(document, dict(scan.headers), scan.url), scan.url, scan.root, scan.view, [])
 
 

@@ -11,6 +11,7 @@ import asyncio
 import functools
 import logging
 from concurrent.futures import BrokenExecutor, Executor
+from dataclasses import replace
 
 from aggregator.extract.response import article_from_response
 from aggregator.models import Article, Response
@@ -27,7 +28,9 @@ class Extractor:
 
     async def __call__(self, response: Response, profile: str | Profile | None) -> Article:
         if self.executor is not None:
-            call = functools.partial(article_from_response, response, profile=profile)
+            # the exchanges (the wire's record, for the WARC capture) are no business of the worker's:
+            # not pickled, not sent, not unpickled there (a compressed page's payload is a second copy)
+            call = functools.partial(article_from_response, replace(response, exchanges=()), profile=profile)
             try:
                 return await asyncio.get_running_loop().run_in_executor(self.executor, call)
             except BrokenExecutor as exc:  # a worker died: extract here from now on

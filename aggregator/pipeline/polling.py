@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import TypeVar
 
 from aggregator.errors import FeedError, FetchError, InvalidURL
-from aggregator.feeds import parse_feed, parse_new_items, scan_feed
+from aggregator.feeds import parse_feed, parse_remainder, scan_feed
 from aggregator.fetch import FEED_ACCEPT, Fetcher
 from aggregator.models import Entry, FeedResult, FeedSpec, ParsedFeed, Settings
 from aggregator.pipeline.captures import Captures
@@ -31,6 +32,8 @@ from aggregator.store import FeedState, iso
 from aggregator.urls import canonical_url, is_http_url, without_credentials
 
 log = logging.getLogger("aggregator")
+
+T = TypeVar("T")
 
 #: A poll sharing no item with the last one is a gap only when it shows at least this many: a feed
 #: of a single item shares nothing with its last poll whenever anything is published.
@@ -128,17 +131,22 @@ async def _parse(
 ) -> tuple[ParsedFeed, int]:
     """The feed's new and changed entries, and how many entries it shows (new or not). Only items
     the feed has not shown, or whose ``updated`` changed, go through feedparser when the identity
-    pass is sure of the body; else the whole body does. Raises ``FeedError`` as ``parse_feed`` does."""
-    if len(content) > PARSE_ON_LOOP_BYTES:  # seconds for the largest feeds: the loop goes on fetching meanwhile
-        scan = await asyncio.to_thread(scan_feed, content, url=url, headers=headers)
-    else:
-        scan = scan_feed(content, url=url, headers=headers)
+    pass is sure of the body; else the whole body does. Raises ``FeedError`` as ``parse_feed`` does.
+    Whatever is parsed, it is parsed in a thread when larger than ``PARSE_ON_LOOP_BYTES`` (so a
+    large feed showing a few new items has only its identity pass there)."""
+    scan = await _on_loop_or_thread(len(content), partial(scan_feed, content, url=url, headers=headers))
     known = await db.read(db.store.known_entries, feed.id, scan.keys) if scan is not None else None
-    call: Callable[[], ParsedFeed] = partial(parse_feed, content, url=url, headers=headers)
-    if scan is not None and known:  # else nothing to leave out: the full parse, as before
-        call = partial(parse_new_items, scan, known)
-    parsed = await asyncio.to_thread(call) if len(content) > PARSE_ON_LOOP_BYTES else call()
-    return parsed, len(scan.items) if scan is not None and known else len(parsed.entries)
+    if scan is None or not known:  # nothing to leave out: the full parse, as before
+        parsed = await _on_loop_or_thread(len(content), partial(parse_feed, content, url=url, headers=headers))
+        return parsed, len(parsed.entries)
+    document = scan.remainder(known)
+    return await _on_loop_or_thread(len(document), partial(parse_remainder, scan, document)), len(scan.items)
+
+
+async def _on_loop_or_thread(size: int, call: Callable[[], T]) -> T:
+    """``call()`` on the event loop for a document up to ``PARSE_ON_LOOP_BYTES``, else in a thread
+    (seconds for the largest feeds: the loop goes on fetching meanwhile)."""
+    return await asyncio.to_thread(call) if size > PARSE_ON_LOOP_BYTES else call()
 
 
 async def _record_gap(
