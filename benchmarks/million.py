@@ -1,7 +1,7 @@
 """An archive of a million articles: does every query people make still answer fast?
 
     .venv/bin/python -m benchmarks.million [--articles 1000000] [--db PATH] [--regenerate] [--quick] [--out FILE]
-        [--only search pages cli]
+        [--only search pages cli] [--queries N]
 
 1. Generates ``--articles`` articles (default 1,000,000) into an archive database, once: 50
    sources of Zipf-like sizes with 1 to 3 feeds each, dates spread over ten years in the
@@ -769,11 +769,12 @@ def main() -> None:
     )
     parser.add_argument("--regenerate", action="store_true", help="generate the archive again even when cached")
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this file")
+    parser.add_argument("--queries", type=int, default=Sizes.queries, help="searches of each kind (default 40)")
     parser.add_argument(
         "--only", nargs="+", choices=PARTS, default=list(PARTS), help="measure only these parts (default: all)"
     )
     args = parser.parse_args()
-    sizes = QUICK if args.quick else Sizes(args.articles)
+    sizes = QUICK if args.quick else Sizes(args.articles, queries=args.queries)
     db = args.db or Path.home() / ".cache" / "aggregator-bench" / f"million-{sizes.articles}.db"
     table = run(
         sizes,
