@@ -75,7 +75,7 @@ def test_articles_newest_first_with_facets_on_request(web: httpx.Client, archive
     # no facet is counted unless asked for (each counts every article)
     assert web.get("/archive/articles.json", params={"_size": "0"}).json()["facet_results"] == {}
     assert web.get("/archive/entries.json", params={"_size": "0"}).json()["facet_results"] == {}
-    asked = [("_size", "0"), *(("_facet", name) for name in ("source", "feed_id", "day", "extractor"))]
+    asked = {"_size": "0", "_facet": ["source", "feed_id", "day", "extractor"]}
     facets = web.get("/archive/articles.json", params=asked).json()["facet_results"]
     assert {name: [(f["value"], f["count"]) for f in facet["results"]] for name, facet in facets.items()} == {
         "source": [("TASS", 2), ("BBC News", 1)],
