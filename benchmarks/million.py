@@ -1,6 +1,7 @@
 """An archive of a million articles: does every query people make still answer fast?
 
     .venv/bin/python -m benchmarks.million [--articles 1000000] [--db PATH] [--regenerate] [--quick] [--out FILE]
+        [--only search pages cli] [--queries N]
 
 1. Generates ``--articles`` articles (default 1,000,000) into an archive database, once: 50
    sources of Zipf-like sizes with 1 to 3 feeds each, dates spread over ten years in the
@@ -683,11 +684,28 @@ def cli_rows(db: Path, work: Path, newsroom: Newsroom) -> list[Row]:
     return rows
 
 
+def _a_mid_word(db: Path) -> str:
+    """A word in 0.5-5 % of the articles, for the search pages when search is not measured."""
+    with SQLiteStore(db) as store:
+        return query_words(store, random.Random(5))["mid"][0]
+
+
 def db_bytes(db: Path) -> int:
     return sum(Path(f"{db}{suffix}").stat().st_size for suffix in ("", "-wal") if Path(f"{db}{suffix}").exists())
 
 
-def run(sizes: Sizes, db: Path, *, regenerate: bool, log: Callable[[str], None] = print) -> str:
+#: The parts of the measurements ``--only`` can choose.
+PARTS = ("search", "pages", "cli")
+
+
+def run(
+    sizes: Sizes,
+    db: Path,
+    *,
+    regenerate: bool,
+    log: Callable[[str], None] = print,
+    only: tuple[str, ...] = PARTS,
+) -> str:
     meta_path = Path(f"{db}.json")
     if regenerate or not db.exists() or not meta_path.exists():
         log(f"generating {sizes.articles:,} articles into {db} ...")
@@ -700,15 +718,19 @@ def run(sizes: Sizes, db: Path, *, regenerate: bool, log: Callable[[str], None] 
     # opening it applies any newer migration (once) before anything is timed
     SQLiteStore(db).close()
     rows: list[Row] = []
-    log("searching ...")
-    search, examples = search_rows(db, sizes)
-    rows += search
-    log("reading room ...")
-    word = examples["a word in 0.5-5 %"]
-    rows += datasette_rows(db, sizes, word)
-    log("CLI ...")
-    with tempfile.TemporaryDirectory(prefix="million-") as tmp:
-        rows += cli_rows(db, Path(tmp), Newsroom(1))
+    word = "missing"
+    if "search" in only:
+        log("searching ...")
+        search, examples = search_rows(db, sizes)
+        rows += search
+        word = examples["a word in 0.5-5 %"]
+    if "pages" in only:
+        log("reading room ...")
+        rows += datasette_rows(db, sizes, word if "search" in only else _a_mid_word(db))
+    if "cli" in only:
+        log("CLI ...")
+        with tempfile.TemporaryDirectory(prefix="million-") as tmp:
+            rows += cli_rows(db, Path(tmp), Newsroom(1))
     rates = meta["production_rates"]
     for at, rate in sorted(rates.items(), key=lambda kv: int(kv[0])):
         rows.append(
@@ -747,10 +769,20 @@ def main() -> None:
     )
     parser.add_argument("--regenerate", action="store_true", help="generate the archive again even when cached")
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this file")
+    parser.add_argument("--queries", type=int, default=Sizes.queries, help="searches of each kind (default 40)")
+    parser.add_argument(
+        "--only", nargs="+", choices=PARTS, default=list(PARTS), help="measure only these parts (default: all)"
+    )
     args = parser.parse_args()
-    sizes = QUICK if args.quick else Sizes(args.articles)
+    sizes = QUICK if args.quick else Sizes(args.articles, queries=args.queries)
     db = args.db or Path.home() / ".cache" / "aggregator-bench" / f"million-{sizes.articles}.db"
-    table = run(sizes, db, regenerate=args.regenerate, log=lambda line: print(line, file=sys.stderr, flush=True))
+    table = run(
+        sizes,
+        db,
+        regenerate=args.regenerate,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+        only=tuple(args.only),
+    )
     print(table)
     if args.out:
         args.out.write_text(table + "\n")

@@ -66,13 +66,17 @@ def test_documents_come_back_exact(web: httpx.Client, archive: Path) -> None:
     assert bbc["document"].encode("utf-8") == BBC_DOC
 
 
-def test_articles_newest_first_with_facets(web: httpx.Client, archive: Path) -> None:
+def test_articles_newest_first_with_facets_on_request(web: httpx.Client, archive: Path) -> None:
     assert [r["published"] for r in rows(web, "/archive/articles.json", _col="published")] == [
         "2020-08-13T12:00:00+03:00",
         "2020-08-13T00:26:00+03:00",
         "2020-04-10T17:58:15+01:00",
     ]
-    facets = web.get("/archive/articles.json", params={"_size": "0"}).json()["facet_results"]
+    # no facet is counted unless asked for (each counts every article)
+    assert web.get("/archive/articles.json", params={"_size": "0"}).json()["facet_results"] == {}
+    assert web.get("/archive/entries.json", params={"_size": "0"}).json()["facet_results"] == {}
+    asked = {"_size": "0", "_facet": ["source", "feed_id", "day", "extractor"]}
+    facets = web.get("/archive/articles.json", params=asked).json()["facet_results"]
     assert {name: [(f["value"], f["count"]) for f in facet["results"]] for name, facet in facets.items()} == {
         "source": [("TASS", 2), ("BBC News", 1)],
         "feed_id": [("tass", 2), ("bbc", 1)],
@@ -81,8 +85,8 @@ def test_articles_newest_first_with_facets(web: httpx.Client, archive: Path) -> 
             archive, "SELECT extractor, COUNT(*) AS n FROM articles GROUP BY extractor ORDER BY n DESC, extractor"
         ),
     }
-    status = web.get("/archive/entries.json", params={"_size": "0"}).json()["facet_results"]["status"]
-    assert [(f["value"], f["count"]) for f in status["results"]] == [("archived", 4), ("failed", 2)]
+    status = web.get("/archive/entries.json", params={"_size": "0", "_facet": "status"}).json()["facet_results"]
+    assert [(f["value"], f["count"]) for f in status["status"]["results"]] == [("archived", 4), ("failed", 2)]
 
 
 def test_stored_queries_answer(web: httpx.Client) -> None:

@@ -370,6 +370,13 @@ def test_counts_know_the_tables_and_refuse_others(store: Store) -> None:
         store.count("sqlite_master")
 
 
+def test_a_feed_counts_an_article_its_items_share_once(store: Store) -> None:
+    store.add_entries("tass", [entry("e1", "https://tass.com/a"), entry("e2", "https://tass.com/a?again")])
+    store.save_article(article("https://tass.com/a", "1" * 16), ("tass", "e1"))
+    assert not store.save_article(article("https://tass.com/a", "1" * 16), ("tass", "e2")).created
+    assert store.feed_overview()[0]["articles"] == 1
+
+
 # -- one archive, many connections -----------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from aggregator.cli.app import Context, F, cli, handle_errors
 from aggregator.cli.params import TEXT, Address, ArgText, FilePath, ProfileName
 from aggregator.errors import InvalidQuery, StoreError
 from aggregator.store import Store, open_store
-from aggregator.store.query import parse_query
+from aggregator.store.query import parse_query, ranked_share
 from aggregator.tools.doctor import diagnose
 from aggregator.tools.export import (
     FORMATS,
@@ -139,7 +139,9 @@ def search(
     else:
         plural = "s" if total != 1 else ""
         shown = f"{len(rows)} of {total} articles match" if total > len(rows) else f"{total} article{plural} match"
-        table = Table("published", "source", "title", "snippet", "url", title=f"{shown} {query!r}")
+        share = ranked_share(total)
+        title = f"{shown} {query!r}" + (f" ({share})" if share else "")
+        table = Table("published", "source", "title", "snippet", "url", title=title)
         for row in rows:
             table.add_row(
                 row["published"][:16].replace("T", " "),

@@ -75,3 +75,16 @@ def _term(quoted: str | None, bare: str | None) -> Term | None:
     prefix = bare.endswith("*")
     text = bare.rstrip("*") if prefix else bare
     return Term(text, prefix=prefix) if _WORD.search(text) else None
+
+
+#: The most matches a search ranks: when more articles match, the best of the newest this many
+#: (in archive order) are shown, and saying so is the caller's part ("best of the newest 10,000
+#: of 204,938 matches"). Ranking costs every match it ranks; a search matching fewer is ranked
+#: over all of them, exactly.
+RANK_WINDOW = 10_000
+
+
+def ranked_share(total: int, window: int = RANK_WINDOW) -> str | None:
+    """How a result list of ``total`` matches was ranked, when it was not over all of them:
+    ``"best of the newest 10,000 of 204,938 matches"``; None when every match was ranked."""
+    return f"best of the newest {window:,} of {total:,} matches" if total > window else None

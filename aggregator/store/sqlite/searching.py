@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aggregator.store.query import Query, Term, parse_query
+from aggregator.store.query import RANK_WINDOW, Query, Term, parse_query
 
 #: A result's passage, its line breaks as spaces; ``{table}`` is the FTS5 table matched.
 _SNIPPET = "replace(replace(snippet({table}, -1, ?, ?, '…', 24), char(10) || char(10), ' '), char(10), ' ')"
@@ -84,10 +84,18 @@ class ArticleFilter:
         return " AND ".join(clauses), params
 
 
-def _hits(match: str, where: ArticleFilter, *, ranked: bool = True) -> tuple[str, list[Any]]:
+def _hits(
+    match: str, where: ArticleFilter, *, window: int | None = RANK_WINDOW, ranked: bool = True
+) -> tuple[str, list[Any]]:
     """``best``: one row per matching article that ``where`` keeps: its rowid ``r``, best ``rank``
-    and where that rank came from (``v``: 0 for the latest text, else the version's rowid).
-    Without ``ranked`` (a count, a facet) no rank is computed: BM25 is most of a match's cost.
+    and where that rank came from (``v``: 0 for the latest text, else the version's rowid), for
+    the newest ``window`` matching articles (rowid order is archive order). Without ``ranked`` (a
+    facet) no rank is computed.
+
+    Only those are ranked (BM25 is most of a match's cost, and FTS5 reads the matches newest first
+    and stops at the window): a search matching at most ``window`` articles is ranked over all of
+    them. The versions' side is ordered by their article, so the window is exactly the newest
+    ``window`` matching articles, whichever text matched.
 
     The filter reads no article row: it is a set of rowids read from an index
     (``idx_articles_source_day``, ``idx_articles_day_source``), so a word found in half the
@@ -96,15 +104,21 @@ def _hits(match: str, where: ArticleFilter, *, ranked: bool = True) -> tuple[str
     # the filter is checked before the rank is computed (a match it drops costs no ranking), and
     # not offered to FTS5 (the "+"), which would look up each rowid of the set in the index
     keep = "" if not more else f" AND {{r}} IN (SELECT a.rowid FROM articles a WHERE {condition})"
-    return (
-        "WITH hits AS ("
-        f"SELECT articles_fts.rowid AS r, {'articles_fts.rank' if ranked else '0'} AS rank, 0 AS v "
-        f"FROM articles_fts WHERE articles_fts MATCH ?{keep.format(r='+articles_fts.rowid')} "
-        f"UNION ALL SELECT a.rowid, {'article_versions_fts.rank' if ranked else '0'}, article_versions_fts.rowid "
+    limit = "" if window is None else " LIMIT ?"
+    rank, version_rank = ("articles_fts.rank", "article_versions_fts.rank") if ranked else ("0", "0")
+    sides = [
+        f"SELECT articles_fts.rowid AS r, {rank} AS rank, 0 AS v FROM articles_fts "
+        f"WHERE articles_fts MATCH ?{keep.format(r='+articles_fts.rowid')} ORDER BY articles_fts.rowid DESC{limit}",
+        f"SELECT a.rowid AS r, {version_rank} AS rank, article_versions_fts.rowid AS v "
         "FROM article_versions_fts JOIN article_versions v ON v.rowid = article_versions_fts.rowid "
-        f"JOIN articles a ON a.id = v.article_id WHERE article_versions_fts MATCH ?{keep.format(r='a.rowid')}), "
-        "best AS MATERIALIZED (SELECT r, MIN(rank) AS rank, v FROM hits GROUP BY r) ",
-        [match, *more, match, *more],
+        f"JOIN articles a ON a.id = v.article_id WHERE article_versions_fts MATCH ?{keep.format(r='a.rowid')} "
+        f"ORDER BY a.rowid DESC{limit}",
+    ]
+    side_params = [match, *more, *([window] if window is not None else [])]
+    return (
+        f"WITH hits AS (SELECT * FROM ({sides[0]}) UNION ALL SELECT * FROM ({sides[1]})), "
+        f"best AS MATERIALIZED (SELECT r, MIN(rank) AS rank, v FROM hits GROUP BY r ORDER BY r DESC{limit}) ",
+        [*side_params, *side_params, *([window] if window is not None else [])],
     )
 
 
@@ -117,14 +131,16 @@ def search_statement(
     offset: int = 0,
     marks: tuple[str, str] = ("[", "]"),
     newest: bool = False,
+    window: int | None = RANK_WINDOW,
 ) -> tuple[str, list[Any]]:
     """The best matches first (``newest``: the latest published first): ``columns`` of
-    ``articles`` plus ``snippet`` (matches between marks).
+    ``articles`` plus ``snippet`` (matches between marks), among the newest ``window`` matching
+    articles (None: among all; see ``_hits``, and ``query.ranked_share`` for saying so).
 
     The page is chosen on the matches' rowids and ranks alone; only its rows are read from
     ``articles`` and given a snippet. In relevance order, only the matches ranked as well as the
     page's last one (ties included) are read to order ties newest first."""
-    head, params = _hits(match, where)
+    head, params = _hits(match, where, window=window)
     if newest:
         page = (
             "page AS (SELECT best.r, best.rank, best.v, a.published FROM best JOIN articles a ON a.rowid = best.r "
@@ -153,20 +169,33 @@ def search_statement(
 
 
 def count_statement(match: str, where: ArticleFilter) -> tuple[str, list[Any]]:
-    """How many articles match (one row, column ``n``)."""
-    head, params = _hits(match, where, ranked=False)
-    return f"{head}SELECT COUNT(*) AS n FROM best", params
+    """How many articles match (one row, column ``n``): those whose latest text matches, plus
+    those only an earlier version of matches. Each is a count FTS5 makes on its own index (no
+    match is ranked, grouped or read from ``articles``)."""
+    condition, more = where.sql()
+    keep = "" if not more else f" AND {{r}} IN (SELECT a.rowid FROM articles a WHERE {condition})"
+    sql = (
+        "SELECT (SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH ?"
+        f"{keep.format(r='+articles_fts.rowid')}) + (SELECT COUNT(DISTINCT a.rowid) FROM article_versions_fts "
+        "JOIN article_versions v ON v.rowid = article_versions_fts.rowid JOIN articles a ON a.id = v.article_id "
+        f"WHERE article_versions_fts MATCH ?{keep.format(r='a.rowid')} AND NOT EXISTS (SELECT 1 FROM articles_fts "
+        "WHERE articles_fts MATCH ? AND articles_fts.rowid = a.rowid)) AS n"
+    )
+    return sql, [match, *more, match, *more, match]
 
 
 #: The facets a search can be narrowed by: name -> the expression on ``articles a`` it counts.
 FACETS = {"source": "a.source", "feed_id": "a.feed_id", "month": "substr(a.day, 1, 7)"}
 
 
-def facet_statement(match: str, facet: str, where: ArticleFilter, *, limit: int = 30) -> tuple[str, list[Any]]:
-    """The matching articles counted by one of FACETS (columns ``value``, ``n``; most first, and
-    months newest first)."""
+def facet_statement(
+    match: str, facet: str, where: ArticleFilter, *, limit: int = 30, window: int | None = RANK_WINDOW
+) -> tuple[str, list[Any]]:
+    """The newest ``window`` matching articles (None: all) counted by one of FACETS (columns
+    ``value``, ``n``; most first, and months newest first): each counted match is an article row
+    read, so a search with more matches than the window is faceted on the window it ranked."""
     expression = FACETS[facet]
-    head, params = _hits(match, where, ranked=False)
+    head, params = _hits(match, where, window=window, ranked=False)
     order = "value DESC" if facet == "month" else "n DESC, value"
     sql = (
         f"{head}SELECT {expression} AS value, COUNT(*) AS n FROM best JOIN articles a ON a.rowid = best.r "

@@ -18,8 +18,10 @@ from datasette.app import Datasette
 from datasette.utils.asgi import BadRequest, NotFound, Request, Response
 
 from aggregator.errors import InvalidQuery
+from aggregator.store.query import ranked_share
 from aggregator.store.sqlite.searching import (
     FACETS,
+    RANK_WINDOW,
     ArticleFilter,
     count_statement,
     facet_statement,
@@ -138,7 +140,15 @@ async def search_page(request: Request, datasette: Datasette) -> Response:
     """Ranked results with highlighted snippets, facets to narrow them, pages, and the Atom
     feed of the same search."""
     search = Search.from_request(request)
-    context: dict[str, Any] = {"search": search, "results": [], "total": 0, "facets": {}, "error": None}
+    context: dict[str, Any] = {
+        "search": search,
+        "results": [],
+        "total": 0,
+        "facets": {},
+        "error": None,
+        "ranked": None,
+        "window": RANK_WINDOW,
+    }
     if search.text:
         try:
             match = match_for(search.text)
@@ -172,7 +182,8 @@ async def _run(datasette: Datasette, search: Search, match: str) -> dict[str, An
         dropped = {"since": None, "until": None} if name == "month" else {name: None}
         where = replace(search.where, **dropped)
         facets[name] = [dict(row) for row in await db.execute(*facet_statement(match, name, where))]
-    return {"results": results, "total": total, "facets": facets}
+    # more matches than the window: the results and the facets are of the newest RANK_WINDOW
+    return {"results": results, "total": total, "facets": facets, "ranked": ranked_share(total)}
 
 
 def highlight(snippet: str) -> markupsafe.Markup:

@@ -1,0 +1,124 @@
+"""The bounded ranking of a search with very many matches (store.sqlite.searching): the best of
+the newest RANK_WINDOW matching articles, said so; a search with fewer matches ranked exactly
+over all of them; the count always over every match."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aggregator.store.query import RANK_WINDOW, ranked_share
+from aggregator.store.sqlite import SQLiteStore
+from aggregator.store.sqlite.searching import (
+    ArticleFilter,
+    count_statement,
+    facet_statement,
+    match_for,
+    search_statement,
+)
+
+#: (body) of each article, in archive order: "apple" in all of them, more often in the older ones
+BODIES = [" ".join(["apple"] * (12 - n) + ["pear"] * (n % 3) + ["filler"] * 20) for n in range(12)]
+
+
+def day(n: int) -> str:
+    return f"2020-01-{n + 1:02d}"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    with SQLiteStore(tmp_path / "archive.db") as store, store._write() as conn:
+        for n, body in enumerate(BODIES):
+            conn.execute(
+                "INSERT INTO articles (id, url, title, published, day, source, body, document, folder, seq, path) "
+                "VALUES (?, ?, ?, ?, ?, 'S', ?, ?, 'f', ?, ?)",
+                (
+                    f"{n:016x}",
+                    f"https://s.example/{n}",
+                    f"t{n}",
+                    f"{day(n)}T00:00:00+00:00",
+                    day(n),
+                    body,
+                    body,
+                    n,
+                    f"f/{n}.txt",
+                ),
+            )
+        # an earlier version of the oldest article had "quince", its latest text has not; the
+        # newest article had "apple" before too (counted once)
+        for article, word in ((0, "quince"), (11, "apple")):
+            conn.execute(
+                "INSERT INTO article_versions (article_id, version, seen_at, title, body, document, path) "
+                "VALUES (?, 1, '2020-02-01', 'old', ?, ?, ?)",
+                [f"{article:016x}", word, word, f"f/{article}.v1.txt"],
+            )
+    with SQLiteStore(tmp_path / "archive.db") as store:
+        yield store
+
+
+def run(store: SQLiteStore, statement: tuple[str, list[Any]]) -> list[dict[str, Any]]:
+    return store._rows(*statement)
+
+
+def ids(store: SQLiteStore, query: str, **options: Any) -> list[str]:
+    statement = search_statement(match_for(query), ("id",), ArticleFilter(), limit=20, **options)
+    return [row["id"] for row in run(store, statement)]
+
+
+@pytest.mark.parametrize("query", ["apple", "pear", "quince", "apple OR quince", "filler -pear"])
+@pytest.mark.parametrize("newest", [False, True])
+def test_a_search_with_fewer_matches_than_the_window_ranks_them_all_as_before(
+    store: SQLiteStore, query: str, newest: bool
+) -> None:
+    assert ids(store, query, newest=newest) == ids(store, query, newest=newest, window=None)
+    assert ids(store, query, newest=newest) == ids(store, query, newest=newest, window=len(BODIES) + 1)
+
+
+def test_more_matches_than_the_window_ranks_the_best_of_the_newest(store: SQLiteStore) -> None:
+    everything = ids(store, "apple", window=None)
+    # the oldest have the most "apple": ranked over all, they come first
+    assert everything == [f"{n:016x}" for n in range(12)]
+    # over the newest 4 matching articles only, the best of those first
+    assert ids(store, "apple", window=4) == [f"{n:016x}" for n in (8, 9, 10, 11)]
+    assert ids(store, "apple", window=4, newest=True) == [f"{n:016x}" for n in (11, 10, 9, 8)]
+
+
+def test_the_window_is_of_articles_whichever_text_matched(store: SQLiteStore) -> None:
+    # "quince" is only in the oldest article's earlier version: the newest 2 articles matching
+    # "apple OR quince" are the newest two, not that one
+    assert ids(store, "apple OR quince", window=2) == [f"{n:016x}" for n in (10, 11)]
+    assert ids(store, "quince", window=1) == [f"{0:016x}"]
+
+
+@pytest.mark.parametrize(
+    ("query", "where", "expected"),
+    [
+        ("apple", ArticleFilter(), 12),
+        ("quince", ArticleFilter(), 1),
+        ("apple OR quince", ArticleFilter(), 12),
+        ("pear", ArticleFilter(), 8),
+        ("apple", ArticleFilter(since="2020-01-06"), 7),
+        ("quince", ArticleFilter(since="2020-01-02"), 0),
+        ("zeppelin", ArticleFilter(), 0),
+    ],
+)
+def test_the_count_is_of_every_matching_article_once(
+    store: SQLiteStore, query: str, where: ArticleFilter, expected: int
+) -> None:
+    assert run(store, count_statement(match_for(query), where)) == [{"n": expected}]
+
+
+def test_facets_count_the_window(store: SQLiteStore) -> None:
+    match = match_for("apple")
+    assert run(store, facet_statement(match, "source", ArticleFilter(), window=None)) == [{"value": "S", "n": 12}]
+    assert run(store, facet_statement(match, "source", ArticleFilter(), window=5)) == [{"value": "S", "n": 5}]
+
+
+def test_what_a_windowed_ranking_says() -> None:
+    assert RANK_WINDOW == 10_000
+    assert ranked_share(204_938) == "best of the newest 10,000 of 204,938 matches"
+    assert ranked_share(10_000) is None
+    assert ranked_share(12, window=4) == "best of the newest 4 of 12 matches"
