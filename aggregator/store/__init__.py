@@ -39,14 +39,29 @@ __all__ = [
     "Saved",
     "Store",
     "WorkerBeat",
+    "is_database_url",
     "iso",
     "open_store",
     "utc_now",
 ]
 
 
+#: The URL schemes of a PostgreSQL database (anything else is an SQLite file path).
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(database: str | Path) -> bool:
+    """Whether ``database`` names a PostgreSQL database (a URL), not an SQLite file."""
+    return isinstance(database, str) and database.startswith(POSTGRESQL_SCHEMES)
+
+
 def open_store(database: str | Path) -> Store:
-    """The archive at ``database``: an SQLite file path (the only backend today)."""
+    """The archive at ``database``: a PostgreSQL URL (``postgresql://`` or ``postgres://``), or
+    else an SQLite file path."""
+    if is_database_url(database):
+        from aggregator.store.postgresql import PostgreSQLStore
+
+        return PostgreSQLStore(str(database))
     from aggregator.store.sqlite import SQLiteStore
 
     return SQLiteStore(database)
