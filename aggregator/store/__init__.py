@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aggregator.models import is_database_url
 from aggregator.store.protocol import Store
 from aggregator.store.records import (
     ARTICLE_COLUMNS,
@@ -44,15 +45,6 @@ __all__ = [
     "open_store",
     "utc_now",
 ]
-
-
-#: The URL schemes of a PostgreSQL database (anything else is an SQLite file path).
-POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_database_url(database: str | Path) -> bool:
-    """Whether ``database`` names a PostgreSQL database (a URL), not an SQLite file."""
-    return isinstance(database, str) and database.startswith(POSTGRESQL_SCHEMES)
 
 
 def open_store(database: str | Path) -> Store:
