@@ -117,7 +117,24 @@ def fresh_database() -> str:
     import psycopg
 
     found = server()
-    name = f"t{os.getpid()}_{next(_names)}"
+    name = f"aggregator_test_{os.getpid()}_{next(_names)}"
     with psycopg.connect(found.url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    if found.stop is None and not _created:  # not our server: its databases are dropped at the end
+        atexit.register(_drop_created, found.url)
+    _created.append(name)
     return found.database_url(name)
+
+
+_created: list[str] = []
+
+
+def _drop_created(url: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            for name in _created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.Error:
+        pass  # the server went first: nothing left to tidy
