@@ -35,11 +35,21 @@ class FeedSpec:
         return bool(self.sitemaps or self.wayback)
 
 
+#: The URL schemes of a PostgreSQL database (any other ``database`` is an SQLite file path).
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(database: str | Path) -> bool:
+    """Whether ``database`` names a PostgreSQL database (a URL), not an SQLite file."""
+    return isinstance(database, str) and database.startswith(POSTGRESQL_SCHEMES)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The ``settings:`` block of feeds.yaml, paths already resolved."""
 
-    database: Path = Path("archive/archive.db")
+    #: an SQLite file, or a PostgreSQL database URL (``postgresql://...``, kept as written)
+    database: Path | str = Path("archive/archive.db")
     archive_dir: Path = Path("archive")
     write_text: bool = True
     user_agent: str = "aggregator/0.1 (+news feed archiver)"

@@ -610,3 +610,16 @@ def test_revisit_delays_are_read_sorted_once_each_and_false_is_none(tmp_path: Pa
     assert config.settings.revisit == (5400, 7200, 86400)
     assert [feed.revisit for feed in config.feeds] == [None, (), (3600,)]
     assert Settings().revisit == (3600, 21600, 86400, 259200, 604800)  # 1h, 6h, 1d, 3d, 7d
+
+
+def test_a_database_url_is_kept_as_written_and_the_environment_overrides_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("settings: {database: 'postgresql://me@db.example:5432/archive'}\nfeeds: []\n", encoding="utf-8")
+    monkeypatch.delenv("AGGREGATOR_DATABASE", raising=False)
+    assert load_config(path).settings.database == "postgresql://me@db.example:5432/archive"
+    monkeypatch.setenv("AGGREGATOR_DATABASE", "postgres://other@db2/x")
+    assert load_config(path).settings.database == "postgres://other@db2/x"
+    monkeypatch.setenv("AGGREGATOR_DATABASE", "elsewhere/archive.db")  # a file, relative to the config's folder
+    assert load_config(path).settings.database == tmp_path / "elsewhere" / "archive.db"

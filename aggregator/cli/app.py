@@ -13,6 +13,7 @@ import functools
 import io
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -23,7 +24,7 @@ from aggregator.cli.logs import configure_logging
 from aggregator.cli.params import FilePath
 from aggregator.config import find_config, load_config
 from aggregator.errors import AggregatorError, ConfigError
-from aggregator.models import Config
+from aggregator.models import Config, is_database_url
 from aggregator.profiles import check_feed_profiles
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +51,18 @@ class Context:
             check_feed_profiles(config)
             self._config = config
         return self._config
+
+
+def archive_exists(database: Path | str) -> bool:
+    """Whether the archive database is there to read: an SQLite file that exists, or any
+    PostgreSQL URL (opening it says whether the server has it)."""
+    return is_database_url(database) or Path(database).exists()
+
+
+def sqlite_only(database: Path | str, command: str) -> None:
+    """Refuse (exit 2) a command that works on an SQLite file only, given a PostgreSQL database."""
+    if is_database_url(database):
+        fail(f"`aggregator {command}` works on an SQLite archive file only, not on a PostgreSQL database", 2)
 
 
 def fail(message: str, code: int, details: Sequence[str] = ()) -> NoReturn:

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from aggregator.cli.app import Context, cli, handle_errors
+from aggregator.cli.app import Context, archive_exists, cli, handle_errors
 from aggregator.cli.params import TEXT, FilePath, Zone, read_capped
 from aggregator.config.feedsfile import add_feeds
 from aggregator.config.load import MAX_CONFIG_BYTES
@@ -34,7 +34,7 @@ def show_feeds(obj: Context) -> None:
     config = obj.config
     rows = {}
     drift: dict[str, dict[str, int]] = {}
-    if config.settings.database.exists():
+    if archive_exists(config.settings.database):
         with open_store(config.settings.database) as store:
             rows = {row["id"]: row for row in store.feed_overview()}
             drift = store.profile_drift()

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aggregator.cli import signals
-from aggregator.cli.app import Context, cli, fail, handle_errors
+from aggregator.cli.app import Context, cli, fail, handle_errors, sqlite_only
 from aggregator.cli.logs import configure_logging
 from aggregator.cli.params import TEXT, Address, FilePath, PageURL, ProfileName, Zone, read_capped
 from aggregator.config import feed_for_page, site_source
@@ -265,6 +265,7 @@ def run(obj: Context, metrics_port: int | None, metrics_host: str) -> None:
 def reload(obj: Context) -> None:
     """Make the running daemon re-read feeds.yaml (sends it SIGHUP)."""
     database = obj.config.settings.database
+    sqlite_only(database, "reload")  # the daemon is found by its lock file; workers: SIGHUP each
     pid = daemon_pid(database)
     if pid is None:
         fail(f"no daemon is running on {database}", 1)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aggregator.cli.app import Context, F, cli, handle_errors
+from aggregator.cli.app import Context, F, archive_exists, cli, handle_errors, sqlite_only
 from aggregator.cli.params import TEXT, Address, ArgText, FilePath, ProfileName
 from aggregator.errors import InvalidQuery, StoreError
 from aggregator.store import Store, open_store
@@ -77,7 +77,7 @@ def _filters(source: str | None, since: datetime | None, until: datetime | None)
 def _open_archive(obj: Context) -> Store:
     """The archive database of the config, which must exist already (read commands never create it)."""
     database = obj.config.settings.database
-    if not database.exists():
+    if not archive_exists(database):
         raise StoreError(f"{database}: no archive database yet (run `aggregator fetch` first)")
     return open_store(database)
 
@@ -97,8 +97,10 @@ def serve(obj: Context, host: str, port: int) -> None:
     """Browse and search the archive in Datasette (read-only), until Ctrl-C."""
     from aggregator.tools.serve import serve as serve_archive  # Datasette is loaded by this command only
 
+    database = obj.config.settings.database
+    sqlite_only(database, "serve")  # Datasette reads an SQLite file
     _open_archive(obj).close()  # the schema is brought up to date before Datasette reads it
-    serve_archive(obj.config.settings.database, host=host, port=port, verbose=obj.verbosity >= 1)
+    serve_archive(Path(database), host=host, port=port, verbose=obj.verbosity >= 1)
 
 
 @cli.command()

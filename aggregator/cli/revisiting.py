@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import click
 
-from aggregator.cli.app import Context, cli, handle_errors
+from aggregator.cli.app import Context, archive_exists, cli, handle_errors
 from aggregator.cli.params import ArgText
 from aggregator.errors import ConfigError, InvalidURL, StoreError
 from aggregator.fetch import Fetcher
@@ -94,7 +94,7 @@ def history(obj: Context, article: str, form: str) -> None:
     """Every version of an article with what changed from the one before, and its removals and
     restorations, in order. ARTICLE: its URL (any URL it was reached by) or its 16-hex id."""
     database = obj.config.settings.database
-    if not database.exists():
+    if not archive_exists(database):
         raise StoreError(f"{database}: no archive database yet (run `aggregator fetch` first)")
     with open_store(database) as store:
         article_id = article if _ARTICLE_ID.fullmatch(article) else None

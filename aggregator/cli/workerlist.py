@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from aggregator.cli.app import Context, cli, handle_errors
+from aggregator.cli.app import Context, archive_exists, cli, handle_errors
 from aggregator.store import open_store, utc_now
 
 #: feed ids shown per worker before "... and N more"
@@ -27,7 +27,7 @@ def workers(obj: Context, show_all: bool) -> None:
     settings = obj.config.settings
     rows: list[dict[str, object]] = []
     now = utc_now()
-    if settings.database.exists():
+    if archive_exists(settings.database):
         with open_store(settings.database) as store:
             rows = [row for row in store.worker_overview(now) if show_all or row["live"]]
     table = Table("worker", "state", "started", "last heartbeat", "claims", "feeds claimed", "metrics", title="workers")

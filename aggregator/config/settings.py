@@ -9,6 +9,7 @@ collects them, so that a file is refused with all of its problems at once.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregator.errors import ConfigError, InvalidURL
-from aggregator.models import Settings
+from aggregator.models import Settings, is_database_url
 from aggregator.urls import canonical_url
 
 _DAY = 86400
@@ -131,7 +132,8 @@ _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
 
 #: Help text for every setting, in the order the README documents them.
 SETTINGS_HELP: dict[str, str] = {
-    "database": "SQLite database file (relative to the config file's folder)",
+    "database": "SQLite database file (relative to the config file's folder), or a postgresql:// URL; "
+    "AGGREGATOR_DATABASE overrides it",
     "archive_dir": "folder for the text documents (relative to the config file's folder)",
     "write_text": "write a FORMAT.md text file for every archived article",
     "user_agent": "User-Agent header sent with every request",
@@ -243,9 +245,17 @@ def parse_settings(raw: Any, path: Path) -> Settings:
         values[f.name] = problems.value(default, _setting, f.name, raw[f.name], default, path)
     problems.raise_any()
     base = path.parent
+    if os.environ.get(DATABASE_ENV):
+        values["database"] = os.environ[DATABASE_ENV]
     for key in ("database", "archive_dir"):
-        values[key] = base / Path(values.get(key, getattr(defaults, key)))
+        value = values.get(key, getattr(defaults, key))
+        # a database URL is kept as written (a Path would fold its "//")
+        values[key] = value if key == "database" and is_database_url(value) else base / Path(value)
     return Settings(**values)
+
+
+#: The environment variable that overrides the ``database`` setting (a worker's server, say).
+DATABASE_ENV = "AGGREGATOR_DATABASE"
 
 
 def _setting(name: str, value: Any, default: Any, path: Path) -> Any:

@@ -2,6 +2,9 @@
 
 The operating system releases the lock when the process dies, however it dies, so a crashed
 daemon never blocks the next start.
+
+A PostgreSQL database has no lock file: many daemons (workers) share it, and their claims on
+feeds in the database keep them apart, so the lock holds nothing there and no pid is known.
 """
 
 from __future__ import annotations
@@ -12,15 +15,19 @@ from pathlib import Path
 from types import TracebackType
 
 from aggregator.errors import AlreadyRunning
+from aggregator.models import is_database_url
 
 
 def lock_path(database: Path) -> Path:
     return database.with_name(database.name + ".lock")
 
 
-def daemon_pid(database: Path) -> int | None:
-    """The pid of the daemon holding the lock on ``database``, or None when none runs."""
-    path = lock_path(database)
+def daemon_pid(database: Path | str) -> int | None:
+    """The pid of the daemon holding the lock on ``database``, or None when none runs (always None
+    for a PostgreSQL database)."""
+    if is_database_url(database):
+        return None
+    path = lock_path(Path(database))
     try:
         handle = path.open("r")
     except FileNotFoundError:
@@ -38,11 +45,14 @@ def daemon_pid(database: Path) -> int | None:
 class DaemonLock:
     """``with DaemonLock(database):`` — raises AlreadyRunning when another daemon holds it."""
 
-    def __init__(self, database: Path) -> None:
-        self.path = lock_path(database)
+    def __init__(self, database: Path | str) -> None:
+        self.shared = is_database_url(database)  # PostgreSQL: shared by many workers, nothing to lock
+        self.path = Path(str(database)) if self.shared else lock_path(Path(database))
         self._handle: int | None = None
 
     def __enter__(self) -> DaemonLock:
+        if self.shared:
+            return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

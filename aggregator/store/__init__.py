@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aggregator.models import is_database_url
 from aggregator.store.protocol import Store
 from aggregator.store.records import (
     ARTICLE_COLUMNS,
@@ -39,6 +40,7 @@ __all__ = [
     "Saved",
     "Store",
     "WorkerBeat",
+    "is_database_url",
     "iso",
     "open_store",
     "utc_now",
@@ -46,7 +48,12 @@ __all__ = [
 
 
 def open_store(database: str | Path) -> Store:
-    """The archive at ``database``: an SQLite file path (the only backend today)."""
+    """The archive at ``database``: a PostgreSQL URL (``postgresql://`` or ``postgres://``), or
+    else an SQLite file path."""
+    if is_database_url(database):
+        from aggregator.store.postgresql import PostgreSQLStore
+
+        return PostgreSQLStore(str(database))
     from aggregator.store.sqlite import SQLiteStore
 
     return SQLiteStore(database)

@@ -26,8 +26,16 @@ def sqlite_backend(folder: Path) -> Backend:
     return Backend("sqlite", lambda: open_store(folder / "sub" / "archive.db"))
 
 
+def postgresql_backend(folder: Path) -> Backend:
+    """A fresh database on the session's throwaway server (skipped when there is none)."""
+    from tests.helpers.postgres import fresh_database
+
+    url = fresh_database()
+    return Backend("postgresql", lambda: open_store(url))
+
+
 #: name -> the backend of one test, given that test's temporary folder
-BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": sqlite_backend}
+BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": sqlite_backend, "postgresql": postgresql_backend}
 
 
 FEED = FeedSpec(id="tass", url="https://tass.com/rss/v2.xml", source="TASS", timezone="Europe/Moscow")

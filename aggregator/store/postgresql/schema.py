@@ -1,0 +1,215 @@
+"""The PostgreSQL schema: versioned migrations applied on open, the version in ``schema_version``.
+
+All the missing migrations run in one transaction holding ``pg_advisory_xact_lock(MIGRATION_LOCK)``,
+so several workers opening a new database at once apply each exactly once (the others wait, then
+find it done).
+
+Version 1 is SQLite's version 9 whole: the same tables, columns and meaning. Two decisions:
+
+- Timestamps stay ISO 8601 UTC text (``2026-12-03T10:00:00+00:00``), exactly as SQLite keeps
+  them: the code compares them as text (a due time, a claim's lease) and the read side shows them
+  as stored, so both backends behave the same to the character. Typed columns would be nicer in
+  psql, but identical behaviour matters more here.
+- Search is a generated ``tsvector`` column (title weight A, body B, the ``english``
+  configuration: a Porter stemmer like SQLite's ``porter`` tokenizer) with a GIN index, on the
+  articles and on their earlier versions; a generated column cannot drift from its text.
+
+SQLite's ``rowid`` (the order rows were added in) is an identity column ``rowid`` here, on the
+tables whose order the interface promises. The ``pages`` table of archives older than WARC is
+not created: a new archive has no page to move, and SQLite drops it at once too.
+"""
+
+from __future__ import annotations
+
+from aggregator.errors import StoreError
+from aggregator.store.postgresql.connection import Session
+
+#: The advisory lock held while migrating (any constant no other code of ours takes).
+MIGRATION_LOCK = 0x61676772_00000001
+#: Namespaces of the two-key advisory locks the writers take (the second key: a hash of the name).
+URL_LOCKS, FOLDER_LOCKS, FEED_SYNC_LOCK = 0x6167_0001, 0x6167_0002, 0x6167_0003
+
+_SEARCHABLE = (
+    "fts tsvector GENERATED ALWAYS AS (setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('english', coalesce(body, '')), 'B')) STORED"
+)
+
+#: The columns of ``articles`` as SQLite has them, in its order (``article()`` returns these).
+ARTICLE_TABLE_COLUMNS = (
+    "id",
+    "url",
+    "title",
+    "published",
+    "published_via",
+    "day",
+    "source",
+    "feed_id",
+    "body",
+    "document",
+    "extractor",
+    "fetched_at",
+    "folder",
+    "seq",
+    "path",
+    "text_written_at",
+    "date_flag",
+    "fetched_via",
+    "capture_time",
+    "version",
+    "status",
+    "revisit_attempts",
+    "changed_at",
+    "removed_at",
+    "revisit_step",
+    "next_revisit_at",
+    "etag",
+    "last_modified",
+)
+
+_VERSION_1 = (
+    """CREATE TABLE feeds (
+        id TEXT PRIMARY KEY, url TEXT NOT NULL, source TEXT NOT NULL, timezone TEXT, profile TEXT,
+        interval BIGINT, enabled INTEGER DEFAULT 1, etag TEXT, last_modified TEXT, status TEXT DEFAULT 'new',
+        last_polled_at TEXT, last_success_at TEXT, last_http_status INTEGER, last_error_reason TEXT,
+        last_error TEXT, error_count INTEGER DEFAULT 0, next_poll_at TEXT, server_min_interval BIGINT,
+        redirect_url TEXT, redirect_count INTEGER DEFAULT 0, previous_urls TEXT, created_at TEXT,
+        newest_item_at TEXT, body_digest TEXT, body_ttl BIGINT, claimed_by TEXT, claim_until TEXT)""",
+    f"""CREATE TABLE articles (
+        rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        id TEXT PRIMARY KEY, url TEXT NOT NULL UNIQUE, title TEXT NOT NULL, published TEXT NOT NULL,
+        published_via TEXT, day TEXT, source TEXT NOT NULL, feed_id TEXT, body TEXT NOT NULL,
+        document TEXT NOT NULL, extractor TEXT, fetched_at TEXT, folder TEXT NOT NULL, seq BIGINT NOT NULL,
+        path TEXT NOT NULL UNIQUE, text_written_at TEXT, date_flag TEXT, fetched_via TEXT NOT NULL DEFAULT 'live',
+        capture_time TEXT, version INTEGER NOT NULL DEFAULT 1, status TEXT NOT NULL DEFAULT 'live',
+        revisit_attempts INTEGER NOT NULL DEFAULT 0, changed_at TEXT, removed_at TEXT, revisit_step INTEGER,
+        next_revisit_at TEXT, etag TEXT, last_modified TEXT,
+        {_SEARCHABLE},
+        UNIQUE (folder, seq))""",
+    "CREATE INDEX idx_articles_fts ON articles USING GIN (fts)",
+    "CREATE INDEX idx_articles_published ON articles (published)",
+    "CREATE INDEX idx_articles_source_published ON articles (source, published)",
+    "CREATE INDEX idx_articles_source_day ON articles (lower(source), day)",
+    "CREATE INDEX idx_articles_day_source ON articles (day DESC, source)",
+    "CREATE INDEX idx_articles_feed_id ON articles (feed_id)",
+    "CREATE INDEX idx_articles_extractor ON articles (extractor, feed_id)",
+    "CREATE INDEX idx_articles_edited ON articles (changed_at) WHERE version > 1",
+    "CREATE INDEX idx_articles_removed ON articles (removed_at) WHERE status = 'removed'",
+    "CREATE INDEX idx_articles_next_revisit_at ON articles (next_revisit_at)",
+    "CREATE INDEX idx_articles_unscheduled ON articles (rowid) WHERE revisit_step IS NULL",
+    "CREATE INDEX idx_articles_unwritten ON articles (rowid) WHERE text_written_at IS NULL",
+    """CREATE TABLE article_urls (
+        url TEXT PRIMARY KEY, article_id TEXT REFERENCES articles (id), first_seen TEXT)""",
+    "CREATE INDEX idx_article_urls_article_id ON article_urls (article_id)",
+    """CREATE TABLE entries (
+        rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        feed_id TEXT NOT NULL REFERENCES feeds (id), key TEXT NOT NULL, link TEXT, url TEXT, title TEXT,
+        feed_published TEXT, status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER DEFAULT 0,
+        last_error_reason TEXT, last_error TEXT, article_id TEXT REFERENCES articles (id),
+        first_seen TEXT NOT NULL, last_attempt_at TEXT, next_attempt_at TEXT, origin TEXT, job_id BIGINT,
+        capture TEXT, lastmod TEXT, feed_updated TEXT,
+        PRIMARY KEY (feed_id, key))""",
+    "CREATE INDEX idx_entries_feed_id_status_origin ON entries (feed_id, status, origin)",
+    "CREATE INDEX idx_entries_url ON entries (url)",
+    "CREATE INDEX idx_entries_status_next_attempt_at ON entries (status, next_attempt_at)",
+    "CREATE INDEX idx_entries_job_id_status ON entries (job_id, status)",
+    "CREATE INDEX idx_entries_article_id ON entries (article_id)",
+    "CREATE INDEX idx_entries_feed_id_article_id ON entries (feed_id, article_id)",
+    "CREATE INDEX idx_entries_first_seen ON entries (first_seen)",
+    """CREATE TABLE polls (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, feed_id TEXT REFERENCES feeds (id),
+        started_at TEXT, finished_at TEXT, duration_ms BIGINT, outcome TEXT, http_status INTEGER,
+        entries INTEGER, new_articles INTEGER, duplicates INTEGER, failed INTEGER, error_reason TEXT, error TEXT)""",
+    "CREATE INDEX idx_polls_feed_id_started_at ON polls (feed_id, started_at)",
+    "CREATE INDEX idx_polls_started_at ON polls (started_at)",
+    """CREATE TABLE backfill_jobs (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, feed_id TEXT NOT NULL REFERENCES feeds (id),
+        since TEXT, until TEXT, origin TEXT NOT NULL, gap_id BIGINT, status TEXT NOT NULL,
+        found INTEGER DEFAULT 0, queued INTEGER DEFAULT 0, created_at TEXT, enumerated_at TEXT)""",
+    "CREATE INDEX idx_backfill_jobs_status ON backfill_jobs (status)",
+    """CREATE TABLE backfill_sources (
+        job_id BIGINT REFERENCES backfill_jobs (id), source TEXT, found INTEGER, queued INTEGER, done_at TEXT,
+        PRIMARY KEY (job_id, source))""",
+    """CREATE TABLE gaps (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, feed_id TEXT NOT NULL REFERENCES feeds (id),
+        gap_from TEXT, gap_to TEXT, detected_at TEXT NOT NULL, status TEXT NOT NULL, job_id BIGINT,
+        queued INTEGER, filled_at TEXT)""",
+    "CREATE INDEX idx_gaps_feed_id_status ON gaps (feed_id, status)",
+    """CREATE VIEW holes AS
+    SELECT substr(COALESCE(e.feed_published, e.lastmod,
+             substr(e.capture, 1, 4) || '-' || substr(e.capture, 5, 2), e.first_seen), 1, 7) AS month,
+           e.feed_id, 'page' AS kind, e.status, COALESCE(e.link, e.key) AS what,
+           e.last_error_reason AS reason, e.last_error AS error, e.attempts, e.origin
+    FROM entries e
+    WHERE e.status IN ('pending', 'failed', 'abandoned')
+    UNION ALL
+    SELECT substr(g.gap_from, 1, 7) AS month, g.feed_id, 'gap' AS kind, g.status,
+           g.gap_from || ' .. ' || g.gap_to AS what, NULL AS reason,
+           CASE g.status WHEN 'open' THEN 'the feed has no sitemap or Wayback source to fill it from'
+             ELSE 'being filled' END AS error, NULL AS attempts, NULL AS origin
+    FROM gaps g
+    WHERE g.status != 'filled'""",
+    """CREATE TABLE captures (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, kind TEXT NOT NULL,
+        article_id TEXT REFERENCES articles (id), feed_id TEXT REFERENCES feeds (id), url TEXT NOT NULL,
+        record_type TEXT NOT NULL, status INTEGER, digest TEXT NOT NULL, content_type TEXT,
+        captured_at TEXT NOT NULL, warc_file TEXT NOT NULL, warc_offset BIGINT NOT NULL,
+        warc_length BIGINT NOT NULL, UNIQUE (warc_file, warc_offset))""",
+    "CREATE INDEX idx_captures_article_id_id ON captures (article_id, id)",
+    "CREATE INDEX idx_captures_feed_id_kind_id ON captures (feed_id, kind, id)",
+    f"""CREATE TABLE article_versions (
+        article_id TEXT NOT NULL REFERENCES articles (id), version INTEGER NOT NULL, seen_at TEXT NOT NULL,
+        title TEXT NOT NULL, body TEXT NOT NULL, document TEXT NOT NULL, extractor TEXT, published TEXT,
+        path TEXT NOT NULL, capture_id BIGINT REFERENCES captures (id),
+        {_SEARCHABLE},
+        PRIMARY KEY (article_id, version))""",
+    "CREATE INDEX idx_article_versions_fts ON article_versions USING GIN (fts)",
+    """CREATE TABLE article_events (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles (id),
+        at TEXT NOT NULL, kind TEXT NOT NULL, version INTEGER, detail TEXT,
+        capture_id BIGINT REFERENCES captures (id))""",
+    "CREATE INDEX idx_article_events_article_id_id ON article_events (article_id, id)",
+    "CREATE INDEX idx_article_events_kind_at ON article_events (kind, at)",
+    """CREATE TABLE workers (
+        id TEXT PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL, started_at TEXT NOT NULL,
+        beat_at TEXT NOT NULL, expires_at TEXT NOT NULL, metrics TEXT)""",
+    "CREATE INDEX idx_feeds_claimed_by ON feeds (claimed_by) WHERE claimed_by IS NOT NULL",
+)
+
+
+def _binary(statements: tuple[str, ...]) -> tuple[str, ...]:
+    """Every text column compares byte by byte (SQLite's BINARY), whatever the database's locale:
+    timestamps, ids and paths sort and compare as the SQLite backend sorts and compares them."""
+    return tuple(
+        sql.replace(" TEXT", ' TEXT COLLATE "C"') if sql.startswith("CREATE TABLE") else sql for sql in statements
+    )
+
+
+#: Schema migrations, applied in order: each is its statements.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_binary(_VERSION_1),)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(session: Session) -> int:
+    if session.value("SELECT to_regclass('schema_version') IS NOT NULL AS present") is not True:
+        return 0
+    return int(session.value("SELECT COALESCE(MAX(version), 0) FROM schema_version") or 0)
+
+
+def migrate(session: Session) -> None:
+    """Apply the missing migrations; an up-to-date database takes no lock at all."""
+    if schema_version(session) == SCHEMA_VERSION:
+        return
+    with session.transaction():
+        session.value("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
+        session.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        version = schema_version(session)
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{session.location}: schema version {version} is newer than this aggregator ({SCHEMA_VERSION})"
+            )
+        for statements in MIGRATIONS[version:]:
+            for sql in statements:
+                session.run(sql)
+        if version < SCHEMA_VERSION:
+            session.run("DELETE FROM schema_version")
+            session.run("INSERT INTO schema_version (version) VALUES (%s)", [SCHEMA_VERSION])

@@ -1,0 +1,229 @@
+"""Revisits, versions and removals: which archived articles are due to be fetched again, and what
+a revisit found, recorded in one transaction (its captures, a new version, a removal or a
+restoration, the next revisit), the article's row locked meanwhile; and an article's history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from typing import Any
+
+from aggregator.document.render import version_relpath
+from aggregator.models import CaptureRef
+from aggregator.store.postgresql.captures import add_capture, capture_ref, capture_row
+from aggregator.store.postgresql.connection import Connection, Session, insert, update
+from aggregator.store.records import Revisited, RevisitOutcome, RevisitWork
+
+#: the RevisitWork fields ``due_revisits`` selects by name (its capture is built from the c_ columns)
+_WORK_FIELDS = tuple(f.name for f in fields(RevisitWork) if f.name != "capture")
+#: the articles columns a new version replaces
+_VERSIONED = ("title", "body", "document", "extractor", "published", "published_via", "date_flag")
+_FULL = "kind = 'page' AND record_type = 'response' AND status BETWEEN 200 AND 299"
+
+
+def _full(ref: CaptureRef) -> bool:
+    return ref.record_type == "response" and ref.status is not None and 200 <= ref.status < 300
+
+
+class RevisitRows(Connection):
+    def unscheduled_revisits(self, limit: int = 1000) -> list[tuple[str, str | None, str]]:
+        rows = self._rows(
+            "SELECT id, feed_id, fetched_at FROM articles WHERE revisit_step IS NULL ORDER BY rowid LIMIT %s", [limit]
+        )
+        return [(r["id"], r["feed_id"], r["fetched_at"]) for r in rows]
+
+    def schedule_revisits(self, plans: Sequence[tuple[str, int, str | None]]) -> None:
+        if not plans:
+            return
+        with self._write() as session:
+            session.run_many(
+                "UPDATE articles SET revisit_step = %s, next_revisit_at = %s WHERE id = %s",
+                [(step, next_at, article_id) for article_id, step, next_at in plans],
+            )
+
+    def due_revisits(self, feed_ids: Iterable[str], now: str, limit: int = 100) -> list[RevisitWork]:
+        ids = list(feed_ids)
+        if not ids:
+            return []
+        rows = self._rows(
+            # named as RevisitWork's fields, the capture's columns prefixed c_
+            "SELECT a.id AS article_id, a.url, a.feed_id, a.source, a.title, a.body, a.version, a.status, "
+            "a.fetched_at, COALESCE(a.revisit_step, 0) AS step, a.revisit_attempts AS attempts, a.etag, "
+            "a.last_modified, a.path, "
+            "(SELECT e.feed_published FROM entries e WHERE e.article_id = a.id ORDER BY e.first_seen LIMIT 1) "
+            "AS feed_published, (SELECT MIN(e.first_seen) FROM entries e WHERE e.article_id = a.id) AS first_seen, "
+            "c.url AS c_url, c.record_type AS c_record_type, c.status AS c_status, c.digest AS c_digest, "
+            "c.content_type AS c_content_type, c.captured_at AS c_captured_at, c.warc_file AS c_warc_file, "
+            "c.warc_offset AS c_warc_offset, c.warc_length AS c_warc_length "
+            "FROM articles a LEFT JOIN captures c ON c.id = (SELECT MAX(id) FROM captures WHERE article_id = a.id "
+            f"AND {_FULL}) "
+            # an article read from a Wayback capture is gone from the live site already: nothing to revisit
+            "WHERE a.next_revisit_at <= %s AND a.feed_id = ANY(%s) AND a.fetched_via = 'live' "
+            "ORDER BY a.next_revisit_at LIMIT %s",
+            [now, ids, limit],
+        )
+        return [_work(row) for row in rows]
+
+    def revisit_soon(self, article_ids: Sequence[str], at: str) -> None:
+        """Bring the next revisit of these articles forward to ``at`` (their feed says they changed)."""
+        if not article_ids:
+            return
+        with self._write() as session:
+            session.run(
+                "UPDATE articles SET next_revisit_at = %s "
+                "WHERE id = ANY(%s) AND (next_revisit_at IS NULL OR next_revisit_at > %s)",
+                [at, list(article_ids), at],
+            )
+
+    def record_revisit(self, revisit: Revisited) -> RevisitOutcome:
+        with self._write() as session:
+            row = session.one(
+                "SELECT version, status, path, fetched_at, revisit_attempts, title, body, document, extractor, "
+                "published FROM articles WHERE id = %s FOR UPDATE",
+                [revisit.article_id],
+            )
+            if row is None:  # deleted meanwhile (by hand): nothing to record it on
+                return RevisitOutcome("failed")
+            version, status, attempts = row["version"], row["status"], row["revisit_attempts"]
+            capture_id = None
+            for ref in revisit.captures:
+                capture_id = add_capture(session, capture_row("page", ref, article_id=revisit.article_id))
+            full_id = capture_id if revisit.captures and _full(revisit.captures[-1]) else None
+            values: dict[str, Any] = {
+                "revisit_attempts": 0 if revisit.failure is None else attempts + 1,  # failures in a row
+                "next_revisit_at": revisit.next_at,
+            }
+            if revisit.step is not None:
+                values["revisit_step"] = revisit.step
+            if revisit.etag is not None or revisit.last_modified is not None:
+                values.update(etag=revisit.etag, last_modified=revisit.last_modified)
+            outcome = RevisitOutcome("failed" if revisit.failure is not None else "unchanged")
+            if revisit.gone is True and status == "live":
+                values.update(status="removed", removed_at=revisit.seen_at)
+                _event(session, revisit, "removed", version, revisit.detail, capture_id)
+                outcome = RevisitOutcome("removed")
+            elif revisit.gone is False:
+                if status == "removed":
+                    values.update(status="live", removed_at=None)
+                    _event(session, revisit, "restored", version, None, capture_id)
+                    outcome = RevisitOutcome("restored")
+                if revisit.version is not None:
+                    outcome = _new_version(session, revisit, row, full_id, values, outcome)
+            update(session, "articles", revisit.article_id, values)
+        return outcome
+
+    def article_history(self, article_id: str) -> dict[str, Any] | None:
+        article = self.reader.one(
+            "SELECT id, url, source, title, body, document, path, version, status, fetched_at, changed_at, "
+            "removed_at FROM articles WHERE id = %s",
+            [article_id],
+        )
+        if article is None:
+            return None
+        versions = self._rows(
+            "SELECT v.version, v.seen_at, v.title, v.body, v.document, v.path, c.url AS capture_url, "
+            "c.captured_at, c.warc_file, c.warc_offset FROM article_versions v "
+            "LEFT JOIN captures c ON c.id = v.capture_id WHERE v.article_id = %s ORDER BY v.version",
+            [article_id],
+        )
+        if not versions:
+            versions = [
+                {
+                    "version": 1,
+                    "seen_at": article["fetched_at"],
+                    "title": article["title"],
+                    "body": article["body"],
+                    "document": article["document"],
+                    "path": article["path"],
+                }
+            ]
+        events = self._rows(
+            "SELECT at, kind, version, detail FROM article_events WHERE article_id = %s ORDER BY id", [article_id]
+        )
+        return {**article, "versions": versions, "events": events}
+
+    def version_files(self) -> list[tuple[str, int, str, str]]:
+        rows = self._rows(
+            "SELECT v.article_id, v.version, v.path, v.document FROM article_versions v "
+            "JOIN articles a ON a.id = v.article_id WHERE v.version < a.version ORDER BY v.article_id, v.version"
+        )
+        return [(r["article_id"], r["version"], r["path"], r["document"]) for r in rows]
+
+
+def _new_version(
+    session: Session,
+    revisit: Revisited,
+    current: dict[str, Any],
+    capture_id: int | None,
+    values: dict[str, Any],
+    outcome: RevisitOutcome,
+) -> RevisitOutcome:
+    """Version ``version + 1`` of the article (the first kept as a version of its own first)."""
+    new = revisit.version
+    assert new is not None
+    article_id, version, path = revisit.article_id, current["version"], current["path"]
+    first_path = path
+    if version == 1:
+        first = session.value(f"SELECT MIN(id) FROM captures WHERE article_id = %s AND {_FULL}", [article_id])
+        insert(
+            session,
+            "article_versions",
+            {
+                "article_id": article_id,
+                "version": 1,
+                "seen_at": current["fetched_at"],
+                **{name: current[name] for name in ("title", "body", "document", "extractor", "published")},
+                "path": path,
+                "capture_id": first,
+            },
+        )
+    else:
+        first_path = session.value(
+            "SELECT path FROM article_versions WHERE article_id = %s AND version = 1", [article_id]
+        )
+    number = version + 1
+    new_path = str(version_relpath(first_path, number))
+    insert(
+        session,
+        "article_versions",
+        {
+            "article_id": article_id,
+            "version": number,
+            "seen_at": revisit.seen_at,
+            "title": new.title,
+            "body": new.body,
+            "document": new.document,
+            "extractor": new.extractor,
+            "published": new.published,
+            "path": new_path,
+            "capture_id": capture_id,
+        },
+    )
+    changed = [name for name in ("title", "body") if getattr(new, name) != current[name]]
+    _event(session, revisit, "edited", number, ", ".join(changed) or None, capture_id)
+    values.update({name: getattr(new, name) for name in _VERSIONED})
+    values.update(version=number, changed_at=revisit.seen_at, path=new_path, text_written_at=None)
+    kind = "edited" if outcome.outcome == "unchanged" else outcome.outcome
+    return RevisitOutcome(kind, number, new_path, new.document)
+
+
+def _event(
+    session: Session, revisit: Revisited, kind: str, version: int, detail: str | None, capture_id: int | None
+) -> None:
+    insert(
+        session,
+        "article_events",
+        {
+            "article_id": revisit.article_id,
+            "at": revisit.seen_at,
+            "kind": kind,
+            "version": version,
+            "detail": detail,
+            "capture_id": capture_id,
+        },
+    )
+
+
+def _work(row: dict[str, Any]) -> RevisitWork:
+    capture = capture_ref(row, "c_") if row["c_warc_file"] is not None else None
+    return RevisitWork(**{name: row[name] for name in _WORK_FIELDS}, capture=capture)
