@@ -40,7 +40,7 @@ from aggregator.daemon.metrics import Metrics, serve_metrics
 from aggregator.daemon.shards import shard
 from aggregator.errors import ConfigError, failure
 from aggregator.fetch import Fetcher
-from aggregator.models import Config, FeedSpec
+from aggregator.models import Config, FeedSpec, is_database_url
 from aggregator.pipeline import Archiver
 from aggregator.pipeline.backfill import Backfill, Tally
 from aggregator.pipeline.revisits import Revisits, RevisitTally
@@ -148,8 +148,8 @@ class Daemon:
         if self._stop_requested:
             self._stop.set()
         pool = LazyProcessPool()  # extraction workers, started with the first page to extract
-        if self.alone is None:
-            self.alone = True  # an SQLite file: DaemonLock below makes this the only daemon on it
+        if self.alone is None:  # an SQLite file: DaemonLock below makes this the only daemon on it
+            self.alone = not is_database_url(settings.database)
         with DaemonLock(settings.database), open_store(settings.database) as store, _shut_down_on_exit(pool):
             async with Fetcher(settings) as fetcher:
                 self.archiver = Archiver(settings, store, fetcher, clock=self.clock, executor=pool)

@@ -23,7 +23,7 @@ from aggregator.store.records import NewArticle, Saved, iso, utc_now
 
 #: NewArticle fields that are not columns of ``articles``
 _NOT_COLUMNS = ("aliases", "article_id", "captures")
-_EXTRACTED = ("title", "body", "document", "extractor", "published", "published_via", "date_flag")
+_EXTRACTED = ("title", "body", "document", "extractor", "published", "published_via", "date_flag", "teaser")
 
 
 def lock_names(session: Session, namespace: int, names: list[str]) -> None:
@@ -49,6 +49,7 @@ class ArticleRows(Connection):
                 seq = int(session.value("SELECT COALESCE(MAX(seq) + 1, 0) FROM articles WHERE folder = %s", [folder]))
                 path = str(document_relpath(article.source, day, seq, article.article_id))
                 record = {f.name: getattr(article, f.name) for f in fields(article) if f.name not in _NOT_COLUMNS}
+                record["teaser"] = int(article.teaser)  # an integer column, 0/1, as in SQLite
                 insert(session, "articles", {**record, "id": article_id, "folder": folder, "seq": seq, "path": path})
             for ref in article.captures:  # kept for an article archived meanwhile too: it is what was fetched
                 add_capture(session, capture_row("page", ref, article_id=article_id))
@@ -88,7 +89,7 @@ class ArticleRows(Connection):
         where, params = ArticleFilter(source, since=since, until=until).sql()
         return self._rows(
             "SELECT a.id, a.url, a.title, a.body, a.document, a.extractor, a.published, a.published_via, "
-            "a.source, a.feed_id, a.fetched_at, a.path, "
+            "a.source, a.feed_id, a.fetched_at, a.path, a.teaser, "
             "(SELECT e.feed_published FROM entries e WHERE e.article_id = a.id ORDER BY e.first_seen LIMIT 1) "
             "AS feed_published, "
             "(SELECT MIN(e.first_seen) FROM entries e WHERE e.article_id = a.id) AS first_seen "

@@ -4,7 +4,7 @@ All the missing migrations run in one transaction holding ``pg_advisory_xact_loc
 so several workers opening a new database at once apply each exactly once (the others wait, then
 find it done).
 
-Version 1 is SQLite's version 9 whole: the same tables, columns and meaning. Two decisions:
+Version 1 is SQLite's version 9 whole, version 2 its 10: the same tables, columns and meaning. Two decisions:
 
 - Timestamps stay ISO 8601 UTC text (``2026-12-03T10:00:00+00:00``), exactly as SQLite keeps
   them: the code compares them as text (a due time, a claim's lease) and the read side shows them
@@ -64,6 +64,7 @@ ARTICLE_TABLE_COLUMNS = (
     "next_revisit_at",
     "etag",
     "last_modified",
+    "teaser",
 )
 
 _VERSION_1 = (
@@ -184,8 +185,14 @@ def _binary(statements: tuple[str, ...]) -> tuple[str, ...]:
     )
 
 
+#: SQLite's version 10: ``articles.teaser``, 1 for a paywalled page archived as its public teaser.
+_VERSION_2 = (
+    "ALTER TABLE articles ADD COLUMN teaser INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX idx_articles_teaser ON articles (day) WHERE teaser = 1",
+)
+
 #: Schema migrations, applied in order: each is its statements.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_binary(_VERSION_1),)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_binary(_VERSION_1), _VERSION_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
