@@ -19,7 +19,8 @@ apart. Then, sampled every ``--every`` seconds and printed per minute:
   ``polls`` table) minus the ``next_poll_at`` its feed had before (read from the ``feeds`` table
   at every sample; both are stored in whole seconds, so a lag is known to a second); and how late
   it finished (``finished_at`` minus due: the queue for a connection and the fetch included);
-  the daemon's own gauge ``aggregator_scheduler_lag_seconds`` (``/metrics``) is shown too;
+  the daemon's own gauge ``aggregator_scheduler_lag_seconds`` (``/metrics``) is shown too
+  (read every ``--scrape`` seconds, as Prometheus would);
 * **resident memory** of the daemon process (``/proc``; its extraction workers apart);
 * **CPU time** (user + system) of the daemon and its workers, per poll and scaled to an hour, over
   the steady state (from the end of the first cycle to the end of the run).
@@ -67,9 +68,10 @@ class Options:
     not_modified: float = 0.6  # share of feeds answering 304
     live: float = 0.01  # share of feeds gaining an article a cycle
     every: float = 2.0  # seconds between samples
+    scrape: float = 15.0  # seconds between reads of /metrics (10,000 feeds' series: not free for the daemon)
 
 
-QUICK = Options(feeds=200, hosts=20, minutes=0.1, interval=60, every=0.5)
+QUICK = Options(feeds=200, hosts=20, minutes=0.1, interval=60, every=0.5, scrape=1.0)
 
 
 def feed_url(index: int, options: Options) -> str:
@@ -216,7 +218,7 @@ def run_daemon(options: Options, folder: Path, site: SiteProcess, log_path: Path
         spawned = time.monotonic()
         run.spawned_at = datetime.now(UTC)
         daemon = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)
-        cycle, next_cycle = 0, spawned + options.interval
+        cycle, next_cycle, next_scrape = 0, spawned + options.interval, spawned
         deadline = spawned + options.minutes * 60
         try:
             while time.monotonic() < deadline and daemon.poll() is None:
@@ -231,13 +233,16 @@ def run_daemon(options: Options, folder: Path, site: SiteProcess, log_path: Path
                 if never == 0 and run.first_cycle_after is None:
                     run.first_cycle_after = time.monotonic() - spawned
                 workers = children(daemon.pid)
+                gauge = None
+                if run.started_after is not None and now >= next_scrape:
+                    gauge, next_scrape = metrics_lag(port), now + options.scrape
                 run.samples.append(
                     Sample(
                         at=now - spawned,
                         rss_mb=rss_mb(daemon.pid),
                         workers_rss_mb=sum(rss_mb(worker) for worker in workers),
                         cpu=cpu_seconds(daemon.pid),
-                        gauge_lag=metrics_lag(port) if run.started_after is not None else None,
+                        gauge_lag=gauge,
                         never_polled=never,
                     )
                 )
@@ -255,7 +260,9 @@ def run_daemon(options: Options, folder: Path, site: SiteProcess, log_path: Path
         rows = conn.execute(
             "SELECT feed_id, started_at, finished_at, outcome, http_status FROM polls ORDER BY started_at"
         ).fetchall()
-    run.polls = [(feed, _when(started), _when(finished), outcome, status) for feed, started, finished, outcome, status in rows]
+    run.polls = [
+        (feed, _when(started), _when(finished), outcome, status) for feed, started, finished, outcome, status in rows
+    ]
     return run
 
 
@@ -323,9 +330,13 @@ def report(run: Run) -> str:
     if unmatched:
         lines.append(f"| later polls whose due time was not seen | {unmatched} |")
     outcomes = Counter(f"{outcome} {status}" for _, _, _, outcome, status in run.polls)
-    lines.append(f"| polls by outcome and HTTP status | {', '.join(f'{k}: {v}' for k, v in sorted(outcomes.items()))} |")
+    lines.append(
+        f"| polls by outcome and HTTP status | {', '.join(f'{k}: {v}' for k, v in sorted(outcomes.items()))} |"
+    )
     if samples:
-        lines.append(f"| daemon RSS: peak / at the end | {max(s.rss_mb for s in samples):.0f} / {samples[-1].rss_mb:.0f} MB |")
+        lines.append(
+            f"| daemon RSS: peak / at the end | {max(s.rss_mb for s in samples):.0f} / {samples[-1].rss_mb:.0f} MB |"
+        )
         lines.append(f"| extraction workers' RSS at the end (all) | {samples[-1].workers_rss_mb:.0f} MB |")
     steady = [s for s in samples if run.first_cycle_after is not None and s.at >= run.first_cycle_after]
     if len(steady) >= 2:
@@ -342,7 +353,11 @@ def report(run: Run) -> str:
     total_cpu = samples[-1].cpu if samples else 0.0
     lines.append(f"| CPU: daemon and workers, whole run / the site | {total_cpu:.1f} s / {run.site_cpu:.1f} s |")
     lines.append(f"| daemon exit code after SIGTERM | {run.exit_code} |")
-    lines += ["", "| minute | polls started | start lag p50 / p95 / max s | gauge max s | RSS MB | CPU % |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| minute | polls started | start lag p50 / p95 / max s | gauge max s | RSS MB | CPU % |",
+        "|---|---|---|---|---|---|",
+    ]
     minutes = int(samples[-1].at // 60) + 1 if samples else 0
     for minute in range(minutes):
         span = [s for s in samples if minute * 60 <= s.at < (minute + 1) * 60]
@@ -371,17 +386,24 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=defaults.feeds)
     parser.add_argument("--hosts", type=int, default=defaults.hosts)
     parser.add_argument("--minutes", type=float, default=defaults.minutes)
-    parser.add_argument("--interval", type=int, default=defaults.interval, help="seconds between a feed's polls (>= 60)")
-    parser.add_argument("--not-modified", type=float, default=defaults.not_modified, help="share of feeds answering 304")
+    parser.add_argument(
+        "--interval", type=int, default=defaults.interval, help="seconds between a feed's polls (>= 60)"
+    )
+    parser.add_argument(
+        "--not-modified", type=float, default=defaults.not_modified, help="share of feeds answering 304"
+    )
     parser.add_argument("--live", type=float, default=defaults.live, help="share of feeds gaining an article a cycle")
     parser.add_argument("--every", type=float, default=defaults.every, help="seconds between samples")
+    parser.add_argument("--scrape", type=float, default=defaults.scrape, help="seconds between reads of /metrics")
     parser.add_argument("--quick", action="store_true", help="a smoke run of seconds; its figures mean nothing")
     parser.add_argument("--log", type=Path, default=None, help="keep the daemon's log here")
     args = parser.parse_args()
     options = (
         QUICK
         if args.quick
-        else Options(args.feeds, args.hosts, args.minutes, args.interval, args.not_modified, args.live, args.every)
+        else Options(
+            args.feeds, args.hosts, args.minutes, args.interval, args.not_modified, args.live, args.every, args.scrape
+        )
     )
     print(report(measure(options, args.log)), end="")
 
