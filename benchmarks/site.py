@@ -2,9 +2,14 @@
 
 Feeds and article pages are generated on request, deterministically, from the path:
 
-    /feed/<first>-<count>.xml   an RSS 2.0 feed of articles first .. first+count-1 (any query ignored)
+    /feed/<first>-<count>.xml   an RSS 2.0 feed of articles first .. first+count-1 (other query keys
+                                ignored, so that many feeds can show the same articles); ``?links=HOST``:
+                                its items link to pages on HOST rather than on the host asked;
+                                ``?validators=no``: no ETag or Last-Modified, every poll a 200 of the
+                                same body
     /live/<feed>.xml            a feed that grows by ``?per=K`` (default 2) articles per cycle:
                                 the 20 newest of articles 3_000_000 + feed * 100_000 + 0 .. (cycle+1)*K-1
+                                (``?links=HOST`` as above)
     /ring/<feed>.xml            ``?items=N&per=K&pool=P`` (default 100, 2, 400): N articles of a ring of
                                 P (RING_BASE ..), starting at feed * 3 + cycle * K, so that each cycle
                                 shows K items the feed did not show before; no validators, as many
@@ -15,8 +20,9 @@ Feeds and article pages are generated on request, deterministically, from the pa
                                 tests/fixtures/tass/politics-1189047.html, padded with the navigation,
                                 "All news" ribbon, inline scripts and footer a real tass.com page carries
 
-Every 200 but a /ring feed's carries an ETag and a Last-Modified; If-None-Match / If-Modified-Since get a 304. The
-server answers for any host: links in a feed point at the host the request named (``Host``), so
+Every 200 but a /ring feed's (and a ``validators=no`` one's) carries an ETag and a Last-Modified;
+If-None-Match / If-Modified-Since get a 304. The server answers for any host: links in a feed
+point at the host the request named (``Host``) unless ``links=`` says otherwise, so
 the same site is ``http://tass.com/...`` through the archiver's ``proxy:`` setting (absolute-form
 request lines are understood, the TASS profile then runs as in production) and
 ``http://127.0.0.1:PORT/...`` for a client that connects directly.
@@ -233,16 +239,18 @@ class Site:
         host = parts.netloc or headers.get("host", "localhost")
         path = parts.path
         query = dict(p.partition("=")[::2] for p in parts.query.split("&") if p)
+        links = query.get("links") or host
         if path.startswith("/feed/") and path.endswith(".xml"):
             first, _, count = path[6:-4].partition("-")
             numbers = list(range(int(first), int(first) + int(count)))
-            return 200, "application/rss+xml; charset=utf-8", feed_xml(host, numbers), article_time(numbers[-1])
+            modified = None if query.get("validators") == "no" else article_time(numbers[-1])
+            return 200, "application/rss+xml; charset=utf-8", feed_xml(links, numbers), modified
         if path.startswith("/live/") and path.endswith(".xml"):
             feed, per = int(path[6:-4]), int(query.get("per", "2"))
             start = LIVE_BASE + feed * 100_000
             newest = (self.cycle + 1) * per
             numbers = [start + n for n in range(max(0, newest - 20), newest)]
-            return 200, "application/rss+xml; charset=utf-8", feed_xml(host, numbers), BASE_TIME + self.cycle * 3600
+            return 200, "application/rss+xml; charset=utf-8", feed_xml(links, numbers), BASE_TIME + self.cycle * 3600
         if path.startswith("/ring/") and path.endswith(".xml"):
             feed, items = int(path[6:-4]), int(query.get("items", "100"))
             per, pool = int(query.get("per", "2")), int(query.get("pool", "400"))

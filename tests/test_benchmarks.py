@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from aggregator import extract  # noqa: E402
-from benchmarks import million  # noqa: E402
+from benchmarks import daemon_scale, million  # noqa: E402
 from benchmarks import run as bench  # noqa: E402
 from benchmarks.site import article_page, section_of  # noqa: E402
 
@@ -101,3 +101,20 @@ def test_the_million_archive_has_the_rows_production_gives_an_article(tmp_path: 
         }
         assert store.search(bulk["title"].split()[0], limit=1)
         assert store.count("captures") == store.count("article_urls") == 300
+
+
+@pytest.mark.slow  # the daemon (`aggregator run`) on 200 feeds of the local site for a few seconds
+def test_quick_daemon_scale_benchmark_reports_every_measure() -> None:
+    run = daemon_scale.measure(daemon_scale.QUICK)
+    report = daemon_scale.report(run)
+    assert run.exit_code == 0 and run.started_after is not None and run.polls, report
+    for expected in (
+        "| start-up (spawn to `daemon started`) |",
+        "| first cycle (every feed due at once) polled by |",
+        "| polls by outcome and HTTP status |",
+        "| daemon RSS: peak / at the end |",
+        "| CPU: daemon and workers, whole run / the site |",
+        "| minute | polls started |",
+    ):
+        assert expected in report, (expected, report)
+    assert "Machine:" in report

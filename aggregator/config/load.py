@@ -22,6 +22,7 @@ from aggregator.config.settings import (
     Problems,
     check_keys,
     checked_duration,
+    checked_url,
     known_zone,
     parse_revisit,
     parse_settings,
@@ -31,7 +32,6 @@ from aggregator.config.settings import (
 from aggregator.errors import ConfigError
 from aggregator.models import Config, FeedSpec, Settings
 from aggregator.profiles import feed_profile_problem
-from aggregator.urls import canonical_url
 
 #: ``sitemaps: auto``: the Sitemap: lines of the site's robots.txt
 AUTO_SITEMAPS = "auto"
@@ -101,13 +101,14 @@ def parse_config(text: str, path: Path) -> Config:
     ids: set[str] = set()
     urls: dict[str, str] = {}  # canonical URL (as ``feeds import`` compares them) -> the first feed
     for index, raw in enumerate(raw_feeds, start=1):
-        feed = _parse_feed(raw, path, index, problems)
         feed_id, url = _named(raw, "id"), _named(raw, "url")
+        url_check = checked_url(url) if url is not None else (None, None)  # once a feed: the costly part
+        feed = _parse_feed(raw, path, index, problems, url_check[0])
         if feed_id is not None and feed_id in ids:
             problems.add(f"{_label(raw, index)}: duplicate id")
         elif feed_id is not None:
             ids.add(feed_id)
-        key = canonical_url(url) if url is not None and url_problem(url) is None else None
+        key = url_check[1]
         if key is not None and key in urls:
             problems.add(f"{_label(raw, index)}: duplicate url '{url}' (the same feed as {urls[key]})")
         elif key is not None:
@@ -131,9 +132,10 @@ def _named(raw: Any, key: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _parse_feed(raw: Any, path: Path, index: int, problems: Problems) -> FeedSpec | None:
+def _parse_feed(raw: Any, path: Path, index: int, problems: Problems, bad_url: str | None) -> FeedSpec | None:
     """The ``index``-th entry of ``feeds:`` as a FeedSpec, every key checked; None when it has
-    problems, each of them added to ``problems``."""
+    problems, each of them added to ``problems``. ``bad_url``: what ``url_problem`` says of its URL
+    (stripped), already asked."""
     label = _label(raw, index)
     if not isinstance(raw, dict):
         problems.add(f"{label}: must be a mapping with id, url and source")
@@ -148,9 +150,8 @@ def _parse_feed(raw: Any, path: Path, index: int, problems: Problems) -> FeedSpe
         problems.add(f"{label}: id may hold only letters, digits, '.', '_' and '-'")
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in source):
         problems.add(f"{label}: source {shown(source)} holds control characters or invalid Unicode")
-    problem = url_problem(url) if url else None
-    if problem:
-        problems.add(f"{label}: bad url '{url}' ({problem})")
+    if url and bad_url:
+        problems.add(f"{label}: bad url '{url}' ({bad_url})")
     timezone = raw.get("timezone")
     if timezone is not None and not (isinstance(timezone, str) and known_zone(timezone)):
         problems.add(f"{label}: unknown time zone '{timezone}'")

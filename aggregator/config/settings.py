@@ -330,19 +330,26 @@ def proxy_problem(value: str) -> str | None:
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be fetched (None: it can): an http or https URL with a host, a valid
     port, a host IDNA can encode, and no spaces or control characters."""
+    return checked_url(url)[0]
+
+
+def checked_url(url: str) -> tuple[str | None, str | None]:
+    """``(url_problem(url), None)`` when ``url`` cannot be fetched, else ``(None, its canonical_url)``:
+    one normalisation for both (a third of a millisecond: seconds for a feeds.yaml of 10,000 feeds)."""
     if not re.match(r"^https?://[^/\s?#]+", url, re.IGNORECASE):
-        return "expected http:// or https://"
+        return "expected http:// or https://", None
     if any(char.isspace() or unicodedata.category(char) in ("Cc", "Cs") for char in url):
-        return "spaces or control characters"
+        return "spaces or control characters", None
     try:
-        ports = urlsplit(url).port, urlsplit(canonical_url(url)).port
+        canonical = canonical_url(url)
+        ports = urlsplit(url).port, urlsplit(canonical).port
     except InvalidURL as exc:
-        return str(exc).removeprefix(f"invalid URL {url!r}: ")
+        return str(exc).removeprefix(f"invalid URL {url!r}: "), None
     except ValueError as exc:  # urllib's own, should one escape canonical_url
-        return str(exc)
+        return str(exc), None
     if any(port is not None and not 1 <= port <= 65535 for port in ports):
-        return "the port must be 1 to 65535"
-    return None
+        return "the port must be 1 to 65535", None
+    return None, canonical
 
 
 def known_zone(name: str) -> bool:

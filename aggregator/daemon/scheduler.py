@@ -23,6 +23,7 @@ import logging
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
@@ -62,6 +63,11 @@ def _shut_down_on_exit(pool: Executor) -> Iterator[None]:
 
 #: /healthz fails when the scheduler has not ticked for this many seconds...
 STUCK_AFTER = 120.0
+#: Polls in flight at most, per request the fetcher lets through at once (``concurrency``): more
+#: would only wait for a connection, each holding its coroutines and request (10,000 feeds due at
+#: a first start were 10,000 tasks, 150 MB). The due feeds left over start as polls end.
+POLLS_PER_CONNECTION = 8
+
 #: With no backfill work to do, the background looks again after this many seconds (or at once
 #: when a poll finds a gap).
 BACKGROUND_IDLE = 30.0
@@ -84,7 +90,7 @@ class Daemon:
         alone: bool | None = None,
     ) -> None:
         self.config_path = config_path
-        self.config: Config = load_config(config_path)
+        self._use(load_config(config_path))
         check_feed_profiles(self.config)
         self.clock = clock
         self.tick_seconds = tick
@@ -101,6 +107,12 @@ class Daemon:
         self.last_tick = time.monotonic()
         self.last_success: float | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._backlog: deque[str] = deque()  # due at the last tick, not started yet (polls in flight at most)
+        self._started_since_read: set[str] = set()  # started from the backlog while a tick read the due feeds
+        self.membership: Membership | None = None
+        #: the only daemon of its database (None: decided by the database, an SQLite file is one daemon's)
+        self.alone = alone
+        self._shard: tuple[tuple[object, ...], tuple[list[FeedSpec], list[str]]] | None = None
         self._idle = asyncio.Event()  # set while no tick runs
         self._idle.set()
         self._reloads: set[asyncio.Task[None]] = set()
@@ -108,10 +120,14 @@ class Daemon:
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.membership: Membership | None = None
-        #: the only daemon of its database (None: decided by the database, an SQLite file is one daemon's)
-        self.alone = alone
-        self._shard: tuple[tuple[object, ...], list[FeedSpec]] | None = None
+
+    def _use(self, config: Config) -> None:
+        """Run ``config``'s feeds: the enabled ones and an index by id, made once per (re)load, not at
+        every tick (``Config.feed`` is a walk through the feeds: 10,000 feeds due made it seconds)."""
+        self.config = config
+        self._feeds = {feed.id: feed for feed in config.feeds}
+        self._enabled_feeds = [feed for feed in config.feeds if feed.enabled]
+        self._enabled_ids = [feed.id for feed in self._enabled_feeds]
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -232,16 +248,20 @@ class Daemon:
     # -- work --------------------------------------------------------------------------------
 
     def _enabled(self) -> list[FeedSpec]:
-        return [feed for feed in self.config.feeds if feed.enabled]
+        return self._enabled_feeds
 
     def _mine(self) -> list[FeedSpec]:
         """The enabled feeds of the sites that are this worker's (all of them when it works alone)."""
+        return self._shard_of()[0]
+
+    def _shard_of(self) -> tuple[list[FeedSpec], list[str]]:
         if self.membership is None or self.alone:
-            return self._enabled()
+            return self._enabled_feeds, self._enabled_ids
         # Asked at every tick: computed again only when the feeds or the live workers change.
         key = (self.config.feeds, tuple(self.membership.live))
         if self._shard is None or self._shard[0] != key:
-            self._shard = (key, shard(self._enabled(), self.membership.id, self.membership.live))
+            feeds = shard(self._enabled(), self.membership.id, self.membership.live)
+            self._shard = (key, (feeds, [feed.id for feed in feeds]))
         return self._shard[1]
 
     async def _heartbeat(self, membership: Membership) -> None:
@@ -264,31 +284,49 @@ class Daemon:
         now = self.clock()
         # A poll that ends while the read below is under way may be reported due from before it was
         # recorded: a feed in flight when the read starts waits for the next tick, never polled twice.
+        # So is one the backlog started meanwhile.
         in_flight = set(self._running)
+        self._started_since_read = set()
         try:
-            due = await self.archiver.db.read(self.archiver.db.store.due_feeds, now, [feed.id for feed in self._mine()])
+            due = await self.archiver.db.read(self.archiver.db.store.due_feeds, now, self._shard_of()[1])
         except Exception as exc:  # the database is unwell: nothing is due until it answers again
             log.error("scheduler: cannot read which feeds are due: %s", failure(exc)[1])
             return
         self.metrics.lag.set(max([(now - at).total_seconds() for _, at in due if at is not None], default=0.0))
-        wanted = []
-        for feed_id, _ in due:
-            held = self.archiver.held_until(feed_id)
-            if feed_id in self._running or feed_id in in_flight or (held is not None and now < held):
-                continue
-            wanted.append(feed_id)
-        claimed = wanted
-        if wanted and self.membership is not None and not self.alone:
-            try:  # what another worker holds (or polled since the read above) is not this worker's now
-                claimed = await self.archiver.db.write(
+        skip = in_flight | self._started_since_read
+        wanted = [feed_id for feed_id, _ in due if feed_id not in skip]  # most overdue first
+        if self.membership is not None and not self.alone:
+            # Sharing the database: only claimed feeds are polled, and only as many are claimed as
+            # can start now; the claims of the last backlog that did not start are given back.
+            wanted = wanted[: max(0, self.max_in_flight - len(self._running))]
+            try:
+                await self._release(*self._backlog)
+                wanted = await self.archiver.db.write(
                     self.archiver.db.store.claim_feeds, self.membership.id, wanted, now, self.membership.until()
                 )
-            except Exception as exc:
+            except Exception as exc:  # what is due stays due: the next tick tries again
                 log.error("scheduler: cannot claim the due feeds: %s", failure(exc)[1])
                 return
-        for feed_id in claimed:
-            feed = self.config.feed(feed_id)
+        self._backlog = deque(wanted)
+        self._start_backlog()
+
+    @property
+    def max_in_flight(self) -> int:
+        return POLLS_PER_CONNECTION * self.config.settings.concurrency
+
+    def _start_backlog(self) -> None:
+        """Start due feeds of the backlog while fewer than ``max_in_flight`` polls run."""
+        now = self.clock()
+        while self._backlog and len(self._running) < self.max_in_flight:
+            if self._stop is not None and self._stop.is_set():
+                break
+            feed_id = self._backlog.popleft()
+            held = self.archiver.held_until(feed_id)
+            if feed_id in self._running or (held is not None and now < held):
+                continue
+            feed = self._feeds.get(feed_id)
             if feed is not None:
+                self._started_since_read.add(feed_id)
                 self._running[feed_id] = asyncio.create_task(self._refresh(feed), name=f"poll {feed_id}")
         self.metrics.in_flight.set(len(self._running))
 
@@ -335,19 +373,21 @@ class Daemon:
             )
         finally:
             self._running.pop(feed.id, None)
+            self._start_backlog()
             await self._release(feed.id)
 
-    async def _release(self, feed_id: str) -> None:
-        if self.membership is None or self.alone:
+    async def _release(self, *feed_ids: str) -> None:
+        if self.membership is None or self.alone or not feed_ids:
             return
         try:
-            await self.archiver.db.write(self.archiver.db.store.release_feeds, self.membership.id, [feed_id])
-        except Exception as exc:  # the claim lapses with the lease
-            log.error("could not release feed %s: %s", feed_id, failure(exc)[1])
+            await self.archiver.db.write(self.archiver.db.store.release_feeds, self.membership.id, list(feed_ids))
+        except Exception as exc:  # the claims lapse with the lease
+            log.error("could not release feeds %s: %s", ", ".join(feed_ids), failure(exc)[1])
 
     async def _reload(self) -> None:
         try:
-            new = load_config(self.config_path)
+            # in a thread: seconds for a feeds.yaml of 10,000 feeds, and polls go on meanwhile
+            new = await asyncio.to_thread(load_config, self.config_path)
             check_feed_profiles(new)
         except ConfigError as exc:
             log.error("reload failed, keeping the running configuration: %s", exc, extra={"event": "reload"})
@@ -355,7 +395,7 @@ class Daemon:
         if new.settings != self.config.settings:
             log.warning("reload: settings changed; feeds are reloaded now, settings apply after a restart")
         old_ids = {f.id for f in self._enabled()}
-        self.config = replace(self.config, feeds=new.feeds)
+        self._use(replace(self.config, feeds=new.feeds))
         try:
             await self.archiver.db.write(self.archiver.db.store.sync_feeds, new.feeds)
             for feed_id in await self.archiver.db.write(self.archiver.db.store.retire_feeds, [f.id for f in new.feeds]):
