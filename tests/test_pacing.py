@@ -22,6 +22,10 @@ from aggregator.models import Settings
 SPACING = 0.03
 #: what the loop's clock may be off by between a wait's end and its measure (timer resolution)
 EPSILON = 1e-3
+#: How much later than its slot a request may reach the mock transport on a busy machine (the
+#: pacer spaces the slots; the transport sees each a task switch or two after): far less than
+#: any spacing tested here, so a request sent without its wait still fails the test.
+SEEN_LATE = 0.005
 PUBLIC_IP = "93.184.216.34"
 
 
@@ -265,7 +269,7 @@ def test_background_gets_to_one_site_are_spaced_by_the_backfill_rate() -> None:
     gets = [(f"https://{host}.example.com/p{i}", True) for i in range(3) for host in ("www", "news")]
     fetch_all(handler, settings, gets)
     assert len(handler.pages()) == 6
-    assert all(gap >= 1 / 25 - EPSILON for gap in handler.gaps()), handler.gaps()
+    assert all(gap >= 1 / 25 - SEEN_LATE for gap in handler.gaps()), handler.gaps()
 
 
 def test_background_gets_to_different_sites_are_paced_apart() -> None:
@@ -277,7 +281,7 @@ def test_background_gets_to_different_sites_are_paced_apart() -> None:
     hosts = [host for host, _, _ in handler.pages()]
     assert hosts.index("b.org") < 2  # b.org's first request does not wait for a.example's second
     times = {(host, path): when for host, path, when in handler.pages()}
-    assert times[("a.example", "/2")] - times[("a.example", "/1")] >= 0.2 - EPSILON
+    assert times[("a.example", "/2")] - times[("a.example", "/1")] >= 0.2 - SEEN_LATE
 
 
 def test_live_gets_honour_the_crawl_delay() -> None:
@@ -286,14 +290,14 @@ def test_live_gets_honour_the_crawl_delay() -> None:
     fetch_all(handler, settings, [(f"https://news.example.com/live/{i}", False) for i in range(4)])
     assert [path for _, path, _ in handler.log].count("/robots.txt") == 1
     assert len(handler.pages()) == 4
-    assert all(gap >= 0.05 - EPSILON for gap in handler.gaps()), handler.gaps()
+    assert all(gap >= 0.05 - SEEN_LATE for gap in handler.gaps()), handler.gaps()
 
 
 def test_background_gets_keep_the_larger_of_crawl_delay_and_backfill_spacing() -> None:
     handler = Timed({"news.example.com": "User-agent: *\nCrawl-delay: 0.05\n"})
     settings = Settings(per_host_concurrency=8, backfill_rate=100)  # 0.01 s: the Crawl-delay is longer
     fetch_all(handler, settings, [(f"https://news.example.com/old/{i}", True) for i in range(4)])
-    assert all(gap >= 0.05 - EPSILON for gap in handler.gaps()), handler.gaps()
+    assert all(gap >= 0.05 - SEEN_LATE for gap in handler.gaps()), handler.gaps()
 
 
 def test_live_gets_without_crawl_delay_are_not_held_to_the_backfill_rate() -> None:
