@@ -2,7 +2,10 @@
 
 A worker's claims hold until its lease runs out; it beats every third of the lease, each beat
 renewing them, so a worker that misses two beats in a row still holds its feeds, and one that
-died (or lost the database) loses them within a lease.
+died (or lost the database) loses them within a lease. Each beat also reads when every other
+worker's lease ends, so that a worker counts as gone (its sites move to the others) the moment
+its lease does, not at the next beat; one of this host whose process is gone is signed off at
+the beat (no lease to wait for).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from aggregator.errors import failure
 from aggregator.pipeline.database import Database
@@ -35,7 +39,16 @@ class Membership:
         self.id = worker_id()
         self.metrics = metrics
         self.started_at = iso(clock()) or ""
-        self.live: list[str] = [self.id]
+        self._leases: dict[str, datetime] = {}  # every other worker's lease end, as at the last beat
+        #: the workers that left the fleet (signed off, or their lease lapsed) since the beat before
+        #: the last one: what they left half done (a text file, a WARC file open) is the others' to finish
+        self.departed: list[str] = []
+
+    @property
+    def live(self) -> list[str]:
+        """The workers whose lease holds now (this one always), sorted: the fleet sites are shared over."""
+        now = self.clock()
+        return sorted([self.id, *(worker for worker, until in self._leases.items() if until > now)])
 
     @property
     def interval(self) -> float:
@@ -57,25 +70,37 @@ class Membership:
             expires_at=iso(now + self.lease) or "",
             metrics=self.metrics,
         )
+        before = set(self.live)
         try:
             await self.db.write(self.db.store.beat, beat)
-            self.live = await self.db.read(self.db.store.live_workers, now)
+            leases = {}
+            for row in await self.db.read(self.db.store.worker_overview, now):
+                if row["id"] != self.id and not await self._signed_off(row, everyone_else=False):
+                    leases[str(row["id"])] = datetime.fromisoformat(str(row["expires_at"]))
         except Exception as exc:  # the database is unwell: the claims lapse if it stays so
             log.error("heartbeat of worker %s failed: %s", self.id, failure(exc)[1])
             return False
+        self._leases = leases
+        self.departed = sorted(before - set(self.live))
+        return True
+
+    async def _signed_off(self, row: dict[str, Any], *, everyone_else: bool) -> bool:
+        """Sign off the worker of ``row`` if it is known to be dead (True when it was)."""
+        host = socket.gethostname() or "localhost"
+        if not everyone_else and (row["host"] != host or _running(int(row["pid"]))):
+            return False
+        await self.db.write(self.db.store.leave, str(row["id"]))
+        log.info("worker %s is gone: its claims are released", row["id"])
         return True
 
     async def reap(self, *, everyone_else: bool) -> None:
         """Sign off the workers known to be dead, so that their claims end now rather than with
         their lease: every other one when this worker is alone by construction (``everyone_else``),
         else those of this host whose process is gone."""
-        host = socket.gethostname() or "localhost"
         try:
-            rows = await self.db.read(self.db.store.worker_overview, self.clock())
-            for row in rows:
-                if row["id"] != self.id and (everyone_else or (row["host"] == host and not _running(int(row["pid"])))):
-                    await self.db.write(self.db.store.leave, str(row["id"]))
-                    log.info("worker %s is gone: its claims are released", row["id"])
+            for row in await self.db.read(self.db.store.worker_overview, self.clock()):
+                if row["id"] != self.id:
+                    await self._signed_off(row, everyone_else=everyone_else)
         except Exception as exc:  # their claims lapse with their leases
             log.error("could not sign off the workers that are gone: %s", failure(exc)[1])
 

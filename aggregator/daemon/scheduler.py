@@ -68,6 +68,11 @@ STUCK_AFTER = 120.0
 #: a first start were 10,000 tasks, 150 MB). The due feeds left over start as polls end.
 POLLS_PER_CONNECTION = 8
 
+#: Workers sharing a database wait this long after their first beat (at most a beat interval),
+#: then beat again before their first tick: a fleet started at once then sees itself whole and
+#: shares the sites from the first poll, rather than the first to start claiming everything due.
+SETTLE_SECONDS = 2.0
+
 #: With no backfill work to do, the background looks again after this many seconds (or at once
 #: when a poll finds a gap).
 BACKGROUND_IDLE = 30.0
@@ -188,6 +193,9 @@ class Daemon:
         self.membership = Membership(self.archiver.db, self.clock, self.config.settings.worker_lease, metrics=address)
         await self.membership.reap(everyone_else=bool(self.alone))
         await self.membership.beat()
+        if not self.alone:
+            await asyncio.sleep(min(SETTLE_SECONDS, self.membership.interval))
+            await self.membership.beat()
         heart = asyncio.create_task(self._heartbeat(self.membership), name="heartbeat")
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
@@ -267,7 +275,20 @@ class Daemon:
     async def _heartbeat(self, membership: Membership) -> None:
         while True:
             await asyncio.sleep(membership.interval)
-            await membership.beat()
+            if await membership.beat() and membership.departed:
+                await self._finish_for(membership.departed)
+
+    async def _finish_for(self, workers: list[str]) -> None:
+        """Finish what workers that left the fleet (killed, say) left half done: the text files of
+        articles they committed, their WARC files left open (cut at the last whole record). Their
+        feeds and pending pages need nothing: a poll is recorded only once done, so a feed whose
+        poll died with its worker is still due, and its next poll takes up its pending entries."""
+        log.info("workers %s left: finishing their text files and WARC files", ", ".join(workers))
+        try:
+            await self.archiver.captures.recover()
+            await self.archiver.texts.write_missing()
+        except Exception as exc:  # what is left is finished at the next departure or start
+            log.error("could not finish what workers %s left: %s", ", ".join(workers), failure(exc)[1])
 
     async def _tick(self) -> None:
         """Start a refresh for every due feed that is not already being polled."""

@@ -64,14 +64,18 @@ class Captures:
     async def start(self) -> None:
         """Cut the torn records a killed writer left, and move the pages kept in the database
         before WARC into WARC files; run once, before anything is fetched."""
-        if self.folder.is_dir():
-            for line in await self._lane.submit(functools.partial(recover, self.folder)):
-                log.warning("WARC: %s", line)
+        await self.recover()
         try:
             if await self.db.read(self.db.store.kept_pages_left):
                 await self._lane.submit(functools.partial(move_kept_pages, self.db.store, self._writer, self.folder))
         except Exception as exc:  # what was not moved stays in the database, moved on the next start
             log.error("the pages kept in the database could not all be moved into WARC files: %s", failure(exc)[1])
+
+    async def recover(self) -> None:
+        """Close the WARC files whose writer died (another worker's, or this archive's last run)."""
+        if self.folder.is_dir():
+            for line in await self._lane.submit(functools.partial(recover, self.folder)):
+                log.warning("WARC: %s", line)
 
     async def keep_page(self, response: Response) -> tuple[CaptureRef, ...]:
         """The records of a page's exchanges (redirects first); () when pages are not kept."""

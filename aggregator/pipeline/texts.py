@@ -61,9 +61,10 @@ class TextFiles:
             await asyncio.to_thread(remove_stale_temp_files, self.archive_dir)
         except OSError as exc:  # a folder that cannot be listed: the writes below say more
             log.error("cannot remove leftover temporary files in %s: %s", self.archive_dir, exc)
-        return await self._write_missing()
+        return await self.write_missing()
 
-    async def _write_missing(self) -> int:
+    async def write_missing(self) -> int:
+        """Write the text files of every committed article that has none yet (a killed writer's)."""
         written = 0
         for article_id, path, document in await self.db.read(self.db.store.articles_without_text):
             written += await self.write(article_id, path, document)
@@ -114,7 +115,7 @@ class TextFiles:
             return 0  # still refused, and logged when it was found
         before, self.problems = self.problems, {}
         try:
-            written = await self._write_missing()
+            written = await self.write_missing()
         except Exception as exc:  # the database: the problems stand, looked at again later
             self.problems = {**before, **self.problems}
             log.error("text files not caught up: %s", failure(exc)[1])
