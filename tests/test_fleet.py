@@ -6,18 +6,20 @@ left half done, and the dead worker's feeds must be taken over within its lease.
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from aggregator.store import iso, open_store
+from aggregator.config import load_config
+from aggregator.store import WorkerBeat, iso, open_store
 from tests.helpers.daemon import start_daemon
 from tests.helpers.postgres import fresh_database
-from tests.helpers.site import Page, Site, item, rss, write_config
+from tests.helpers.site import Page, Site, item, rss, run_cli, tass_config, write_config
 
 HOSTS = 30
 PER_HOST = 60  # 1,800 articles
@@ -110,9 +112,8 @@ def test_three_workers_one_killed_archive_every_article_exactly_once(
         # (a poll is recorded when it ends: one that died with its worker left no row)
         taken_over = {}
         for feed in held:
-            (first,) = rows(
-                database, f"SELECT MIN(started_at) FROM polls WHERE feed_id = '{feed}' AND started_at >= '{iso(killed_at)}'"
-            )[0]
+            since = f"feed_id = '{feed}' AND started_at >= '{iso(killed_at)}'"
+            ((first,),) = rows(database, f"SELECT MIN(started_at) FROM polls WHERE {since}")
             if first is not None:  # None: its poll ended between the read of the claims and the kill
                 taken_over[feed] = (datetime.fromisoformat(first) - killed_at).total_seconds()
         assert taken_over and max(taken_over.values()) <= LEASE, taken_over
@@ -148,3 +149,64 @@ def test_three_workers_one_killed_archive_every_article_exactly_once(
 
 def names(folder: Path, pattern: str) -> list[str]:
     return sorted(path.name for path in folder.rglob(pattern))
+
+
+def test_a_one_off_fetch_beside_a_fleet_leaves_alone_the_feed_a_worker_is_polling(
+    tmp_path: Path, tass_site: Site
+) -> None:
+    database = fresh_database()
+    config = tass_config(tmp_path, tass_site)
+    env = {"AGGREGATOR_DATABASE": database}
+    now = datetime.now(UTC)
+    with open_store(database) as store:  # a live worker elsewhere, polling the feed this moment
+        store.sync_feeds(load_config(config).feeds)
+        lease = now + timedelta(seconds=60)
+        store.beat(WorkerBeat("elsewhere-7", "elsewhere", 7, iso(now) or "", iso(now) or "", iso(lease) or ""))
+        assert store.claim_feeds("elsewhere-7", ["tass"], now, lease) == ["tass"]
+    skipped = run_cli("fetch", config=config, env=env)
+    assert skipped.returncode == 0, skipped.stderr
+    assert "tass: skipped: worker elsewhere-7 is polling it now" in skipped.stderr
+    assert rows(database, "SELECT COUNT(*) FROM polls") == [(0,)]
+
+    with open_store(database) as store:
+        store.release_feeds("elsewhere-7", ["tass"])
+    for polls in (1, 2):  # the second time the feed is not due: a fetch polls it all the same
+        done = run_cli("fetch", config=config, env=env)
+        assert done.returncode == 0, done.stderr
+        assert rows(database, "SELECT COUNT(*) FROM polls") == [(polls,)]
+        assert rows(database, "SELECT claimed_by FROM feeds") == [(None,)]  # released at the end
+    assert rows(database, "SELECT COUNT(*) FROM workers") == [(1,)]  # a fetch is not a worker
+
+
+def test_reload_asks_every_worker_of_this_machine_and_names_the_others(tmp_path: Path, tass_site: Site) -> None:
+    database = fresh_database()
+    config = tass_config(tmp_path, tass_site)
+    # a lease of an hour: the daemon beats at its start only, and never sees the worker added below
+    settings = f"settings:\n  database: '{database}'\n  worker_lease: 3600\n"
+    config.write_text(config.read_text().replace("settings:\n", settings, 1))
+    tass_site["/rss/other.xml"] = Page(rss().encode(), "application/rss+xml")
+    now = datetime.now(UTC)
+    lease = now + timedelta(hours=1)
+    far = WorkerBeat("far-7", "far", 7, iso(now) or "", iso(now) or "", iso(lease) or "")  # on another machine
+    with open_store(database) as store:
+        store.beat(far)
+    assert run_cli("reload", config=config).stderr.splitlines()[-1].startswith("error: no worker of this machine (")
+    with open_store(database) as store:
+        store.leave("far-7")  # not there while the daemon starts: the feeds are all its own
+    daemon = start_daemon(config)
+    try:
+        wait_until(lambda: rows(database, "SELECT COUNT(*) FROM polls") == [(1,)], 60, "the first poll")
+        with open_store(database) as store:
+            store.beat(far)
+        config.write_text(config.read_text() + "  - {id: other, url: 'http://tass.com/rss/other.xml', source: TASS}\n")
+        reload = run_cli("reload", config=config)
+        assert reload.returncode == 0, reload.stderr
+        assert reload.stdout.startswith(
+            f"asked worker {socket.gethostname()}-{daemon.pid} (pid {daemon.pid}) to reload"
+        )
+        assert reload.stderr.strip() == "worker far-7 runs on far: run `aggregator reload` there"
+        wait_until(lambda: ("other",) in rows(database, "SELECT feed_id FROM polls"), 60, "the new feed polled")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=30)
+    assert daemon.returncode == 0

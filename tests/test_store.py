@@ -296,6 +296,9 @@ def test_only_due_feeds_are_claimed(store: Store) -> None:
         FeedResult("later", "ok"), PollRecord("ok", T0 + timedelta(hours=1)), started_at=T0, duration_ms=1
     )
     assert store.claim_feeds("m1-1", ["later", "tass", "unknown"], T0, T0 + timedelta(seconds=60)) == ["tass"]
+    # a one-off fetch polls what it is told, due or not, but never what a worker holds
+    anytime = store.claim_feeds("fetch-9", ["later", "tass", "unknown"], T0, T0 + timedelta(seconds=60), due_only=False)
+    assert anytime == ["later"]
 
 
 def test_leaving_releases_every_claim_and_the_overview_shows_the_workers(store: Store) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,23 +18,24 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aggregator.cli import signals
-from aggregator.cli.app import Context, cli, fail, handle_errors, sqlite_only
+from aggregator.cli.app import Context, cli, fail, handle_errors
 from aggregator.cli.logs import configure_logging
 from aggregator.cli.params import TEXT, Address, FilePath, PageURL, ProfileName, Zone, read_capped
 from aggregator.config import feed_for_page, site_source
 from aggregator.config.settings import url_problem
 from aggregator.daemon.lock import daemon_pid
+from aggregator.daemon.oneoff import FetchClaims
 from aggregator.daemon.scheduler import Daemon
 from aggregator.document.article import render_article
 from aggregator.errors import ConfigError
 from aggregator.extract.response import article_from_response, saved_page_address
 from aggregator.fetch import PAGE_ACCEPT, Fetcher
-from aggregator.models import FeedResult, FeedSpec, Response, Settings
+from aggregator.models import FeedResult, FeedSpec, Response, Settings, is_database_url
 from aggregator.pipeline.archiver import Archiver
 from aggregator.pipeline.texts import FolderProblem
 from aggregator.pipeline.workers import LazyProcessPool
 from aggregator.profiles import feed_profile
-from aggregator.store import open_store
+from aggregator.store import open_store, utc_now
 
 
 @cli.command()
@@ -86,9 +88,18 @@ async def _fetch(
 
 
 async def _archive(archiver: Archiver, feeds: Sequence[FeedSpec]) -> tuple[list[FeedResult], list[FolderProblem]]:
-    """The feeds' results, and the folders that refused text files during the run."""
+    """The feeds' results, and the folders that refused text files during the run. Beside workers
+    sharing the database, the feeds are claimed first, and the ones a worker is polling skipped."""
     try:
-        results = await archiver.fetch_all(feeds)
+        if not is_database_url(archiver.settings.database):  # an SQLite file: the daemon's lock rules
+            results = await archiver.fetch_all(feeds)
+        else:
+            await archiver.start(feeds)  # the feeds recorded, so that they can be claimed
+            async with FetchClaims(archiver.db, utc_now, archiver.settings.worker_lease) as claims:
+                skipped = await claims.take([feed.id for feed in feeds])
+                for feed_id, worker in skipped.items():
+                    click.echo(f"{feed_id}: skipped: worker {worker} is polling it now", err=True)
+                results = await archiver.fetch_all([feed for feed in feeds if feed.id not in skipped])
         return results, list(archiver.texts.problems.values())
     finally:
         archiver.close()
@@ -263,9 +274,12 @@ def run(obj: Context, metrics_port: int | None, metrics_host: str) -> None:
 @click.pass_obj
 @handle_errors
 def reload(obj: Context) -> None:
-    """Make the running daemon re-read feeds.yaml (sends it SIGHUP)."""
+    """Make the running daemon re-read feeds.yaml (sends it SIGHUP): on PostgreSQL, every worker
+    of this machine."""
     database = obj.config.settings.database
-    sqlite_only(database, "reload")  # the daemon is found by its lock file; workers: SIGHUP each
+    if is_database_url(database):  # the workers are found in the database, each signalled
+        _reload_workers(str(database), obj.config_path)
+        return
     pid = daemon_pid(database)
     if pid is None:
         fail(f"no daemon is running on {database}", 1)
@@ -273,3 +287,25 @@ def reload(obj: Context) -> None:
         fail(f"the lock file of {database} holds no usable pid ({pid})", 1)
     os.kill(pid, signal.SIGHUP)
     click.echo(f"asked the daemon (pid {pid}) to reload {obj.config_path}")
+
+
+def _reload_workers(database: str, config_path: Path) -> None:
+    """SIGHUP every live worker of this host; the ones on other machines are named (a signal
+    cannot reach them: ``aggregator reload`` there)."""
+    with open_store(database) as store:
+        live = [row for row in store.worker_overview(utc_now()) if row["live"]]
+    host = socket.gethostname() or "localhost"
+    here = [row for row in live if row["host"] == host and 1 < int(row["pid"]) < 2**31]
+    for row in live:
+        if row not in here:
+            click.echo(f"worker {row['id']} runs on {row['host']}: run `aggregator reload` there", err=True)
+    signalled = 0
+    for row in here:
+        try:
+            os.kill(int(row["pid"]), signal.SIGHUP)
+        except ProcessLookupError:  # gone since its last heartbeat: its lease lapses
+            continue
+        signalled += 1
+        click.echo(f"asked worker {row['id']} (pid {row['pid']}) to reload {config_path}")
+    if not signalled:
+        fail(f"no worker of this machine ({host}) is running on the PostgreSQL archive", 1)

@@ -66,6 +66,7 @@ class Archiver:
             settings, self.db, fetcher, Extractor(executor), self.texts, self.captures, clock, self.progress
         )
         self._started = False
+        self._synced: list[FeedSpec] | None = None  # the feeds last recorded
         #: feeds whose last poll could not be recorded: not polled again before this time
         self._held: dict[str, datetime] = {}
         self._unrecorded: dict[str, int] = {}  # consecutive polls of a feed that could not be recorded
@@ -84,7 +85,9 @@ class Archiver:
         is done)."""
         if not self._started:
             await asyncio.to_thread(self._check_folders, feeds)
-        await self.db.write(self.db.store.sync_feeds, feeds)
+        if list(feeds) != self._synced:  # recorded already (a fetch beside workers starts, then polls)
+            await self.db.write(self.db.store.sync_feeds, feeds)
+            self._synced = list(feeds)
         if self._started:
             return
         self._started = True

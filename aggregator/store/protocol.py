@@ -257,10 +257,13 @@ class Store(Protocol):
         """The ids of the workers whose lease holds at ``now``, sorted."""
         ...
 
-    def claim_feeds(self, worker_id: str, feed_ids: Iterable[str], now: datetime, until: datetime) -> list[str]:
-        """Of ``feed_ids``, claim for ``worker_id`` until ``until`` those still due at ``now`` that
-        no other worker holds (a claim past its time holds nothing), atomically: two workers
-        asking at once never both get a feed. Returns the claimed ids, in the order given."""
+    def claim_feeds(
+        self, worker_id: str, feed_ids: Iterable[str], now: datetime, until: datetime, *, due_only: bool = True
+    ) -> list[str]:
+        """Of ``feed_ids``, claim for ``worker_id`` until ``until`` those still due at ``now`` (due
+        or not: ``due_only=False``, a one-off ``fetch``) that no other worker holds (a claim past
+        its time holds nothing), atomically: two workers asking at once never both get a feed.
+        Returns the claimed ids, in the order given."""
         ...
 
     def release_feeds(self, worker_id: str, feed_ids: Iterable[str]) -> None:

@@ -37,21 +37,23 @@ class WorkerRows(Connection):
         rows = self._rows("SELECT id FROM workers WHERE expires_at > %s ORDER BY id", [iso(now)])
         return [row["id"] for row in rows]
 
-    def claim_feeds(self, worker_id: str, feed_ids: Iterable[str], now: datetime, until: datetime) -> list[str]:
+    def claim_feeds(
+        self, worker_id: str, feed_ids: Iterable[str], now: datetime, until: datetime, *, due_only: bool = True
+    ) -> list[str]:
         ids = list(feed_ids)
         if not ids:
             return []
         at = iso(now)
         with self._write() as session:
-            # Still due, and claimed by nobody else whose claim holds (a claim lapses at its time);
+            # Still due (unless any will do), and claimed by nobody else whose claim holds (a claim lapses at its time);
             # a row another worker has locked is skipped, not waited for.
             rows = session.rows(
                 "UPDATE feeds SET claimed_by = %s, claim_until = %s WHERE id IN (SELECT id FROM feeds "
                 "WHERE id = ANY(%s) AND enabled = 1 AND status != 'gone' "
-                "AND (next_poll_at IS NULL OR next_poll_at <= %s) "
+                "AND (%s OR next_poll_at IS NULL OR next_poll_at <= %s) "
                 "AND (claimed_by IS NULL OR claimed_by = %s OR claim_until <= %s) "
                 "FOR UPDATE SKIP LOCKED) RETURNING id",
-                [worker_id, iso(until), ids, at, worker_id, at],
+                [worker_id, iso(until), ids, not due_only, at, worker_id, at],
             )
         claimed = {row["id"] for row in rows}
         return [feed_id for feed_id in ids if feed_id in claimed]

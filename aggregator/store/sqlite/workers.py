@@ -36,19 +36,21 @@ class WorkerRows(Connection):
         rows = self._rows("SELECT id FROM workers WHERE expires_at > ? ORDER BY id", [iso(now)])
         return [row["id"] for row in rows]
 
-    def claim_feeds(self, worker_id: str, feed_ids: Iterable[str], now: datetime, until: datetime) -> list[str]:
+    def claim_feeds(
+        self, worker_id: str, feed_ids: Iterable[str], now: datetime, until: datetime, *, due_only: bool = True
+    ) -> list[str]:
         ids = list(feed_ids)
         if not ids:
             return []
         at = iso(now)
         with self._write() as conn:
-            # Still due, and claimed by nobody else whose claim holds: a claim lapses at its time.
+            # Still due (unless any will do), and claimed by nobody else whose claim holds: a claim lapses at its time.
             cursor = conn.execute(
                 "UPDATE feeds SET claimed_by = ?, claim_until = ? "
                 f"WHERE id IN ({', '.join('?' * len(ids))}) AND enabled = 1 AND status != 'gone' "
-                "AND (next_poll_at IS NULL OR next_poll_at <= ?) "
+                "AND (? OR next_poll_at IS NULL OR next_poll_at <= ?) "
                 "AND (claimed_by IS NULL OR claimed_by = ? OR claim_until <= ?) RETURNING id",
-                [worker_id, iso(until), *ids, at, worker_id, at],
+                [worker_id, iso(until), *ids, int(not due_only), at, worker_id, at],
             )
             claimed = {row[0] for row in cursor.fetchall()}
         return [feed_id for feed_id in ids if feed_id in claimed]
