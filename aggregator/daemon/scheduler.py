@@ -24,7 +24,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -34,6 +34,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from aggregator.config import load_config
+from aggregator.daemon.claims import WorkerClaims
 from aggregator.daemon.lock import DaemonLock
 from aggregator.daemon.looplag import LoopLag
 from aggregator.daemon.membership import Membership
@@ -44,6 +45,7 @@ from aggregator.fetch import Fetcher
 from aggregator.models import Config, FeedSpec, is_database_url
 from aggregator.pipeline import Archiver
 from aggregator.pipeline.backfill import Backfill, Tally
+from aggregator.pipeline.claims import FeedClaims, NoClaims
 from aggregator.pipeline.revisits import Revisits, RevisitTally
 from aggregator.pipeline.workers import LazyProcessPool
 from aggregator.profiles import check_feed_profiles
@@ -120,7 +122,8 @@ class Daemon:
         self._shard: tuple[tuple[object, ...], tuple[list[FeedSpec], list[str]]] | None = None
         self._idle = asyncio.Event()  # set while no tick runs
         self._idle.set()
-        self._reloads: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # reloads, claims given back
+        self.claims: FeedClaims = NoClaims()
         self.loop_lag = LoopLag(self.metrics.loop_lag.set)
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
@@ -159,9 +162,7 @@ class Daemon:
             self._loop.call_soon_threadsafe(self._start_reload)
 
     def _start_reload(self) -> None:
-        task = asyncio.create_task(self._reload(), name="reload")
-        self._reloads.add(task)  # a task nobody holds may be collected before it ends
-        task.add_done_callback(self._reloads.discard)
+        self._later(self._reload(), "reload")
 
     async def _main(self) -> None:
         settings = self.config.settings
@@ -191,6 +192,7 @@ class Daemon:
             shown = f"[{self.metrics_host}]" if ":" in self.metrics_host else self.metrics_host
             address = f"http://{shown}:{server.server_address[1]}/metrics"
         self.membership = Membership(self.archiver.db, self.clock, self.config.settings.worker_lease, metrics=address)
+        self.claims = NoClaims() if self.alone else WorkerClaims(self.archiver.db, self.membership)
         await self.membership.reap(everyone_else=bool(self.alone))
         await self.membership.beat()
         if not self.alone:
@@ -316,15 +318,14 @@ class Daemon:
         self.metrics.lag.set(max([(now - at).total_seconds() for _, at in due if at is not None], default=0.0))
         skip = in_flight | self._started_since_read
         wanted = [feed_id for feed_id, _ in due if feed_id not in skip]  # most overdue first
-        if self.membership is not None and not self.alone:
+        if not self.alone:
             # Sharing the database: only claimed feeds are polled, and only as many are claimed as
             # can start now; the claims of the last backlog that did not start are given back.
             wanted = wanted[: max(0, self.max_in_flight - len(self._running))]
+            backlog, self._backlog = list(self._backlog), deque()
+            await self.claims.give_back(backlog)
             try:
-                await self._release(*self._backlog)
-                wanted = await self.archiver.db.write(
-                    self.archiver.db.store.claim_feeds, self.membership.id, wanted, now, self.membership.until()
-                )
+                wanted = await self.claims.take(wanted, due_only=True)
             except Exception as exc:  # what is due stays due: the next tick tries again
                 log.error("scheduler: cannot claim the due feeds: %s", failure(exc)[1])
                 return
@@ -338,23 +339,26 @@ class Daemon:
     def _start_backlog(self) -> None:
         """Start due feeds of the backlog while fewer than ``max_in_flight`` polls run."""
         now = self.clock()
+        skipped = []
         while self._backlog and len(self._running) < self.max_in_flight:
             if self._stop is not None and self._stop.is_set():
                 break
             feed_id = self._backlog.popleft()
             held = self.archiver.held_until(feed_id)
-            if feed_id in self._running or (held is not None and now < held):
-                continue
             feed = self._feeds.get(feed_id)
-            if feed is not None:
-                self._started_since_read.add(feed_id)
-                self._running[feed_id] = asyncio.create_task(self._refresh(feed), name=f"poll {feed_id}")
+            if feed_id in self._running or (held is not None and now < held) or feed is None:
+                skipped.append(feed_id)  # its claim is given back: only a poll that starts keeps one
+                continue
+            self._started_since_read.add(feed_id)
+            self._running[feed_id] = asyncio.create_task(self._refresh(feed), name=f"poll {feed_id}")
         self.metrics.in_flight.set(len(self._running))
+        if skipped:
+            self._later(self.claims.give_back(skipped), "give back claims")
 
     async def _background(self) -> None:
         """Revisits, then backfill and gap filling, one piece at a time, each after the due polls
         have started; the fetcher keeps them to the backfill rate and lets live requests go first."""
-        work, revisits = Backfill(self.archiver), Revisits(self.archiver)
+        work, revisits = Backfill(self.archiver, self.claims), Revisits(self.archiver, self.claims)
         while True:
             await self._idle.wait()
             found = RevisitTally()
@@ -395,15 +399,13 @@ class Daemon:
         finally:
             self._running.pop(feed.id, None)
             self._start_backlog()
-            await self._release(feed.id)
+            await self.claims.give_back([feed.id])
 
-    async def _release(self, *feed_ids: str) -> None:
-        if self.membership is None or self.alone or not feed_ids:
-            return
-        try:
-            await self.archiver.db.write(self.archiver.db.store.release_feeds, self.membership.id, list(feed_ids))
-        except Exception as exc:  # the claims lapse with the lease
-            log.error("could not release feeds %s: %s", ", ".join(feed_ids), failure(exc)[1])
+    def _later(self, work: Coroutine[object, object, None], name: str) -> None:
+        """Run ``work`` in a task of its own, held until it ends (a task nobody holds may be collected)."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _reload(self) -> None:
         try:

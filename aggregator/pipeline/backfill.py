@@ -25,6 +25,7 @@ from aggregator.discovery import Found, Window, enumerate_sources
 from aggregator.errors import failure
 from aggregator.models import FeedSpec
 from aggregator.pipeline.archiver import Archiver
+from aggregator.pipeline.claims import FeedClaims, NoClaims, holding
 from aggregator.pipeline.pages import PageResult
 from aggregator.store import BackfillJob, EntryWork
 
@@ -54,8 +55,10 @@ class Tally:
 class Backfill:
     """Backfill work over one archiver (its store, fetcher, pages flow and progress display)."""
 
-    def __init__(self, archiver: Archiver) -> None:
+    def __init__(self, archiver: Archiver, claims: FeedClaims | None = None) -> None:
         self.archiver = archiver
+        #: the daemon's background work in a fleet claims each feed it works on; alone, all are its own
+        self.claims: FeedClaims = claims or NoClaims()
         self.db = archiver.db
         self.store = archiver.db.store
         self.settings = archiver.settings
@@ -179,10 +182,15 @@ class Backfill:
         groups: dict[str, list[EntryWork]] = {}
         for item in work:
             groups.setdefault(item.feed_id, []).append(item)
-        results = await asyncio.gather(
-            *(self.archiver.pages.archive_work(by_id[feed_id], items) for feed_id, items in groups.items())
-        )
-        await self.archiver.texts.record()
+        async with holding(self.claims, list(groups)) as mine:  # a feed another worker holds waits
+            results = await asyncio.gather(
+                *(
+                    self.archiver.pages.archive_work(by_id[feed_id], items)
+                    for feed_id, items in groups.items()
+                    if feed_id in mine
+                )
+            )
+            await self.archiver.texts.record()
         return [result for group in results for result in group]
 
     # -- the daemon's background work ----------------------------------------------------------
@@ -214,20 +222,27 @@ class Backfill:
                     gap_id=gap["id"],
                 )
                 log.info("backfill feed=%s: filling the gap %s .. %s", feed.id, gap["gap_from"], gap["gap_to"])
-                await self._run_job(feed, job)
+                await self._claimed_job(feed, job)
                 return True
         now = time.monotonic()
         for job in await self.db.read(self.store.open_backfills, list(by_id)):
             failed_at = self._enumeration_failed.get(job.id)
             if failed_at is not None and now - failed_at < RETRY_ENUMERATION:
                 continue
-            await self._run_job(by_id[job.feed_id], job)
-            return True
+            if await self._claimed_job(by_id[job.feed_id], job):
+                return True
         batch = await self._batch(feeds, BATCH)
         _count(tally, batch)
         if await self.db.write(self.store.settle_gaps):
             log.info("backfill: gaps filled")
         return bool(batch)
+
+    async def _claimed_job(self, feed: FeedSpec, job: BackfillJob) -> bool:
+        """Run the job if its feed can be claimed (False: another worker holds it; later, then)."""
+        async with holding(self.claims, [feed.id]) as mine:
+            if mine:
+                await self._run_job(feed, job)
+            return bool(mine)
 
     async def _run_job(self, feed: FeedSpec, job: BackfillJob) -> None:
         since = date.fromisoformat(job.since)

@@ -31,6 +31,7 @@ from aggregator.errors import FetchError, HTTPStatusError, failure
 from aggregator.fetch import PAGE_ACCEPT
 from aggregator.models import CaptureRef, FeedSpec, Response
 from aggregator.pipeline.archiver import Archiver
+from aggregator.pipeline.claims import FeedClaims, NoClaims, holding
 from aggregator.pipeline.timing import first_revisit, page_retry_at, revisit_plan
 from aggregator.profiles import fallback_from, feed_profile
 from aggregator.store import NewVersion, Revisited, RevisitWork, iso
@@ -64,8 +65,9 @@ class RevisitTally:
 class Revisits:
     """The revisits of one archiver's feeds (its store, fetcher, captures, extraction, text files)."""
 
-    def __init__(self, archiver: Archiver) -> None:
+    def __init__(self, archiver: Archiver, claims: FeedClaims | None = None) -> None:
         self.archiver = archiver
+        self.claims: FeedClaims = claims or NoClaims()  # as Backfill's
         self.settings = archiver.settings
         self.db = archiver.db
 
@@ -118,11 +120,13 @@ class Revisits:
         work = await self.db.read(self.db.store.due_revisits, list(by_id), now, size)
         if not work:
             return False
-        outcomes = await asyncio.gather(*(self.revisit(by_id[item.feed_id or ""], item) for item in work))
-        for item, outcome in zip(work, outcomes, strict=True):
-            tally.add(item.feed_id or "", outcome)
-        await self.archiver.texts.record()
-        return True
+        async with holding(self.claims, [item.feed_id or "" for item in work]) as mine:  # another's waits
+            work = [item for item in work if (item.feed_id or "") in mine]
+            outcomes = await asyncio.gather(*(self.revisit(by_id[item.feed_id or ""], item) for item in work))
+            for item, outcome in zip(work, outcomes, strict=True):
+                tally.add(item.feed_id or "", outcome)
+            await self.archiver.texts.record()
+        return bool(work)
 
     async def revisit(self, feed: FeedSpec, work: RevisitWork) -> str:
         """Fetch one article again and record what it found; returns the outcome. Never raises
