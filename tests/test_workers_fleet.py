@@ -5,6 +5,7 @@ The store's side (claims, leases, their lapse) is in the interface suite, tests/
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import subprocess
@@ -18,9 +19,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from aggregator.config import load_config
+from aggregator.daemon.claims import WorkerClaims
+from aggregator.daemon.membership import Membership
 from aggregator.daemon.scheduler import Daemon
 from aggregator.daemon.shards import owner, shard, site_of
 from aggregator.models import FeedSpec
+from aggregator.pipeline.claims import holding
+from aggregator.pipeline.database import Database
 from aggregator.store import WorkerBeat, iso, open_store
 from tests.helpers.daemon import Clock, daemon_thread, query, start_daemon, wait_for
 from tests.helpers.datasette import free_port
@@ -140,3 +145,30 @@ def test_the_daemon_of_an_sqlite_file_is_alone_it_clears_workers_before_it_and_c
         assert daemon.membership is not None
         assert query(db, "SELECT id FROM workers") == [(daemon.membership.id,)]
         assert query(db, "SELECT claimed_by FROM feeds") == [(None,)]
+
+
+def test_work_sharing_a_feed_shares_one_claim_which_ends_with_the_last_of_it(tmp_path: Path) -> None:
+    clock = Clock()
+    now, until = clock(), clock() + timedelta(seconds=60)
+    with open_store(tmp_path / "archive.db") as store:
+        store.sync_feeds([FeedSpec("tass", "https://tass.com/rss/v2.xml", "TASS")])
+
+        async def scenario() -> None:
+            db = Database(store)
+            try:
+                claims = WorkerClaims(db, Membership(db, clock, 60))
+                assert await claims.take(["tass"], due_only=True) == ["tass"]  # a poll
+                assert await claims.take(["tass", "tass"]) == ["tass"]  # a backfill batch of the same feed
+                await claims.give_back(["tass"])  # the poll ends: the batch still holds the feed
+                assert store.claim_feeds("other-1", ["tass"], now, until, due_only=False) == []
+                await claims.give_back(["tass"])  # the batch ends: the claim with it
+                assert claims.held == set()
+                assert store.claim_feeds("other-1", ["tass"], now, until, due_only=False) == ["tass"]
+                assert await claims.take(["tass"]) == []  # another worker's: refused, and nothing counted
+                assert claims.held == set()
+                async with holding(claims, ["tass"]) as mine:
+                    assert mine == set()
+            finally:
+                db.close()
+
+        asyncio.run(scenario())
