@@ -391,13 +391,16 @@ class _XMLReader:
             problem = _xml_problem(exc)
         except _Broken as exc:
             problem = str(exc)
-        else:
-            if problem is None:
-                try:
-                    self.parser.close()
-                except etree.XMLSyntaxError as exc:
-                    problem = _xml_problem(exc)
-        self._drain()  # the entries that ended before the break
+        self._drain()  # the entries that ended in what was fed, before any break
+        if problem is None:
+            try:
+                self.parser.close()
+            except etree.XMLSyntaxError as exc:
+                # A document cut short: what closing reports is not read, since lxml 6.2 (libxml2
+                # 2.14) ends the elements left open then, and a cut <url> would pass for a whole one.
+                problem = _xml_problem(exc)
+            else:
+                self._drain()
         read = len(self.urls) + self.skipped
         notes = (
             [f"{self.replaced} invalid {self.codec} byte sequence(s) replaced with U+FFFD"] if self.replaced > 0 else []
