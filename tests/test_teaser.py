@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator.models import FeedSpec
+from aggregator.pipeline.revisits import Revisits, RevisitTally
 from aggregator.store import open_store
 from aggregator.tools.export import Filters, export_rows
-from tests.helpers.mock import Routes, html, rss, run
+from tests.helpers.mock import Harness, Routes, html, rss, run
 
 FEED = FeedSpec(id="daily", url="https://news.example.org/rss", source="Example Daily", timezone="Europe/London")
 PAGE_URL = "https://news.example.org/2024/03/01/budget"
@@ -50,3 +53,47 @@ def test_a_paywalled_page_is_archived_as_its_teaser_flagged_and_exported(tmp_pat
     row = json.loads(jsonl.getvalue())
     assert (row["teaser"], row["body"]) == (1, BODY)
     assert next(csv.DictReader(io.StringIO(table.getvalue())))["teaser"] == "1"
+
+
+#: The same story once the paywall is lifted: the whole text, free to read.
+FREE = PAYWALLED.replace(
+    '"isAccessibleForFree": false, "hasPart": {"@type": "WebPageElement", "isAccessibleForFree": '
+    'false,\n "cssSelector": ".paywall"}',
+    '"isAccessibleForFree": true',
+).replace(
+    '<div class="paywall"><p>Subscribe to continue reading.</p></div>', "<p>" + "The rest of the story. " * 12 + "</p>"
+)
+
+
+def test_a_revisit_finding_the_paywall_lifted_or_back_sets_the_flag_with_the_new_version(tmp_path: Path) -> None:
+    clock = [datetime.now(UTC).replace(microsecond=0)]
+    routes: Routes = {
+        FEED.url: html(rss(PAGE_URL, pub_date="Fri, 01 Mar 2024 09:40:00 +0000"), content_type="application/rss+xml"),
+        PAGE_URL: html(PAYWALLED),
+    }
+    h = Harness(tmp_path, routes, clock=lambda: clock[0], retries=0)
+    assert [r.archived for r in h.run((FEED,))] == [1]
+
+    def revisit_after(hours: int) -> dict[str, int]:
+        clock[0] += timedelta(hours=hours)
+
+        async def main() -> RevisitTally:
+            tally = RevisitTally()
+            with open_store(h.settings.database) as store:
+                async with h.fetcher() as fetcher:
+                    archiver = h.archiver(store, fetcher)
+                    try:
+                        await archiver.start((FEED,))
+                        await Revisits(archiver).run((FEED,), tally)
+                    finally:
+                        archiver.close()
+            return tally
+
+        return dict(asyncio.run(main()).total)
+
+    routes[PAGE_URL] = html(FREE)
+    assert revisit_after(1) == {"edited": 1}
+    assert h.rows("SELECT version, teaser FROM articles") == [(2, 0)]
+    routes[PAGE_URL] = html(PAYWALLED)
+    assert revisit_after(5) == {"edited": 1}
+    assert h.rows("SELECT version, teaser, body FROM articles") == [(3, 1, BODY)]

@@ -225,6 +225,7 @@ class Revisits:
                 published=published.isoformat(),
                 published_via=via,
                 date_flag=date_flag(article.published, feed_published),
+                teaser=article.teaser,
             )
         if canonical_url(article.url) != work.url:
             log.info("revisit %s: the page now names %s as its URL (kept as the same article)", work.url, article.url)

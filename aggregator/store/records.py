@@ -190,6 +190,7 @@ class NewVersion:
     published: str
     published_via: str
     date_flag: str | None
+    teaser: bool = False  # the page now shows only its public teaser (or no longer does: False)
 
 
 @dataclass(frozen=True)

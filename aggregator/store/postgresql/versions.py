@@ -201,7 +201,7 @@ def _new_version(
     )
     changed = [name for name in ("title", "body") if getattr(new, name) != current[name]]
     _event(session, revisit, "edited", number, ", ".join(changed) or None, capture_id)
-    values.update({name: getattr(new, name) for name in _VERSIONED})
+    values.update({name: getattr(new, name) for name in _VERSIONED}, teaser=int(new.teaser))
     values.update(version=number, changed_at=revisit.seen_at, path=new_path, text_written_at=None)
     kind = "edited" if outcome.outcome == "unchanged" else outcome.outcome
     return RevisitOutcome(kind, number, new_path, new.document)

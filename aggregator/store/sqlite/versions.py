@@ -174,7 +174,7 @@ class RevisitRows(Connection):
         )
         changed = [name for name, old in (("title", current[0]), ("body", current[1])) if getattr(new, name) != old]
         self._event(revisit, "edited", number, ", ".join(changed) or None, capture_id)
-        values.update({name: getattr(new, name) for name in _VERSIONED})
+        values.update({name: getattr(new, name) for name in _VERSIONED}, teaser=int(new.teaser))
         values.update(version=number, changed_at=revisit.seen_at, path=new_path, text_written_at=None)
         kind = "edited" if outcome.outcome == "unchanged" else outcome.outcome
         return RevisitOutcome(kind, number, new_path, new.document)
