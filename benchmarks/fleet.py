@@ -138,7 +138,8 @@ def main() -> None:
     base = runs[0]
     print(f"{args.hosts} hosts, {args.per} articles each ({args.hosts * args.per:,}); one PostgreSQL; {machine()}")
     print()
-    print("| workers | articles/s (whole run) | articles/s (10-90 %) | vs 1 | workers' CPU ms/article | server CPU ms/article |")
+    columns = ("workers", "articles/s (whole run)", "articles/s (10-90 %)", "vs 1", "workers' CPU ms/article")
+    print("| " + " | ".join((*columns, "server CPU ms/article")) + " |")
     print("|---:|---:|---:|---:|---:|---:|")
     for run in runs:
         print(
