@@ -323,6 +323,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pages", action="store_true", help="per-page F1 (refused for the held-out part)")
     parser.add_argument("--languages", action="store_true", help="F1 per language")
     parser.add_argument("--limit", type=int, help="score only the first N pages of each set (a smoke run)")
+    parser.add_argument(
+        "--min-chars",
+        type=int,
+        default=0,
+        help="score only the pages whose reference body has at least N characters (200: the generic profile's "
+        "min_body_chars, under which the archiver refuses a body by design)",
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     sys.path.insert(0, str(REPO))
@@ -331,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in args.set or SET_NAMES:
         if args.pages and name == "held-out":
             parser.error("--pages shows the failures of the held-out part: score it without --pages")
-        pages = load_set(name, args.dev_dir)[: args.limit]
+        pages = [page for page in load_set(name, args.dev_dir) if len(page.expected) >= args.min_chars][: args.limit]
         print("\n".join(report(name, pages, chosen, per_page=args.pages, languages=args.languages)) + "\n")
     return 0
 

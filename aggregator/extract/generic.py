@@ -45,14 +45,31 @@ _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
+#: Elements that make a <div> more than one paragraph: a <div> holding none of them is scored as one.
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "section", "article", "table", "ul", "ol", "dl", "pre", "blockquote", "form", "figure"}
+    | {f"h{n}" for n in range(1, 7)}
+)
+
+
+def _paragraphs(root: Element) -> Iterator[Element]:
+    """Every <p>, and every <div> that holds no block (text written in <div>s, one per line, as
+    some sites do: readability counts those as paragraphs too)."""
+    for element in root.iter("p", "div"):
+        if element.tag == "p" or not any(inner.tag in _BLOCK_TAGS for inner in element.iterdescendants()):
+            yield element
+
+
 def densest_container(root: Element, unlikely: re.Pattern[str] | None) -> Element | None:
     scores: defaultdict[Element, float] = defaultdict(float)
-    for paragraph in root.iter("p"):
+    for paragraph in _paragraphs(root):
         weight = len(dom.text(paragraph)) - sum(len(dom.text(a)) for a in paragraph.iterdescendants("a"))
         if weight <= 0:
             continue
         for share, element in zip((1.0, 0.5), paragraph.iterancestors(), strict=False):
-            if element.tag not in _ROOTS:
+            # <body> counts its own paragraphs only (a page written straight into it), never half
+            # of every paragraph of its children, or it would hold the comments and asides beside them
+            if element.tag not in _ROOTS or (element.tag == "body" and share == 1.0):
                 scores[element] += weight * share
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     return next((element for element in ranked if likely_container(element, unlikely)), None)
