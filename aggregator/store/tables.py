@@ -106,6 +106,16 @@ class Tables(Protocol):
         """Reads inside the block all see the archive as it was when it began."""
         ...
 
+    def change_mark(self) -> str | None:
+        """Inside ``snapshot``: the mark of what it sees, for ``changed_since`` in a later one
+        (None: this backend does not track changes)."""
+        ...
+
+    def changed_since(self, mark: str) -> str:
+        """The condition (``?`` for ``mark``) of the rows changed since the snapshot of ``mark``
+        (and maybe a few more, never fewer)."""
+        ...
+
     def advance_sequences(self) -> None:
         """Every generated key starts past the largest one copied in, so new rows never collide."""
         ...

@@ -5,7 +5,9 @@ The copy is opened with the SQLite store, so its migrations make today's schema 
 triggers fill the search index. The source is read in one snapshot; every table is compared
 with the copy a batch at a time (the same key range on both sides) and only the rows missing or
 different in the copy are written, so a rerun copies exactly what changed since the last one
-(the archive never deletes rows, so nothing has to go). The copy remembers its source (and
+(the archive never deletes rows, so nothing has to go). From PostgreSQL, a rerun reads only the
+rows changed since the last finished run's snapshot (``changed_xid``, schema version 3); from
+SQLite, which keeps no such record, it reads every row of both and compares them. The copy remembers its source (and
 ``--since``) in ``_export_state``: a file that is not such a copy is never written to.
 """
 
@@ -18,13 +20,16 @@ from typing import Any
 from aggregator.errors import StoreError
 from aggregator.models import is_database_url
 from aggregator.store import iso, utc_now
-from aggregator.store.tables import COPIED, SPECS, open_tables, sqlite_bookkeeping
+from aggregator.store.tables import COPIED, SPECS, Row, Tables, open_tables, sqlite_bookkeeping
 from aggregator.tools.tablecopy import BATCH_SIZE, Progress, plan, quiet, sync
 
 #: The copy's bookkeeping: one row per table, and one (``*``) for the whole copy.
 STATE = "_export_state"
-DEFINITION = "table_name TEXT PRIMARY KEY, source TEXT NOT NULL, since TEXT, rows INTEGER, copied INTEGER, done_at TEXT"
-_COLUMNS = ("table_name", "source", "since", "rows", "copied", "done_at")
+DEFINITION = (
+    "table_name TEXT PRIMARY KEY, source TEXT NOT NULL, since TEXT, rows INTEGER, copied INTEGER, done_at TEXT, "
+    "mark TEXT"
+)
+_COLUMNS = ("table_name", "source", "since", "rows", "copied", "done_at", "mark")
 _WHOLE = "*"
 
 #: The articles of ``--since`` (published on or after the day, their ``day``).
@@ -57,6 +62,15 @@ class SQLiteExport:
     written: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     fresh: bool = False
+
+
+def _narrowed(source: Tables, selected: tuple[str, tuple[str, ...]], mark: str | None) -> tuple[str, tuple[str, ...]]:
+    """The rows of a table a run reads: those ``--since`` takes, and of them, when the source
+    tracks changes and an earlier run finished, only those changed since its snapshot."""
+    where, params = selected
+    if mark is None or not (changed := source.changed_since(mark)):
+        return where, params
+    return (f"({where}) AND {changed}" if where else changed), (*params, mark)
 
 
 def source_name(database: str | Path, location: str) -> str:
@@ -103,16 +117,20 @@ def export_sqlite(
         filters = since_filters(since) if since else {}
         with open_tables(out) as copy:
             copy.ensure_table(STATE, DEFINITION)
-            copy.write_batch(STATE, _COLUMNS, _COLUMNS[:1], [(_WHOLE, name, since, None, None, None)])
+            # the mark of the last run that finished stays until this one finishes
+            mark = previous["mark"] if previous else None
+            copy.write_batch(STATE, _COLUMNS, _COLUMNS[:1], [(_WHOLE, name, since, None, None, None, mark)])
             with source.snapshot():  # one moment of the archive: the foreign keys hold in the copy
+                new_mark = source.change_mark()
                 for spec in COPIED:
-                    where, params = filters.get(spec.name, ("", ()))
+                    where, params = _narrowed(source, filters.get(spec.name, ("", ())), mark)
                     table = plan(source, copy, spec, where, params)
                     report.written[spec.name] = sync(source, copy, table, size=batch_size, progress=progress)
                     report.rows[spec.name] = copy.count_rows(spec.name)
             now = iso(utc_now())
-            rows = [(t, name, since, report.rows[t], report.written[t], now) for t in SPECS]
-            rows.append((_WHOLE, name, since, sum(report.rows.values()), sum(report.written.values()), now))
+            rows: list[Row] = [(t, name, since, report.rows[t], report.written[t], now, None) for t in SPECS]
+            total, copied = sum(report.rows.values()), sum(report.written.values())
+            rows.append((_WHOLE, name, since, total, copied, now, new_mark))
             copy.write_batch(STATE, _COLUMNS, _COLUMNS[:1], rows)
     return report
 

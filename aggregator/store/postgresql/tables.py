@@ -92,6 +92,14 @@ class TableRows(Connection):
             session.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield
 
+    def change_mark(self) -> str | None:
+        """The snapshot's xmin: every transaction it does not see has an id at least this."""
+        return str(self.reader.value("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"))
+
+    def changed_since(self, mark: str) -> str:
+        """``changed_xid`` (schema version 3) is the last transaction that wrote the row."""
+        return "changed_xid >= ?::xid8"
+
     def advance_sequences(self) -> None:
         identities = self.reader.rows(
             "SELECT table_name, column_name FROM information_schema.columns "

@@ -89,6 +89,13 @@ class TableRows(Connection):
         finally:
             self.reader.rollback()
 
+    def change_mark(self) -> str | None:
+        """None: SQLite keeps no record of when a row changed (a copy compares every row)."""
+        return None
+
+    def changed_since(self, mark: str) -> str:
+        return ""
+
     def advance_sequences(self) -> None:
         """Nothing to do: SQLite gives a new row the largest rowid plus one."""
 
