@@ -90,4 +90,6 @@ def migrate(obj: Context, url: str, verify_only: bool, recheck: bool, batch_size
                 f"{'equal' if check.source_checksum == check.destination_checksum else 'differ'}",
                 err=True,
             )
+        if not verify_only:
+            click.echo("the archive changed while it was copied? run `aggregator migrate --recheck` again", err=True)
         sys.exit(1)

@@ -78,9 +78,15 @@ def migrate(
         plans = [plan(source, destination, spec) for spec in COPIED]
         if not verify_only:
             _claim(destination, name)
-            for table in plans:
-                copy = sync if recheck else copy_after
-                report.copied[table.spec.name] = copy(source, destination, table, size=batch_size, progress=progress)
+            # one moment of the source, so that the foreign keys hold even if something wrote to it
+            # meanwhile (a one-off `fetch` takes no daemon lock); the comparison after it reads the
+            # source afresh and so tells such a change
+            with source.snapshot():
+                for table in plans:
+                    copy = sync if recheck else copy_after
+                    report.copied[table.spec.name] = copy(
+                        source, destination, table, size=batch_size, progress=progress
+                    )
             destination.advance_sequences()
         report.checks = [compare(source, destination, table, size=batch_size) for table in plans]
         if not verify_only:
