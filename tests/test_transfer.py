@@ -175,6 +175,11 @@ def test_migrate_copies_every_table_and_the_archive_reads_the_same(archive: Path
         assert postgresql.feed_state("tass") == sqlite.feed_state("tass")
         assert postgresql.worker_overview(NOW) == []  # workers are not copied, nor their claims
         assert sqlite.worker_overview(NOW)[0]["claims"] == 1
+    with open_tables(url) as copied:  # the claim of "other" is not carried over
+        assert copied.read_batch("feeds", ["id"], ["id", "claimed_by", "claim_until"], None, 10) == [
+            ("other", None, None),
+            ("tass", None, None),
+        ]
     env = {"AGGREGATOR_DATABASE": url}
     for command in (("search", "summit", "--format", "json"), ("search", "edited", "--format", "json"), ("feeds",)):
         on_sqlite, on_postgresql = run(archive, *command), run(archive, *command, env=env)
