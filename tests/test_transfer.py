@@ -438,3 +438,24 @@ def test_datasette_serves_the_exported_copy_of_a_postgresql_archive(tmp_path: Pa
         assert sorted(row["title"] for row in response.json()) == titles
         found = client.get("/archive/articles.json", params={"_shape": "array", "_search": "again", "_col": "title"})
         assert [row["title"] for row in found.json()] == ["Story 1, edited again"]
+
+
+def test_a_source_changed_between_two_runs_is_told_and_rechecked(archive: Path, url: str) -> None:
+    db = archive.parent / "a.db"
+    assert run(archive, "migrate", "--to", url).returncode == 0
+    with open_store(db) as store:  # the daemon ran between two runs: an edit, a new article
+        revise(store, f"{4:016x}", 6, "Story 4, edited")
+        add_article(store, 60)
+    # a rerun continues after each table's last key: it misses the edit in place, the feed's newest
+    # item, and the new article's URLs (they sort before the last one copied); the comparison tells
+    rerun = run(archive, "migrate", "--to", url)
+    assert rerun.returncode == 1
+    errors = [line.split(":")[1].strip() for line in rerun.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["feeds", "articles", "article_urls"]
+    assert rerun.stderr.splitlines()[-1] == (
+        "the archive changed while it was copied? run `aggregator migrate --recheck` again"
+    )
+    fixed = run(archive, "migrate", "--to", url, "--recheck")
+    assert fixed.returncode == 0, fixed.stderr
+    assert "copied 4 rows" in fixed.stdout  # the feed, the edited article, the two URLs
+    same_tables(db, url)
