@@ -3,7 +3,8 @@
 ``app`` holds the group, its global options and the error handling every command shares;
 ``params`` the checked argument types; the commands are in ``fetching`` (fetch, article, run,
 reload), ``backfilling`` (backfill), ``revisiting`` (revisit, history), ``reading`` (serve,
-search, fts-rebuild, export, doctor, reextract) and ``feedlist`` (the ``feeds`` group).
+search, fts-rebuild, export, doctor, reextract), ``transfer`` (migrate) and ``feedlist`` (the ``feeds``
+group).
 Importing this package is cheap: ``main`` holds SIGTERM and SIGINT (``signals``) before it imports
 the commands, which takes most of a second; ``cli``, the group with every command registered,
 imports them on first use.
@@ -33,7 +34,16 @@ def main() -> None:
 
 def _commands() -> ModuleType:
     """``app``, once every command module has registered its commands on ``app.cli``."""
-    from aggregator.cli import app, backfilling, feedlist, fetching, reading, revisiting, workerlist  # noqa: F401
+    from aggregator.cli import (  # noqa: F401
+        app,
+        backfilling,
+        feedlist,
+        fetching,
+        reading,
+        revisiting,
+        transfer,
+        workerlist,
+    )
 
     return app
 

@@ -1,5 +1,6 @@
 """The commands that read the archive: ``serve`` (Datasette), ``search``, ``fts-rebuild``,
-``export``, and the two that check or redo it from what is kept, ``doctor`` and ``reextract``."""
+``export`` (text, JSON Lines, CSV or an SQLite copy), and the two that check or redo it from
+what is kept, ``doctor`` and ``reextract``."""
 
 from __future__ import annotations
 
@@ -91,15 +92,25 @@ def _open_archive(obj: Context) -> Store:
     help="Address to listen on (0.0.0.0 opens it to the network).",
 )
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--database",
+    "copy",
+    type=FilePath(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Serve this SQLite file (an `export --format sqlite` copy) instead of the configured archive.",
+)
 @click.pass_obj
 @handle_errors
-def serve(obj: Context, host: str, port: int) -> None:
+def serve(obj: Context, host: str, port: int, copy: Path | None) -> None:
     """Browse and search the archive in Datasette (read-only), until Ctrl-C."""
     from aggregator.tools.serve import serve as serve_archive  # Datasette is loaded by this command only
 
-    database = obj.config.settings.database
+    database = copy if copy is not None else obj.config.settings.database
     sqlite_only(database, "serve")  # Datasette reads an SQLite file
-    _open_archive(obj).close()  # the schema is brought up to date before Datasette reads it
+    if not archive_exists(database):
+        raise StoreError(f"{database}: no archive database yet (run `aggregator fetch` first)")
+    open_store(database).close()  # the schema is brought up to date before Datasette reads it
     serve_archive(Path(database), host=host, port=port, verbose=obj.verbosity >= 1)
 
 
@@ -176,24 +187,30 @@ def fts_rebuild(obj: Context) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice((*FORMATS, "sqlite")),
     required=True,
-    help="text: the archive documents as files; jsonl or csv: one row per article.",
+    help="text: the archive documents as files; jsonl or csv: one row per article; "
+    "sqlite: a copy of the archive database, brought up to date when run again.",
 )
 @filter_options
 @click.option(
     "--out",
     type=FilePath(path_type=Path),
     default=None,
-    help="text: folder to write to (default: the archive folder); jsonl/csv: file (default: stdout).",
+    help="text: folder to write to (default: the archive folder); jsonl/csv: file (default: stdout); "
+    "sqlite: the copy (required).",
 )
 @click.pass_obj
 @handle_errors
 def export(
     obj: Context, fmt: str, source: str | None, since: datetime | None, until: datetime | None, out: Path | None
 ) -> None:
-    """Regenerate the text documents from the database, or stream the articles as JSON Lines or CSV."""
+    """Regenerate the text documents from the database, stream the articles as JSON Lines or CSV,
+    or write an SQLite copy of the archive that `aggregator serve --database` serves."""
     filters = _filters(source, since, until)
+    if fmt == "sqlite":
+        _export_sqlite(obj, filters, out)
+        return
     with _open_archive(obj) as store:
         if fmt == "text":
             root = out or obj.config.settings.archive_dir
@@ -208,6 +225,23 @@ def export(
             click.echo(f"{count} articles written to {out}")
         else:
             _export_to_stdout(store, fmt, filters)
+
+
+def _export_sqlite(obj: Context, filters: Filters, out: Path | None) -> None:
+    """The SQLite copy: the whole archive, or the articles since a day with what hangs off them."""
+    from aggregator.cli.transfer import progress_lines
+    from aggregator.tools.sqlite_copy import export_sqlite, report_line
+
+    if out is None:
+        raise click.BadParameter("--format sqlite needs --out FILE (the copy to write)", param_hint="'--out'")
+    if filters.source is not None or filters.until is not None:
+        which = "--source" if filters.source is not None else "--until"
+        raise click.BadParameter(f"{which} does not apply to --format sqlite (only --since)", param_hint=f"'{which}'")
+    database = obj.config.settings.database
+    if not archive_exists(database):
+        raise StoreError(f"{database}: no archive database yet (run `aggregator fetch` first)")
+    report = export_sqlite(database, out, since=filters.since, progress=progress_lines())
+    click.echo(report_line(report))
 
 
 def _export_to_stdout(store: Store, fmt: str, filters: Filters) -> None:

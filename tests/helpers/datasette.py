@@ -27,11 +27,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(config: Path) -> Iterator[httpx.Client]:
-    """`aggregator serve` in a subprocess; yields a client for it once it answers, stops it after."""
+def serving(config: Path, *options: str) -> Iterator[httpx.Client]:
+    """`aggregator serve` (with ``options``) in a subprocess; yields a client for it once it
+    answers, stops it after."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    command = [sys.executable, "-m", "aggregator", "--config", str(config), "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "aggregator", "--config", str(config), "serve", "--port", str(port), *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10)
     try:

@@ -4,7 +4,8 @@ All the missing migrations run in one transaction holding ``pg_advisory_xact_loc
 so several workers opening a new database at once apply each exactly once (the others wait, then
 find it done).
 
-Version 1 is SQLite's version 9 whole, version 2 its 10: the same tables, columns and meaning. Two decisions:
+Version 1 is SQLite's version 9 whole, version 2 its 10: the same tables, columns and meaning; version
+3 adds what only PostgreSQL has, the change tracking of ``export --format sqlite``. Two decisions:
 
 - Timestamps stay ISO 8601 UTC text (``2026-12-03T10:00:00+00:00``), exactly as SQLite keeps
   them: the code compares them as text (a due time, a claim's lease) and the read side shows them
@@ -191,8 +192,44 @@ _VERSION_2 = (
     "CREATE INDEX idx_articles_teaser ON articles (day) WHERE teaser = 1",
 )
 
+#: The tables an SQLite export copies (``store.tables.COPIED``), whose changes version 3 tracks.
+TRACKED = (
+    "feeds",
+    "articles",
+    "article_urls",
+    "captures",
+    "article_versions",
+    "article_events",
+    "entries",
+    "polls",
+    "backfill_jobs",
+    "backfill_sources",
+    "gaps",
+)
+
+#: Version 3 (PostgreSQL only: SQLite's schema does not change): ``changed_xid``, the transaction
+#: that last inserted or updated the row, set by a trigger, so that ``export --format sqlite`` can
+#: copy only the rows changed since its last run. A transaction the last export's snapshot did not
+#: see has an id at least that snapshot's xmin, so ``changed_xid >= xmin`` misses none. Rows older
+#: than this version have 0 (a constant default: no table is rewritten); every export's snapshot is
+#: taken after this version committed, so each saw them.
+_VERSION_3 = (
+    "CREATE FUNCTION aggregator_row_changed() RETURNS trigger LANGUAGE plpgsql AS "
+    "'BEGIN NEW.changed_xid := pg_current_xact_id(); RETURN NEW; END'",
+    *(
+        sql
+        for table in TRACKED
+        for sql in (
+            f"ALTER TABLE {table} ADD COLUMN changed_xid xid8 NOT NULL DEFAULT '0'",
+            f"CREATE INDEX idx_{table}_changed_xid ON {table} (changed_xid)",
+            f"CREATE TRIGGER {table}_changed BEFORE INSERT OR UPDATE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION aggregator_row_changed()",
+        )
+    ),
+)
+
 #: Schema migrations, applied in order: each is its statements.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_binary(_VERSION_1), _VERSION_2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_binary(_VERSION_1), _VERSION_2, _VERSION_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
