@@ -103,6 +103,18 @@ def test_every_chart_query_answers(web: httpx.Client) -> None:
     assert answers["changes"] == [{"day": "2020-08-14", "kind": "edited", "events": 1}]
 
 
+def test_cells_are_not_read_as_markdown_and_the_dashboards_still_render(web: httpx.Client) -> None:
+    # datasette-render-markdown (which datasette-dashboards needs for its templates) would read
+    # its configuration for every cell to render the columns named *_markdown: served without
+    # that hook, such a column is its text
+    result = page(web, "/archive", sql="select '*b* <i>x</i>' as note_markdown")
+    cells = [text(cell) for cell in result.xpath("//td[contains(@class, 'col-note_markdown')]")]
+    assert cells == ["*b* <i>x</i>"] and not result.xpath("//td//em")
+    dashboard = page(web, "/-/dashboards/archive")
+    charts = [node.get("id") for node in dashboard.xpath("//*[starts-with(@id, 'card-')]")]
+    assert charts, "the dashboard page shows its charts"
+
+
 def test_search_ranks_highlights_and_counts_facets(web: httpx.Client) -> None:
     results = page(web, "/-/search", q="coronavirus")
     assert "2 articles match" in text(results.xpath("//p[@class='search-summary']")[0])

@@ -13,9 +13,11 @@ import pytest
 from aggregator.store.query import RANK_WINDOW, ranked_share
 from aggregator.store.sqlite import SQLiteStore
 from aggregator.store.sqlite.searching import (
+    FACETS,
     ArticleFilter,
     count_statement,
     facet_statement,
+    facets_statement,
     match_for,
     search_statement,
 )
@@ -122,3 +124,45 @@ def test_what_a_windowed_ranking_says() -> None:
     assert ranked_share(204_938) == "best of the newest 10,000 of 204,938 matches"
     assert ranked_share(10_000) is None
     assert ranked_share(12, window=4) == "best of the newest 4 of 12 matches"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "words"), [("appl*", "apple"), ("quin*", "quince"), ("appl* OR quin*", "apple OR quince")]
+)
+@pytest.mark.parametrize("newest", [False, True])
+@pytest.mark.parametrize(("offset", "window"), [(0, None), (2, None), (1, 4)])
+def test_a_prefix_finds_ranks_and_snippets_as_the_words_it_begins(
+    store: SQLiteStore, prefix: str, words: str, newest: bool, offset: int, window: int | None
+) -> None:
+    # a prefix's snippets are made in one pass over the page (not one search per row): the same
+    # rows in the same order with the same snippets as the words themselves, versions included
+    def page(query: str) -> list[dict[str, Any]]:
+        statement = search_statement(
+            match_for(query), ("id",), ArticleFilter(), limit=3, offset=offset, newest=newest, window=window
+        )
+        return run(store, statement)
+
+    expected = page(words)
+    assert (expected or offset) and all(row["snippet"] for row in expected)
+    assert page(prefix) == expected
+
+
+@pytest.mark.parametrize(
+    "where", [ArticleFilter(), ArticleFilter(since="2020-01-06"), ArticleFilter(source="s", until="2020-01-03")]
+)
+@pytest.mark.parametrize("window", [None, 5])
+def test_facets_in_one_statement_count_as_one_facet_each(
+    store: SQLiteStore, where: ArticleFilter, window: int | None
+) -> None:
+    match = match_for("apple OR quince")
+    expected = [
+        {"facet": name, **row}
+        for name in FACETS
+        for row in run(store, facet_statement(match, name, where, limit=2, window=window))
+    ]
+    assert len(expected) >= 3
+    assert run(store, facets_statement(match, tuple(FACETS), where, limit=2, window=window)) == expected
+    month_first = ("month", "source")
+    assert run(store, facets_statement(match, month_first, where, limit=2, window=window)) == sorted(
+        (row for row in expected if row["facet"] in month_first), key=lambda row: month_first.index(row["facet"])
+    )

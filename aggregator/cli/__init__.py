@@ -6,8 +6,8 @@ reload), ``backfilling`` (backfill), ``revisiting`` (revisit, history), ``readin
 search, fts-rebuild, export, doctor, reextract), ``transfer`` (migrate) and ``feedlist`` (the ``feeds``
 group).
 Importing this package is cheap: ``main`` holds SIGTERM and SIGINT (``signals``) before it imports
-the commands, which takes most of a second; ``cli``, the group with every command registered,
-imports them on first use.
+the group and the module of the command run (all of them take most of a second); ``cli``, the group
+with every command registered, imports them on first use.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def main() -> None:
     """The ``aggregator`` program (and ``python -m aggregator``)."""
     signals.hold()  # first: a SIGTERM while the commands are imported is held, not fatal
     try:
-        _commands().main()
+        from aggregator.cli import app
+
+        app.main()  # imports the module of the command run only (app.COMMAND_MODULES)
     finally:
         signals.release(exiting=True)  # --help, --version, a usage error: nothing took them over
 

@@ -10,6 +10,7 @@ indented line follows for each). The commands live beside this module (fetching,
 from __future__ import annotations
 
 import functools
+import importlib
 import io
 import sys
 from collections.abc import Callable, Sequence
@@ -75,9 +76,41 @@ def fail(message: str, code: int, details: Sequence[str] = ()) -> NoReturn:
     sys.exit(code)
 
 
+#: The module of ``aggregator.cli`` that registers each command. A command run imports its own
+#: module only (``aggregator feeds`` does not import the fetcher, the daemon or Datasette: most
+#: of a second); the help, and the ``cli`` of ``aggregator.cli``, import them all.
+COMMAND_MODULES = {
+    "article": "fetching",
+    "backfill": "backfilling",
+    "doctor": "reading",
+    "export": "reading",
+    "feeds": "feedlist",
+    "fetch": "fetching",
+    "fts-rebuild": "reading",
+    "history": "revisiting",
+    "reextract": "reading",
+    "reload": "fetching",
+    "revisit": "revisiting",
+    "run": "fetching",
+    "search": "reading",
+    "serve": "reading",
+    "workers": "workerlist",
+}
+
+
 class AggregatorGroup(click.Group):
     """The top-level group: click's usage errors become one line (``Usage: ... / Try ... /
-    Error: ...`` is three), exit code 2; --help and --version still print and exit 0."""
+    Error: ...`` is three), exit code 2; --help and --version still print and exit 0. Its
+    commands are imported when first asked for (COMMAND_MODULES)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(f"aggregator.cli.{COMMAND_MODULES[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        import_commands()
+        return super().list_commands(ctx)
 
     def main(
         self,
@@ -100,6 +133,12 @@ class AggregatorGroup(click.Group):
         except click.Abort:
             fail("interrupted", 130)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def import_commands() -> None:
+    """Import every command's module (each registers its commands on ``cli``)."""
+    for module in sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(f"aggregator.cli.{module}")
 
 
 def usage_message(exc: click.UsageError) -> str:

