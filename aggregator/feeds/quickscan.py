@@ -1,16 +1,17 @@
 """The identity pass of ``items`` for the plainest RSS 2.0 documents, without a Python call per
 element: expat checks the document is well formed (no callbacks: C speed), regular expressions
-check its shape, and ``bytes.find`` reads each item's guid and link.
+check its shape and find each item's guid, and the guids' texts are read all at once.
 
 It answers only for a document whose every element it can place without a parser's stack: a
 UTF-8 ``rss/channel`` whose children are leaves (text only) or elements of leaves (``<image>``), and
-whose items' children are all leaves; no DOCTYPE, processing instruction past the prolog, default
+whose items hold leaves only, exactly one of them a lower-case unprefixed ``<guid>`` (no attribute
+but ``isPermaLink``) whose text holds no CDATA section or comment, and none a name ``items`` reads
+as another identity, a date or an item; no DOCTYPE, processing instruction past the prolog, default
 namespace, ``xml:base``, nor ``>`` outside markup (then each ``>`` closes the tag the last ``<``
-opened); inside the items no child that ``items`` reads as a date or an identity but a lower-case
-unprefixed ``<guid>`` (at most one, no attribute but ``isPermaLink``) and ``<link>`` (no attribute),
-whose text holds no CDATA section or comment. Comments and CDATA sections elsewhere are masked
-first. For any other document it returns None and ``items`` (the expat pass with callbacks) says;
-what it does answer is that pass's answer (``tests/test_changed_feeds.py`` compares them).
+opened). Comments and CDATA sections elsewhere are masked first. A non-empty guid is the key
+whatever the item's links say (``item_key``), so links are not read. For any other document it
+returns None and ``items`` (the expat pass with callbacks) says; what it does answer is that pass's
+answer (``tests/test_changed_feeds.py`` compares them).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 from xml.parsers import expat
 
 from aggregator.feeds.entries import MAX_GUID_CHARS
-from aggregator.feeds.items import Item, Unsure, item_key
+from aggregator.feeds.items import ID_NAMES, ITEM_NAMES, UPDATED_NAMES, Item, Unsure, item_key
 
 __all__ = ["quick_items"]
 
@@ -28,11 +29,18 @@ _NAME = rb"[A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?"
 #: The rest of a start tag (attributes, no ``/`` before its ``>``), and of an empty-element tag.
 _OPEN = rb"(?:\s[^>]*)?(?<!/)>"
 _EMPTY = rb"(?:\s[^>]*)?/>"
-#: Names (any prefix, any case) no leaf of an item may have: what ``items`` reads as an identity, a
-#: date or an item. The guid this pass reads is written ``<guid>`` in the item pattern.
-_NOT_READ = rb"(?!<(?:[\w.\-]+:)?(?i:guid|id|updated|modified|lastbuilddate|date|item|entry)[\s/>])"
-#: Names no element outside the items may have.
-_NOT_ITEM = rb"(?!<(?:[\w.\-]+:)?(?i:item|entry)[\s/>])"
+
+
+def _none_named(names: frozenset[str]) -> bytes:
+    """A lookahead: the tag here is not one of these local names (any prefix, any case)."""
+    return rb"(?!<(?:[\w.\-]+:)?(?i:" + "|".join(sorted(names)).encode() + rb")[\s/>])"
+
+
+#: No leaf of an item may have a name ``items`` reads as an identity, a date or an item; the one guid
+#: this pass reads is written ``<guid>`` in the item pattern.
+_NOT_READ = _none_named(ID_NAMES | UPDATED_NAMES | ITEM_NAMES)
+#: No element outside the items may have an item's name.
+_NOT_ITEM = _none_named(ITEM_NAMES)
 
 
 def _leaf(group: str, exclude: bytes) -> bytes:
@@ -209,7 +217,7 @@ def _well_formed(content: bytes) -> bool:
 
 def _text(raw: bytes) -> str | None:
     """Character data as expat gives it: line ends normalised, references replaced; None when it
-    holds a comment or CDATA section (left to the full pass)."""
+    holds a comment or CDATA section (left to the expat pass)."""
     if b"<" in raw:
         return None
     if b"\r" in raw:
