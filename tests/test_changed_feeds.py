@@ -1,6 +1,7 @@
 """The changed-feed poll's fast path (``scan_feed`` + ``parse_new_items``) gives exactly the entries
 of a full ``parse_feed`` that are new or changed, on every feed fixture and on generated feeds; a
-body it is not sure of is left to the full parse."""
+body it is not sure of is left to the full parse. The quick identity pass (``quick_items``) gives
+the expat pass's items (``scan_items``) whenever it answers, odd and hostile feeds included."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 
 from aggregator.errors import FeedError
 from aggregator.feeds import parse_feed, parse_new_items, scan_feed
+from aggregator.feeds.items import scan_items
+from aggregator.feeds.quickscan import quick_items
 from aggregator.models import Entry
 from aggregator.pipeline import polling
 from aggregator.store.sqlite import entries as sqlite_entries
@@ -22,6 +25,11 @@ from tests.helpers.mock import Harness, html
 from tests.helpers.shapes import PROPERTIES, feeds
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "feeds").iterdir())
+#: every XML document among the fixtures (the shared ones too, when this checkout sits beside them)
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+XML_FIXTURES = sorted(
+    {*(Path(__file__).parent / "fixtures").rglob("*.xml"), *(SHARED.rglob("*.xml") if SHARED.is_dir() else ())}
+)
 URL = "https://tass.com/rss/v2.xml"
 
 
@@ -32,9 +40,20 @@ def _full(content: bytes) -> tuple[Entry, ...] | None:
         return None
 
 
+def check_quick(content: bytes) -> bool:
+    """The quick pass's items are the expat pass's; True when it answered (False: it left the body
+    to the expat pass)."""
+    quick = quick_items(content, URL)
+    if quick is None:
+        return False
+    assert quick == scan_items(content, URL)
+    return True
+
+
 def check_fast_path(content: bytes, known_every: int = 2) -> bool:
     """Compare the fast path with the full parse for several sets of known entries; True when the
     fast path took the body (False: it left it to the full parse)."""
+    check_quick(content)
     full = _full(content)
     scan = scan_feed(content, url=URL)
     if scan is None:
@@ -206,3 +225,154 @@ def test_one_local_name_in_several_namespaces_and_cases() -> None:
     ).encode()
     assert check_fast_path(content)  # taken: the pass reads every item
     check_fast_path(content, known_every=3)
+
+
+# -- the quick identity pass against the expat pass ----------------------------------------------
+
+
+def _rss(items: str, channel: str = "", root: str = '<rss version="2.0">', prolog: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>{prolog}{root}<channel><title>T</title>{channel}{items}</channel></rss>'
+    ).encode()
+
+
+def _item(n: int, inner: str = "") -> str:
+    return (
+        f"<item><title>Story {n}</title><link>https://tass.com/world/{n}</link>"
+        f"<guid>https://tass.com/world/{n}</guid><pubDate>Wed, 12 Aug 2020 21:{n:02d}:00 +0000</pubDate>{inner}</item>"
+    )
+
+
+_PLAIN = "".join(_item(n) for n in range(5))
+_NS = ' version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/"'
+_ATOM_NS = ' version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"'
+
+#: odd and hostile feeds: (id, document, whether the quick pass answers)
+ODD_FEEDS: list[tuple[str, bytes, bool]] = [
+    ("plain", _rss(_PLAIN), True),
+    ("cdata-guid", _rss(_PLAIN + "<item><guid><![CDATA[https://tass.com/c]]></guid></item>"), False),
+    (
+        "cdata-hiding-items",
+        _rss(_item(9, "<description><![CDATA[</item><item><guid>fake</guid></item>]]></description>") + _PLAIN),
+        True,
+    ),
+    ("comment-hiding-an-item", _rss(_PLAIN + "<!-- <item><guid>fake</guid></item> -->" + _item(9)), True),
+    ("comment-in-guid", _rss("<item><guid>https://tass.com/a<!-- x --></guid></item>"), False),
+    ("entities", _rss("<item><guid>https://tass.com/a?x=1&amp;y=&#50;&#x33;&lt;&gt;&quot;&apos;</guid></item>"), True),
+    ("dc-date", _rss(_item(1, "<dc:date>2026-12-01T10:00:00Z</dc:date>"), root=f"<rss{_NS}>"), False),
+    (
+        "atom-updated",
+        _rss(_item(1, "<atom:updated>2026-12-01T10:00:00Z</atom:updated>"), root=f"<rss{_ATOM_NS}>"),
+        False,
+    ),
+    (
+        "atom-link-in-channel",
+        _rss(_PLAIN, '<atom:link href="https://tass.com/rss" rel="self"/>', f"<rss{_ATOM_NS}>"),
+        True,
+    ),
+    ("atom-link-in-item", _rss(_item(1, '<atom:link href="https://tass.com/x"/>'), root=f"<rss{_ATOM_NS}>"), True),
+    ("atom-id-in-item", _rss(_item(1, "<atom:id>urn:x</atom:id>"), root=f"<rss{_ATOM_NS}>"), False),
+    ("prefixed-guid", _rss("<item><dc:guid>https://tass.com/a</dc:guid></item>", root=f"<rss{_NS}>"), False),
+    ("media-empty", _rss(_item(1, '<media:content url="https://tass.com/i.jpg"/>'), root=f"<rss{_NS}>"), True),
+    (
+        "media-group",
+        _rss(_item(1, "<media:group><media:title>x</media:title></media:group>"), root=f"<rss{_NS}>"),
+        False,
+    ),
+    ("unbound-prefix", _rss(_item(1, "<dc:creator>x</dc:creator>")), False),
+    ("whitespace", _rss("<item><guid>\n   https://tass.com/a \r\n</guid></item><item><guid>\tb\r</guid></item>"), True),
+    ("end-tag-space", _rss("<item><guid>https://tass.com/a</guid ><title>t</title ></item>"), True),
+    ("duplicate-guids", _rss(_item(1) + _item(1)), False),
+    ("no-guid", _rss("<item><title>t</title><link>https://tass.com/a</link></item>" + _PLAIN), False),
+    ("two-guids", _rss("<item><guid>a</guid><guid>b</guid></item>"), False),
+    ("empty-guid", _rss("<item><guid></guid><link>https://tass.com/a</link></item>"), False),
+    (
+        "empty-not-permalink",
+        _rss('<item><guid isPermaLink="false"> </guid><link>https://tass.com/a</link></item>'),
+        False,
+    ),
+    ("not-permalink", _rss("<item><guid isPermaLink='false'>12345</guid></item>" + _PLAIN), True),
+    ("permalink-true", _rss('<item><guid isPermaLink="true">/relative/1</guid></item>'), True),
+    ("permalink-other", _rss('<item><guid isPermaLink="yes">x</guid><guid2>y</guid2></item>'), True),
+    ("uri-fix", _rss("<item><guid>http:///tass.com/a</guid></item>" + _PLAIN), True),
+    ("control-character", _rss("<item><guid>a&#1;b</guid></item>"), False),
+    ("long-guid", _rss(f"<item><guid>https://tass.com/{'a' * 3000}</guid></item>"), False),
+    ("upper-case-guid", _rss("<item><GUID>https://tass.com/a</GUID></item>"), False),
+    ("upper-case-item", _rss("<Item><guid>https://tass.com/a</guid></Item>" + _PLAIN), False),
+    ("item-attribute", _rss('<item xml:lang="en"><guid>https://tass.com/a</guid></item>'), False),
+    ("item-count", _rss(_PLAIN, "<itemCount>5</itemCount>"), False),
+    ("nested-item", _rss("<item><guid>a</guid><item>x</item></item>"), False),
+    ("item-in-image", _rss(_PLAIN, "<image><item>x</item></image>"), False),
+    ("image", _rss(_PLAIN, "<image><url>https://tass.com/i.gif</url><title>T</title></image>"), True),
+    ("between-items", _rss(_item(1) + "<lastBuildDate>Wed, 12 Aug 2020</lastBuildDate>" + _item(2)), True),
+    ("entry-outside", _rss(_PLAIN, "<entry>x</entry>"), False),
+    ("default-namespace", _rss(_PLAIN, root='<rss version="2.0" xmlns="urn:x">'), False),
+    ("xml-base", _rss(_PLAIN, root='<rss version="2.0" xml:base="https://tass.com/">'), False),
+    ("doctype", _rss(_PLAIN, prolog="<!DOCTYPE rss>"), False),
+    ("stylesheet", _rss(_PLAIN, prolog='<?xml-stylesheet type="text/xsl" href="/rss.xsl"?>'), True),
+    ("pi-in-channel", _rss(_PLAIN, "<?php echo 1 ?>"), False),
+    ("gt-in-attribute", _rss(_PLAIN, '<x a="1>2"/>'), False),
+    ("gt-in-text", _rss(_PLAIN, "<x>1 > 2</x>"), False),
+    ("cp1251", _rss(_PLAIN).replace(b"utf-8", b"windows-1251"), False),
+    ("bom", b"\xef\xbb\xbf" + _rss(_PLAIN), False),
+    ("truncated", _rss(_PLAIN)[:-20], False),
+    (
+        "atom-xml-base",
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://tass.com/"><entry><id>a</id></entry></feed>',
+        False,
+    ),
+    (
+        "atom-changed-updated",
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>a</id>'
+        b"<updated>2026-12-02T10:00:00Z</updated></entry></feed>",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "answers"), [(c, a) for _, c, a in ODD_FEEDS], ids=[i for i, _, _ in ODD_FEEDS])
+def test_odd_feeds_give_the_full_parse_entries(content: bytes, answers: bool) -> None:
+    """The quick pass answers only for what it can read (and then as the expat pass), and the fast
+    path, whichever pass read the items, gives the full parse's entries."""
+    assert check_quick(content) == answers
+    check_fast_path(content)
+    check_fast_path(content, known_every=3)
+
+
+@pytest.mark.parametrize("path", XML_FIXTURES, ids=lambda path: path.name)
+def test_every_xml_fixture_gives_the_expat_pass_items(path: Path) -> None:
+    check_quick(path.read_bytes())
+
+
+def test_the_quick_pass_takes_the_plain_feeds() -> None:
+    from benchmarks.site import RING_BASE, feed_xml
+
+    taken = {path.name for path in XML_FIXTURES if check_quick(path.read_bytes())}
+    assert {"bbc-news-home-2021-10-17.rss.xml", "tass-rss-v2.xml", "rss20-guid-permalink.xml"} <= taken
+    assert check_quick(feed_xml("tass.com", [RING_BASE + n for n in range(100)]))  # the benchmark's feed
+
+
+@PROPERTIES
+@given(feeds())
+def test_generated_feeds_give_the_expat_pass_items(content: bytes) -> None:
+    check_quick(content)
+
+
+@PROPERTIES
+@given(_identity_feeds())
+def test_generated_identities_give_the_expat_pass_items(content: bytes) -> None:
+    check_quick(content)
+
+
+@pytest.mark.parametrize("name", ["cdata-hiding-items", "entities", "whitespace", "not-permalink", "uri-fix"])
+def test_odd_feeds_archive_as_a_full_parse_does(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quick pass's feeds leave the archive a full parse leaves, polled before and after their
+    first item came."""
+    content = next(c for i, c, _ in ODD_FEEDS if i == name)
+    scan = scan_feed(content, url=URL)
+    assert scan is not None
+    earlier = content[: scan.items[0].start] + content[scan.items[0].end :]
+    bodies = [earlier, content, content]
+    assert _archive_after_polls(tmp_path / "fast", bodies, True, monkeypatch) == _archive_after_polls(
+        tmp_path / "full", bodies, False, monkeypatch
+    )

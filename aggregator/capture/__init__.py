@@ -8,9 +8,11 @@ from __future__ import annotations
 from aggregator.capture.index import cdxj_line, index_file, index_path
 from aggregator.capture.read import Record, RefersTo, iter_records, read_record
 from aggregator.capture.recovery import abandoned, recover
-from aggregator.capture.warc import WarcWriter, payload_digest
+from aggregator.capture.warc import FEED_GZIP_LEVEL, GZIP_LEVEL, WarcWriter, payload_digest
 
 __all__ = [
+    "FEED_GZIP_LEVEL",
+    "GZIP_LEVEL",
     "Record",
     "RefersTo",
     "WarcWriter",

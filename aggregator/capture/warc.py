@@ -41,6 +41,10 @@ REVISIT_PROFILE: str = RecordBuilder.REVISIT_PROFILE_1_1
 #: zlib's level for each record's gzip member: its default (warcio's own wrapper uses 9, which costs
 #: 35 % more CPU for a page of news HTML and makes it about 1 % smaller).
 GZIP_LEVEL = 6
+#: The level for a feed document's records: a feed is captured at every changed poll, mostly the items
+#: it showed before, and level 1 costs a third of level 6's CPU for a body about 10 % larger (a
+#: 100-item RSS feed: 0.2 against 0.57 ms, 5.6 against 5.1 KB). The record is the same once read.
+FEED_GZIP_LEVEL = 1
 
 # Builds records without a file: every record is complete (digests, lengths) before a file is touched.
 _BUILDER: Any = RecordBuilder(warc_version=WARC_VERSION)
@@ -52,18 +56,19 @@ def _utc_now() -> datetime:
 
 class _Sink:
     """The file as warcio's writer (its own gzip off) sees it: each record it writes is compressed
-    here as one gzip member at ``GZIP_LEVEL``, ended when warcio ends the record (``flush``). Each
-    write reaches the kernel whole (or raises), so that no buffer of ours holds bytes of a record
-    the caller was told about, and ``tell`` is free."""
+    here as one gzip member at ``level`` (``GZIP_LEVEL`` unless the writer says), ended when warcio
+    ends the record (``flush``). Each write reaches the kernel whole (or raises), so that no buffer
+    of ours holds bytes of a record the caller was told about, and ``tell`` is free."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.position = os.lseek(fd, 0, os.SEEK_END)
         self._member: Any = None  # the compressor of the record being written
+        self.level = GZIP_LEVEL  # of the records written next
 
     def write(self, data: bytes) -> int:
         if self._member is None:
-            self._member = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+            self._member = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
         self._write(self._member.compress(data))
         return len(data)
 
@@ -153,8 +158,9 @@ class WarcWriter:
         """The path of the file being written (its ``.open`` name), if any."""
         return self._file.path if self._file else None
 
-    def write_exchange(self, exchange: Exchange) -> CaptureRef:
-        """A request record and its response record; the CaptureRef of the response."""
+    def write_exchange(self, exchange: Exchange, *, level: int = GZIP_LEVEL) -> CaptureRef:
+        """A request record and its response record (compressed at zlib ``level``); the CaptureRef of
+        the response."""
         when = _warc_date(exchange.started)
         response_id = _record_id()
         response_headers = _answer_headers("response", response_id, when, exchange)
@@ -162,7 +168,7 @@ class WarcWriter:
         head = _ExactHead(status_line, exchange.headers, exchange.url)
         response = _build("response", exchange.url, response_headers, head, exchange.payload)
         records = [self._request(exchange, when, response_id), response]
-        return self._write(records, exchange.url, when, exchange.status, exchange.headers)
+        return self._write(records, exchange.url, when, exchange.status, exchange.headers, level=level)
 
     def write_revisit(self, exchange: Exchange, original: CaptureRef) -> CaptureRef:
         """A request record and a revisit record (identical-payload-digest profile) standing for
@@ -243,11 +249,14 @@ class WarcWriter:
         status: int,
         headers: Sequence[tuple[str, str]],
         fallback_type: str | None = None,
+        level: int = GZIP_LEVEL,
     ) -> CaptureRef:
-        """Append ``records`` (the last one the response or revisit) to the current file, all or none."""
+        """Append ``records`` (the last one the response or revisit) to the current file, all or none,
+        each compressed at zlib ``level``."""
         now = self.clock()
         file = self._current(now)
         start = file.sink.position
+        file.sink.level = level
         try:
             for record in records:
                 offset = file.sink.position

@@ -9,6 +9,8 @@ plain RSS 2.0 (``rss/channel/item``) or Atom 1.0 (``feed/entry``), a parse error
 when they have a single plain one), an identity feedparser would take from elsewhere
 (``rdf:about``, a second guid or id), a guid longer than ``MAX_GUID_CHARS``, a key seen twice.
 An item whose ``updated`` it cannot read with certainty is marked so, and is always parsed.
+``quickscan`` answers as this pass does for the plainest RSS feeds, without a call per element; its
+items' keys are read here (``item_key``).
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ from xml.parsers import expat
 from aggregator.feeds.entries import MAX_GUID_CHARS, Tally, clean, entry_link
 from aggregator.feeds.structure import MAX_DEPTH
 
-__all__ = ["Item", "scan_items"]
+__all__ = ["ID_NAMES", "ITEM_NAMES", "UPDATED_NAMES", "Child", "Item", "Unsure", "item_key", "scan_items"]
 
 _ATOM = "http://www.w3.org/2005/Atom"
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 #: Local names of the children feedparser takes an entry's id from.
-_ID_NAMES = frozenset({"guid", "id"})
+ID_NAMES = frozenset({"guid", "id"})
 #: Local names of the children feedparser takes an entry's ``updated`` from (in any namespace).
-_UPDATED_NAMES = frozenset({"updated", "modified", "lastbuilddate", "date"})
-_WATCHED = _ID_NAMES | _UPDATED_NAMES | {"link"}
-_ITEMS = frozenset({"item", "entry"})
+UPDATED_NAMES = frozenset({"updated", "modified", "lastbuilddate", "date"})
+ITEM_NAMES = frozenset({"item", "entry"})
+_WATCHED = ID_NAMES | UPDATED_NAMES | {"link"}
+_ITEMS = ITEM_NAMES
 _ATOM_FEED = _ATOM + " feed"
 _ATOM_ENTRY = _ATOM + " entry"
 _XML_BASE = _XML_NS + " base"
@@ -51,7 +54,12 @@ class Item(NamedTuple):
     end: int
 
 
-class _Unsure(Exception):
+#: A child of an item the pass reads: namespace, lower-case local name, attributes [name, value, ...],
+#: its text (pieces).
+Child = tuple[str, str, list[str], list[str]]
+
+
+class Unsure(Exception):
     """The pass cannot say what feedparser would."""
 
 
@@ -61,7 +69,7 @@ def scan_items(content: bytes, url: str) -> tuple[Item, ...] | None:
     scanner = _Scanner(content, url)
     try:
         scanner.parser.Parse(content, True)
-    except (expat.ExpatError, _Unsure, ValueError):
+    except (expat.ExpatError, Unsure, ValueError):
         return None
     if scanner.root is None or not scanner.items:
         return None
@@ -84,21 +92,21 @@ class _Scanner:
         self.item_level = 0
         self.item_depth = 0
         self.item_start = 0
-        self.children: list[tuple[str, str, list[str], list[str]]] = []  # ns, name, attrs, text
+        self.children: list[Child] = []  # ns, name, attrs, text
         self.child: list[str] | None = None  # the text of a watched child being read
         self.items: list[Item] = []
         self.keys: set[str] = set()
         self.names: dict[str, tuple[str, str]] = {}  # expanded name -> namespace, lower-case local name
 
     def doctype(self, *_: Any) -> None:
-        raise _Unsure
+        raise Unsure
 
     def start(self, name: str, attrs: list[str]) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise _Unsure  # what check_structure refuses, the full parse must say
+            raise Unsure  # what check_structure refuses, the full parse must say
         if attrs and any(key.startswith(_XML_BASE) for key in attrs[::2]):
-            raise _Unsure
+            raise Unsure
         if self.item_depth:
             if self.depth == self.item_depth + 1:
                 split = self.names.get(name)
@@ -110,23 +118,23 @@ class _Scanner:
                     self.children.append((ns, lower, attrs, self.child))
                     self.parser.CharacterDataHandler = self.child.append
                 elif lower in _ITEMS:
-                    raise _Unsure  # a nested item
+                    raise Unsure  # a nested item
             elif self.child is not None or name.rpartition(" ")[2].lower() in _ITEMS:
-                raise _Unsure  # markup in an identity or a date, a nested item
+                raise Unsure  # markup in an identity or a date, a nested item
             return
         if self.depth == 1:
             if name not in ("rss", _ATOM_FEED):
-                raise _Unsure
+                raise Unsure
             self.root = "rss" if name == "rss" else "atom"
             self.item_name, self.item_level = ("item", 3) if name == "rss" else (_ATOM_ENTRY, 2)
             return
         if name == self.item_name:
             if self.depth != self.item_level or any(not key.endswith(" lang") for key in attrs[::2]):
-                raise _Unsure
+                raise Unsure
             self.item_depth, self.item_start = self.depth, self.parser.CurrentByteIndex
             self.children = []
         elif name.rpartition(" ")[2].lower() in _ITEMS:
-            raise _Unsure  # an item where feedparser might still see one
+            raise Unsure  # an item where feedparser might still see one
 
     def end(self, name: str) -> None:
         if self.item_depth:
@@ -142,50 +150,56 @@ class _Scanner:
     def finish_item(self, end_tag: int) -> None:
         content = self.content
         if end_tag <= self.item_start or content[end_tag : end_tag + 2] != b"</":
-            raise _Unsure  # an empty-element tag, or offsets that are not what they seem
+            raise Unsure  # an empty-element tag, or offsets that are not what they seem
         end = content.index(b">", end_tag) + 1
         key = self.key()
         if key in self.keys:
-            raise _Unsure  # a repeated key: which one wins is entries' business
+            raise Unsure  # a repeated key: which one wins is entries' business
         self.keys.add(key)
         updated, sure = self.updated()
         self.items.append(Item(key, updated, sure, self.item_start, end))
 
     def key(self) -> str:
-        ids = [child for child in self.children if child[1] in _ID_NAMES]
-        if len(ids) > 1:
-            raise _Unsure
-        if ids:
-            ns, name, attrs, text = ids[0]
-            if (self.root, ns, name) not in (("rss", "", "guid"), ("atom", _ATOM, "id")):
-                raise _Unsure
-            if (attrs and attrs[0] != "isPermaLink") or len(attrs) > 2:
-                raise _Unsure
-            permalink = self.root != "rss" or not attrs or attrs[1] == "true"
-            written = "".join(text).strip()
-            guid = clean(_resolve(written) if permalink and written else written)
-            if guid is not None:
-                if len(guid) > MAX_GUID_CHARS:
-                    raise _Unsure
-                return guid
-            if permalink:
-                raise _Unsure  # an empty permalink guid: what becomes the link is feedparser's business
-        links = [child for child in self.children if child[1] == "link"]
-        if self.root != "rss" or len(links) != 1 or links[0][0] != "" or links[0][2]:
-            raise _Unsure
-        written = "".join(links[0][3]).strip()
-        link = _resolve(written) if written else written
-        found = entry_link({"link": link, "links": [{"href": link}]}, self.url, Tally())
-        if found is None:
-            raise _Unsure  # no identity: entries skips it and counts it
-        return found
+        return item_key(self.root or "", self.url, self.children)
 
     def updated(self) -> tuple[str | None, bool]:
-        dates = [child for child in self.children if child[1] in _UPDATED_NAMES]
+        dates = [child for child in self.children if child[1] in UPDATED_NAMES]
         if not dates:
             return None, True
         text = "".join(dates[0][3]).strip()
         return clean(text), len(dates) == 1 and _PLAIN.fullmatch(text) is not None
+
+
+def item_key(root: str, url: str, children: list[Child]) -> str:
+    """The key ``entries`` gives an item of a ``root`` ("rss" or "atom") document fetched from ``url``,
+    from its identity children; raises ``Unsure`` when feedparser might take it from elsewhere."""
+    ids = [child for child in children if child[1] in ID_NAMES]
+    if len(ids) > 1:
+        raise Unsure
+    if ids:
+        ns, name, attrs, text = ids[0]
+        if (root, ns, name) not in (("rss", "", "guid"), ("atom", _ATOM, "id")):
+            raise Unsure
+        if (attrs and attrs[0] != "isPermaLink") or len(attrs) > 2:
+            raise Unsure
+        permalink = root != "rss" or not attrs or attrs[1] == "true"
+        written = "".join(text).strip()
+        guid = clean(_resolve(written) if permalink and written else written)
+        if guid is not None:
+            if len(guid) > MAX_GUID_CHARS:
+                raise Unsure
+            return guid
+        if permalink:
+            raise Unsure  # an empty permalink guid: what becomes the link is feedparser's business
+    links = [child for child in children if child[1] == "link"]
+    if root != "rss" or len(links) != 1 or links[0][0] != "" or links[0][2]:
+        raise Unsure
+    written = "".join(links[0][3]).strip()
+    link = _resolve(written) if written else written
+    found = entry_link({"link": link, "links": [{"href": link}]}, url, Tally())
+    if found is None:
+        raise Unsure  # no identity: entries skips it and counts it
+    return found
 
 
 def _split(name: str) -> tuple[str, str]:

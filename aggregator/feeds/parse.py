@@ -33,6 +33,7 @@ import feedparser.api
 from aggregator.errors import FeedError
 from aggregator.feeds.entries import entries, field, title
 from aggregator.feeds.items import Item, scan_items
+from aggregator.feeds.quickscan import quick_items
 from aggregator.feeds.sitemaps import is_sitemap, parse_sitemap
 from aggregator.feeds.sniff import (
     ascii_view,
@@ -124,7 +125,7 @@ class FeedScan:
 
 
 def scan_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> FeedScan | None:
-    """The identities of a feed's items without feedparser (``items``), or None when only a full
+    """The identities of a feed's items without feedparser (``quickscan``, else ``items``), or None when only a full
     ``parse_feed`` can say (a sitemap, a body ``parse_feed`` would repair, transcode or refuse,
     anything the pass is not sure of): then call ``parse_feed``, which raises what it must."""
     if is_sitemap(content):
@@ -143,7 +144,7 @@ def scan_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = N
         return None
     if replace_bad_char_refs(content)[1]:
         return None
-    items = scan_items(content, url)
+    items = quick_items(content, url) or scan_items(content, url)  # the plainest feeds, then any other
     return FeedScan(content, url, response_headers, root, view, items) if items is not None else None
 
 

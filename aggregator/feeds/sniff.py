@@ -112,6 +112,10 @@ def _declares_entities(content: bytes, view: bytes, headers: Mapping[str, str]) 
         encodings.add("cp037")
     for encoding in encodings:
         try:
+            if codecs.lookup(encoding).name == "utf-8":
+                # decoded and encoded again, UTF-8 keeps every ASCII run (what the patterns match) and
+                # only replaces invalid bytes: a match there is one in ``view``, searched above
+                continue
             text = content.decode(encoding, "replace").encode("utf-8", "replace")
         except (LookupError, ValueError, TypeError):
             continue

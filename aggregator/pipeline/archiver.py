@@ -130,8 +130,11 @@ class Archiver:
                 captures=self.captures,
                 clock=self.clock,
             )
-            # an unchanged feed with nothing left to fetch (most polls) has no page work to look up
-            pages = await self.pages.archive(feed) if state.unfinished or poll.result.new_entries else []
+            # page work exists only if entries were left pending or failed before this poll, or it
+            # added some not linked to an article already archived (those are recorded archived): an
+            # unchanged feed, or one whose new items another feed brought, has none to look up
+            fetchable = poll.result.new_entries > poll.result.duplicates
+            pages = await self.pages.archive(feed) if state.unfinished or fetchable else []
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # fault isolation: one feed's failure, whatever it is

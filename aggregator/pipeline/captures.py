@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from aggregator.capture import WarcWriter, payload_digest, read_record, recover
+from aggregator.capture import FEED_GZIP_LEVEL, GZIP_LEVEL, WarcWriter, payload_digest, read_record, recover
 from aggregator.errors import CaptureError, HTTPStatusError, failure
 from aggregator.models import CaptureRef, Exchange, Response, Settings
 from aggregator.pipeline.database import Database, Lane
@@ -121,7 +121,8 @@ class Captures:
             if feed_id not in self._last_feed:
                 self._last_feed[feed_id] = await self.db.read(self.db.store.last_feed_capture, feed_id)
             last = self._last_feed[feed_id]
-            refs = await self._lane.submit(functools.partial(_write_answer, self._writer, response.exchanges, last))
+            write = functools.partial(_write_answer, self._writer, response.exchanges, last, level=FEED_GZIP_LEVEL)
+            refs = await self._lane.submit(write)
             await self.db.write(self.db.store.record_captures, "feed", refs, feed_id=feed_id)
             full = [ref for ref in refs if ref.record_type == "response" and ref.status == 200]
             if full or last is None:
@@ -139,15 +140,20 @@ def _write_all(writer: WarcWriter, exchanges: Sequence[Exchange]) -> tuple[Captu
     return tuple(writer.write_exchange(exchange) for exchange in exchanges)
 
 
-def _write_answer(writer: WarcWriter, exchanges: Sequence[Exchange], last: CaptureRef | None) -> tuple[CaptureRef, ...]:
-    """The exchanges of a fetch again (a feed's poll, an article's revisit); the answer as a
-    revisit of ``last`` when it says the same (a 304, or a 200 whose payload has its digest)."""
+def _write_answer(
+    writer: WarcWriter, exchanges: Sequence[Exchange], last: CaptureRef | None, *, level: int = GZIP_LEVEL
+) -> tuple[CaptureRef, ...]:
+    """The exchanges of a fetch again (a feed's poll, an article's revisit), compressed at ``level``;
+    the answer as a revisit of ``last`` when it says the same (a 304, or a 200 whose payload has its
+    digest)."""
     *hops, answer = exchanges
-    refs = [writer.write_exchange(exchange) for exchange in hops]
+    refs = [writer.write_exchange(exchange, level=level) for exchange in hops]
     same = last is not None and (
         answer.status == 304 or (answer.status == 200 and payload_digest(answer.payload) == last.digest)
     )
-    refs.append(writer.write_revisit(answer, last) if same and last is not None else writer.write_exchange(answer))
+    refs.append(
+        writer.write_revisit(answer, last) if same and last is not None else writer.write_exchange(answer, level=level)
+    )
     return tuple(refs)
 
 
