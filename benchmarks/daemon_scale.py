@@ -71,6 +71,8 @@ class Options:
     scrape: float = 15.0  # seconds between reads of /metrics (10,000 feeds' series: not free for the daemon)
 
 
+#: seconds a daemon may take to start before the run's minutes count anyway
+STARTUP_ALLOWANCE = 60.0
 QUICK = Options(feeds=200, hosts=20, minutes=0.1, interval=60, every=0.5, scrape=1.0)
 
 
@@ -219,12 +221,15 @@ def run_daemon(options: Options, folder: Path, site: SiteProcess, log_path: Path
         run.spawned_at = datetime.now(UTC)
         daemon = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)
         cycle, next_cycle, next_scrape = 0, spawned + options.interval, spawned
-        deadline = spawned + options.minutes * 60
+        # the run lasts ``minutes`` from the start-up's end (a loaded machine's start-up, up to
+        # STARTUP_ALLOWANCE, does not eat into it)
+        deadline = spawned + STARTUP_ALLOWANCE + options.minutes * 60
         try:
             while time.monotonic() < deadline and daemon.poll() is None:
                 now = time.monotonic()
                 if run.started_after is None and b"daemon started" in log_path.read_bytes()[-65536:]:
                     run.started_after = now - spawned
+                    deadline = now + options.minutes * 60
                 if now >= next_cycle:  # the live feeds gain an article
                     cycle += 1
                     site.set_cycle(cycle)
