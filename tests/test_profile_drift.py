@@ -5,7 +5,6 @@ fixed gives the profile's exact output. The TASS profile also reads the 2026 lay
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import signal
@@ -22,13 +21,11 @@ import yaml
 from aggregator.document.render import render_document
 from aggregator.errors import ExtractError
 from aggregator.extract.article import extract_article
-from aggregator.pipeline.revisits import Revisits, RevisitTally
 from aggregator.profiles import get_profile, layouts, registry
-from aggregator.store import open_store
 from tests.helpers.archive import invoke
 from tests.helpers.daemon import Clock, query, start_daemon, wait_for
 from tests.helpers.datasette import free_port, serving
-from tests.helpers.mock import FEED_URL, PROFILES, TASS, Harness, Routes, html, rss, run
+from tests.helpers.mock import FEED_URL, PROFILES, Harness, Routes, html, rss, run
 from tests.helpers.site import FIXTURES, GALLERY, Site, run_cli, tass_config
 
 URL = "https://tass.com/politics/1189047"
@@ -263,24 +260,6 @@ def test_the_daemon_counts_fallbacks_in_its_metrics_and_logs_each(tmp_path: Path
     assert "1 (tass@2019)" in row
 
 
-def revisit(h: Harness) -> dict[str, int]:
-    """The revisits due now, as the daemon's background runs them: outcome -> articles."""
-
-    async def main() -> RevisitTally:
-        tally = RevisitTally()
-        with open_store(h.settings.database) as store:
-            async with h.fetcher() as fetcher:
-                archiver = h.archiver(store, fetcher)
-                try:
-                    await archiver.start((TASS,))
-                    await Revisits(archiver).run((TASS,), tally)
-                finally:
-                    archiver.close()
-        return tally
-
-    return dict(asyncio.run(main()).total)
-
-
 def test_a_revisit_that_finds_only_the_fallback_s_text_records_no_edit(tmp_path: Path) -> None:
     """The page redesigned since it was archived: the generic profile's text is no measure of an
     edit, so the revisit fails (tried again after its backoff) and no version is made."""
@@ -292,10 +271,10 @@ def test_a_revisit_that_finds_only_the_fallback_s_text_records_no_edit(tmp_path:
         retries=0,
     )
     assert h.run()[0].archived == 1
-    assert revisit(h) == {}  # plans the schedule
+    assert h.revisit() == {}  # plans the schedule
     h.routes[URL] = html(REDESIGNED)
     clock.now += timedelta(hours=1)
-    assert revisit(h) == {"failed": 1}
+    assert h.revisit() == {"failed": 1}
     assert h.rows("SELECT version, extractor, revisit_attempts, document FROM articles") == [
         (1, "tass@2019", 1, GOLDEN.decode())
     ]

@@ -20,12 +20,11 @@ from warcio.archiveiterator import ArchiveIterator
 from aggregator.cli import cli
 from aggregator.daemon.scheduler import Daemon
 from aggregator.models import FeedSpec
-from aggregator.pipeline.revisits import Revisits, RevisitTally
 from aggregator.store import open_store
 from aggregator.tools.serve import build
 from tests.helpers.daemon import Clock as DaemonClock
 from tests.helpers.daemon import query, wait_for
-from tests.helpers.mock import FEED_URL, REFERENCE_PAGE, TASS, Harness, html, rss
+from tests.helpers.mock import FEED_URL, REFERENCE_PAGE, Harness, html, rss
 from tests.helpers.site import FIXTURES, REFERENCE_HTML, Site, tass_config
 
 URL = "https://tass.com/politics/1189047"
@@ -89,22 +88,6 @@ def harness(tmp_path: Path, clock: Clock, **settings: object) -> Harness:
     return Harness(tmp_path, routes, clock=clock, retries=0, **settings)  # type: ignore[arg-type]
 
 
-def revisit(h: Harness, feeds: tuple[FeedSpec, ...] = (TASS,)) -> dict[str, int]:
-    async def main() -> RevisitTally:
-        tally = RevisitTally()
-        with open_store(h.settings.database) as store:
-            async with h.fetcher() as fetcher:
-                archiver = h.archiver(store, fetcher)
-                try:
-                    await archiver.start(feeds)
-                    await Revisits(archiver).run(feeds, tally)
-                finally:
-                    archiver.close()
-        return tally
-
-    return dict(asyncio.run(main()).total)
-
-
 def rows(h: Harness, sql: str) -> list[tuple[object, ...]]:
     return h.rows(sql)
 
@@ -114,27 +97,27 @@ def test_a_week_of_edits_and_a_deletion_is_on_record(tmp_path: Path) -> None:
     h = harness(tmp_path, clock)
     assert h.run()[0].archived == 1
     archive = tmp_path / "archive"
-    assert revisit(h) == {}  # nothing due before the first delay (1 hour)
+    assert h.revisit() == {}  # nothing due before the first delay (1 hour)
     # 1 h: the same page (no validators from this server): a WARC revisit record and nothing else
     clock.now += timedelta(hours=1)
-    assert revisit(h) == {"unchanged": 1}
+    assert h.revisit() == {"unchanged": 1}
     # 6 h: the headline rewritten and a paragraph added
     h.routes[URL] = html(page("Putin and Aliyev discuss the region", extra=PARAGRAPH))
     clock.now += timedelta(hours=5)
-    assert revisit(h) == {"edited": 1}
+    assert h.revisit() == {"edited": 1}
     # 1 d: a paragraph removed
     h.routes[URL] = html(page("Putin and Aliyev discuss the region", extra=PARAGRAPH, drop="coronavirus"))
     clock.now += timedelta(hours=18)
-    assert revisit(h) == {"edited": 1}
+    assert h.revisit() == {"edited": 1}
     # 3 d: gone; 7 d: back
     h.routes[URL] = html("<h1>Not found</h1>", status=404)
     clock.now += timedelta(days=2)
-    assert revisit(h) == {"removed": 1}
+    assert h.revisit() == {"removed": 1}
     h.routes[URL] = html(page("Putin and Aliyev discuss the region", extra=PARAGRAPH, drop="coronavirus"))
     clock.now += timedelta(days=4)
-    assert revisit(h) == {"restored": 1}
+    assert h.revisit() == {"restored": 1}
     clock.now += timedelta(days=30)
-    assert revisit(h) == {}  # the schedule is over
+    assert h.revisit() == {}  # the schedule is over
 
     (row,) = rows(h, "SELECT version, status, title, path, next_revisit_at, removed_at FROM articles")
     assert row == (3, "live", "Putin and Aliyev discuss the region", FIRST.replace(".txt", ".v3.txt"), None, None)
@@ -233,7 +216,7 @@ def test_a_304_is_a_revisit_record_and_a_redirect_to_the_section_a_removal(tmp_p
     h.routes[URL] = with_etag
     h.run()
     clock.now += timedelta(hours=1, minutes=1)
-    assert revisit(h) == {"unchanged": 1}
+    assert h.revisit() == {"unchanged": 1}
     assert rows(h, "SELECT record_type, status FROM captures WHERE kind = 'page' ORDER BY id") == [
         ("response", 200),
         ("revisit", 304),
@@ -241,7 +224,7 @@ def test_a_304_is_a_revisit_record_and_a_redirect_to_the_section_a_removal(tmp_p
     h.routes[URL] = httpx.Response(301, headers={"location": "https://tass.com/politics"})
     h.routes["https://tass.com/politics"] = html("<html><body><h1>Politics</h1></body></html>")
     clock.now += timedelta(hours=5)
-    assert revisit(h) == {"removed": 1}
+    assert h.revisit() == {"removed": 1}
     assert rows(h, "SELECT status, removed_at IS NOT NULL FROM articles") == [("removed", 1)]
     assert rows(h, "SELECT kind, detail FROM article_events") == [
         ("removed", "redirected to https://tass.com/politics")
@@ -258,21 +241,21 @@ def test_a_failed_revisit_is_retried_and_a_feed_s_updated_time_brings_it_forward
     )
     h.routes[FEED_URL] = html(feed.format(updated="2020-08-12T21:26:00Z"), content_type="application/rss+xml")
     h.run()
-    revisit(h)  # plans the schedule
+    h.revisit()  # plans the schedule
     h.routes[URL] = httpx.Response(503)
     clock.now += timedelta(hours=1)
-    assert revisit(h) == {"failed": 1}
+    assert h.revisit() == {"failed": 1}
     assert rows(h, "SELECT revisit_attempts, revisit_step FROM articles") == [(1, 0)]
-    assert revisit(h) == {}  # not before its backoff
+    assert h.revisit() == {}  # not before its backoff
     h.routes[URL] = html(page("A new headline"))
     clock.now += timedelta(minutes=11)
-    assert revisit(h) == {"edited": 1}
+    assert h.revisit() == {"edited": 1}
     assert rows(h, "SELECT revisit_attempts, revisit_step, version FROM articles") == [(0, 1, 2)]
     # the feed says the item was updated: its article is revisited at once, not at 6 h
     h.routes[FEED_URL] = html(feed.format(updated="2020-08-13T09:00:00Z"), content_type="application/rss+xml")
     h.routes[URL] = html(page("A newer headline"))
     h.run()
-    assert revisit(h) == {"edited": 1}
+    assert h.revisit() == {"edited": 1}
     assert rows(h, "SELECT version, title FROM articles") == [(3, "A newer headline")]
 
 
@@ -282,7 +265,7 @@ def test_revisit_false_switches_it_off_and_the_command_summarises(tmp_path: Path
     h.run()
     off = FeedSpec(id="tass", url=FEED_URL, source="TASS", revisit=())
     clock.now += timedelta(days=2)
-    assert revisit(h, (off,)) == {}
+    assert h.revisit((off,)) == {}
     config = tmp_path / "feeds.yaml"
     config.write_text(
         # every request to a closed local port through a proxy that is not there: never the internet

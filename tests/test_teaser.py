@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -10,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator.models import FeedSpec
-from aggregator.pipeline.revisits import Revisits, RevisitTally
 from aggregator.store import open_store
 from aggregator.tools.export import Filters, export_rows
 from tests.helpers.mock import Harness, Routes, html, rss, run
@@ -76,20 +74,7 @@ def test_a_revisit_finding_the_paywall_lifted_or_back_sets_the_flag_with_the_new
 
     def revisit_after(hours: int) -> dict[str, int]:
         clock[0] += timedelta(hours=hours)
-
-        async def main() -> RevisitTally:
-            tally = RevisitTally()
-            with open_store(h.settings.database) as store:
-                async with h.fetcher() as fetcher:
-                    archiver = h.archiver(store, fetcher)
-                    try:
-                        await archiver.start((FEED,))
-                        await Revisits(archiver).run((FEED,), tally)
-                    finally:
-                        archiver.close()
-            return tally
-
-        return dict(asyncio.run(main()).total)
+        return h.revisit((FEED,))
 
     routes[PAGE_URL] = html(FREE)
     assert revisit_after(1) == {"edited": 1}

@@ -20,6 +20,7 @@ import httpx
 from aggregator.fetch.fetcher import Fetcher
 from aggregator.models import FeedResult, FeedSpec, Settings
 from aggregator.pipeline.archiver import Archiver
+from aggregator.pipeline.revisits import Revisits, RevisitTally
 from aggregator.store import Store, open_store
 from tests.helpers.site import FIXTURES
 
@@ -109,6 +110,23 @@ class Harness:
                         archiver.close()
 
         return asyncio.run(main())
+
+    def revisit(self, feeds: tuple[FeedSpec, ...] = (TASS,)) -> dict[str, int]:
+        """The revisits of ``feeds`` due now, as the daemon's background runs them: outcome -> articles."""
+
+        async def main() -> RevisitTally:
+            tally = RevisitTally()
+            with open_store(self.settings.database) as store:
+                async with self.fetcher() as fetcher:
+                    archiver = self.archiver(store, fetcher)
+                    try:
+                        await archiver.start(feeds)
+                        await Revisits(archiver).run(feeds, tally)
+                    finally:
+                        archiver.close()
+            return tally
+
+        return dict(asyncio.run(main()).total)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.settings.database) as db:
