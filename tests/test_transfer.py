@@ -451,11 +451,14 @@ def test_a_source_changed_between_two_runs_is_told_and_rechecked(archive: Path, 
     rerun = run(archive, "migrate", "--to", url)
     assert rerun.returncode == 1
     errors = [line.split(":")[1].strip() for line in rerun.stderr.splitlines() if line.startswith("error:")]
-    assert errors == ["feeds", "articles", "article_urls"]
+    # the feed's row differs unless its change fell in the second its copy was taken (timestamps
+    # are whole seconds)
+    assert errors in (["feeds", "articles", "article_urls"], ["articles", "article_urls"])
     assert rerun.stderr.splitlines()[-1] == (
         "the archive changed while it was copied? run `aggregator migrate --recheck` again"
     )
     fixed = run(archive, "migrate", "--to", url, "--recheck")
     assert fixed.returncode == 0, fixed.stderr
-    assert "copied 4 rows" in fixed.stdout  # the feed, the edited article, the two URLs
+    copied = 4 if "feeds" in errors else 3
+    assert f"copied {copied} rows" in fixed.stdout  # the feed, the edited article, the two URLs
     same_tables(db, url)

@@ -88,6 +88,7 @@ COMMAND_MODULES = {
     "fetch": "fetching",
     "fts-rebuild": "reading",
     "history": "revisiting",
+    "migrate": "transfer",
     "reextract": "reading",
     "reload": "fetching",
     "revisit": "revisiting",
