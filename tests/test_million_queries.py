@@ -100,6 +100,10 @@ def test_a_command_imports_only_its_own_module() -> None:
         "'aggregator.daemon.scheduler') if m in sys.modules))\n"
         "app.import_commands()\n"
         "assert set(app.cli.commands) == set(app.COMMAND_MODULES), set(app.cli.commands) ^ set(app.COMMAND_MODULES)\n"
+        # every command the package registers (aggregator.cli imports every module) can be found by name
+        "import aggregator.cli\n"
+        "everything = set(aggregator.cli.cli.commands)\n"
+        "assert everything == set(app.COMMAND_MODULES), everything ^ set(app.COMMAND_MODULES)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")
