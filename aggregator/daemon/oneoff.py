@@ -51,11 +51,11 @@ class FetchClaims:
             self.db.store.claim_feeds, self.id, list(feed_ids), now, now + self.lease, due_only=False
         )
         self._renewal = asyncio.create_task(self._renew(), name="renew claims")
-        held = set(self.held)
+        wanted, held = set(feed_ids), set(self.held)
         holders = {}
         for row in await self.db.read(self.db.store.worker_overview, now):
             for feed_id in str(row["claimed"] or "").split():
-                if feed_id in feed_ids and feed_id not in held:
+                if feed_id in wanted and feed_id not in held:
                     holders[feed_id] = str(row["id"])
         return {feed_id: holders.get(feed_id, "another worker") for feed_id in feed_ids if feed_id not in held}
 
