@@ -10,18 +10,14 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from aggregator.config import load_config
 from aggregator.daemon.claims import WorkerClaims
 from aggregator.daemon.membership import Membership
-from aggregator.daemon.scheduler import Daemon
 from aggregator.daemon.shards import owner, shard, site_of
 from aggregator.models import FeedSpec
 from aggregator.pipeline.claims import holding
@@ -81,20 +77,6 @@ def test_a_running_daemon_is_a_worker_with_its_claims_and_metrics_and_signs_off(
     assert gone.returncode == 0 and gone.stderr.strip() == "no live workers"
 
 
-@contextmanager
-def sharing(config: Path, clock: Clock) -> Iterator[Daemon]:
-    """A daemon in a thread that shares its database with other workers (as on PostgreSQL)."""
-    daemon = Daemon(config, clock=clock, tick=0.05, grace=2.0, alone=False)
-    thread = threading.Thread(target=daemon.run, kwargs={"install_signals": False})
-    thread.start()
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
-        thread.join(timeout=10)
-        assert not thread.is_alive()
-
-
 def another_worker_holds_the_feed(config: Path, db: Path, now: datetime, worker: str = "elsewhere-7") -> None:
     with open_store(db) as store:  # live, holding the feed for its 60 s lease
         store.sync_feeds(load_config(config).feeds)
@@ -109,7 +91,7 @@ def test_a_feed_another_worker_holds_waits_for_its_lease_to_lapse(tmp_path: Path
     db = tmp_path / "archive" / "archive.db"
     clock = Clock()
     another_worker_holds_the_feed(config, db, clock())
-    with sharing(config, clock) as daemon:
+    with daemon_thread(config, clock, tick=0.05, alone=False) as daemon:
         wait_for(lambda: query(db, "SELECT COUNT(*) FROM workers") == [(2,)])
         time.sleep(0.5)  # ten ticks: the feed is due, but not this worker's
         assert query(db, "SELECT COUNT(*) FROM polls") == [(0,)]
@@ -128,7 +110,7 @@ def test_a_worker_of_this_host_whose_process_is_gone_is_signed_off_at_once(tmp_p
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     another_worker_holds_the_feed(config, db, clock(), worker=f"{socket.gethostname()}-{dead.pid}")
-    with sharing(config, clock):
+    with daemon_thread(config, clock, tick=0.05, alone=False):
         wait_for(lambda: query(db, "SELECT COUNT(*) FROM polls") == [(1,)])  # no lease to wait for
         assert query(db, "SELECT COUNT(*) FROM workers") == [(1,)]
 

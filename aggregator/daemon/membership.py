@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from aggregator.document.textfiles import process_alive
 from aggregator.errors import failure
 from aggregator.pipeline.database import Database
 from aggregator.store import WorkerBeat, iso
@@ -87,7 +88,7 @@ class Membership:
     async def _signed_off(self, row: dict[str, Any], *, everyone_else: bool) -> bool:
         """Sign off the worker of ``row`` if it is known to be dead (True when it was)."""
         host = socket.gethostname() or "localhost"
-        if not everyone_else and (row["host"] != host or _running(int(row["pid"]))):
+        if not everyone_else and (row["host"] != host or process_alive(int(row["pid"]))):
             return False
         await self.db.write(self.db.store.leave, str(row["id"]))
         log.info("worker %s is gone: its claims are released", row["id"])
@@ -109,14 +110,3 @@ class Membership:
             await self.db.write(self.db.store.leave, self.id)
         except Exception as exc:  # its claims lapse with its lease
             log.error("worker %s could not sign off: %s", self.id, failure(exc)[1])
-
-
-def _running(pid: int) -> bool:
-    """Whether a process ``pid`` runs on this machine (one of another user's counts)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -41,7 +41,7 @@ def temp_files(root: Path) -> list[Path]:
 def writer_gone(path: Path) -> bool:
     """Whether a temporary file's name names its writer's pid, and no process has that pid."""
     match = _DOCUMENT_TEMP.fullmatch(path.name)
-    return match is not None and not _alive(int(match.group(1)))
+    return match is not None and not process_alive(int(match.group(1)))
 
 
 def is_stale(path: Path, now: float | None = None) -> bool:
@@ -67,7 +67,8 @@ def remove_stale_temp_files(root: Path) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -54,9 +54,10 @@ def query(db: Path, sql: str) -> list[tuple]:
 
 
 @contextmanager
-def daemon_thread(config: Path, clock: Clock, tick: float) -> Iterator[Daemon]:
-    """A daemon on ``config`` in a thread, ticking every ``tick`` seconds; stopped afterwards."""
-    daemon = Daemon(config, clock=clock, tick=tick, grace=2.0)
+def daemon_thread(config: Path, clock: Clock, tick: float, alone: bool | None = None) -> Iterator[Daemon]:
+    """A daemon on ``config`` in a thread, ticking every ``tick`` seconds; stopped afterwards
+    (``alone=False``: one sharing its database with other workers, as on PostgreSQL)."""
+    daemon = Daemon(config, clock=clock, tick=tick, grace=2.0, alone=alone)
     thread = threading.Thread(target=daemon.run, kwargs={"install_signals": False})
     thread.start()
     try:
