@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from aggregator.models import CaptureRef
+from aggregator.models import CaptureRef, FeedResult
 
 #: The article columns the read side exposes (everything but the bookkeeping ones), in export order.
 ARTICLE_COLUMNS = (
@@ -234,3 +236,73 @@ class WorkerBeat:
     beat_at: str
     expires_at: str  # its lease: past this without a beat, the worker is gone and its claims lapse
     metrics: str | None = None  # the address of its /metrics, when it serves one
+
+
+# -- what both backends write, decided once ----------------------------------------------------
+
+
+def poll_row(result: FeedResult, started_at: datetime, finished: str | None, duration_ms: int) -> dict[str, Any]:
+    """A poll's row in ``polls``."""
+    return {
+        "feed_id": result.feed_id,
+        "started_at": iso(started_at),
+        "finished_at": finished,
+        "duration_ms": duration_ms,
+        "outcome": result.outcome,
+        "http_status": result.http_status,
+        "entries": result.entries,
+        "new_articles": result.archived,
+        "duplicates": result.duplicates,
+        "failed": result.failed,
+        "error_reason": result.error_reason,
+        "error": result.error,
+    }
+
+
+def feed_after_poll(
+    result: FeedResult, record: PollRecord, finished: str | None, current: tuple[str, str | None] | None
+) -> dict[str, Any]:
+    """The feed row's new values after a poll (a failed one also counts one more error, which the
+    backend adds in SQL). ``current``: the feed's URL and ``previous_urls`` as stored, needed when
+    the poll adopts a permanent redirect (``record.adopt_url``)."""
+    values: dict[str, Any] = {
+        "status": record.status,
+        "last_polled_at": finished,
+        "last_http_status": result.http_status,
+        "next_poll_at": iso(record.next_poll_at),
+        "server_min_interval": record.server_min_interval,
+        "redirect_url": record.redirect_url,
+        "redirect_count": record.redirect_count,
+    }
+    if result.ok:
+        values.update(
+            error_count=0,
+            last_error_reason=None,
+            last_error=None,
+            last_success_at=finished,
+            etag=record.etag,
+            last_modified=record.last_modified,
+        )
+        if record.body_digest is not None:
+            values.update(body_digest=record.body_digest, body_ttl=record.body_ttl)
+    else:
+        values.update(last_error_reason=result.error_reason, last_error=result.error)
+    if record.adopt_url:
+        assert current is not None, "adopting a redirect needs the feed's current URL"
+        url, previous_urls = current
+        values.update(
+            url=record.adopt_url,
+            previous_urls=json.dumps([*json.loads(previous_urls or "[]"), url]),
+            redirect_url=None,
+            redirect_count=0,
+            etag=None,
+            last_modified=None,
+            body_digest=None,
+        )
+    return values
+
+
+def first_version(article: dict[str, Any]) -> dict[str, Any]:
+    """An article never edited, as the one version of its history (it has no ``article_versions`` row)."""
+    keys = ("title", "body", "document", "path")
+    return {"version": 1, "seen_at": article["fetched_at"], **{key: article[key] for key in keys}}

@@ -11,7 +11,7 @@ from aggregator.errors import StoreError
 from aggregator.models import FeedResult, FeedSpec
 from aggregator.store.postgresql.connection import Connection, insert, update
 from aggregator.store.postgresql.schema import FEED_SYNC_LOCK
-from aggregator.store.records import FeedState, PollRecord, iso, utc_now
+from aggregator.store.records import FeedState, PollRecord, feed_after_poll, iso, poll_row, utc_now
 
 _CONFIGURED = ("url", "source", "timezone", "profile", "interval", "enabled")
 
@@ -95,61 +95,13 @@ class FeedRows(Connection):
     def record_poll(self, result: FeedResult, record: PollRecord, *, started_at: datetime, duration_ms: int) -> None:
         finished = iso(datetime.now(UTC))
         with self._write() as session:
-            insert(
-                session,
-                "polls",
-                {
-                    "feed_id": result.feed_id,
-                    "started_at": iso(started_at),
-                    "finished_at": finished,
-                    "duration_ms": duration_ms,
-                    "outcome": result.outcome,
-                    "http_status": result.http_status,
-                    "entries": result.entries,
-                    "new_articles": result.archived,
-                    "duplicates": result.duplicates,
-                    "failed": result.failed,
-                    "error_reason": result.error_reason,
-                    "error": result.error,
-                },
-            )
+            insert(session, "polls", poll_row(result, started_at, finished, duration_ms))
             old = session.one("SELECT url, previous_urls FROM feeds WHERE id = %s FOR UPDATE", [result.feed_id])
             if old is None:
                 raise StoreError(f"{self.location}: feeds: no row with id {result.feed_id!r}")
-            values: dict[str, Any] = {
-                "status": record.status,
-                "last_polled_at": finished,
-                "last_http_status": result.http_status,
-                "next_poll_at": iso(record.next_poll_at),
-                "server_min_interval": record.server_min_interval,
-                "redirect_url": record.redirect_url,
-                "redirect_count": record.redirect_count,
-            }
-            if result.ok:
-                values.update(
-                    error_count=0,
-                    last_error_reason=None,
-                    last_error=None,
-                    last_success_at=finished,
-                    etag=record.etag,
-                    last_modified=record.last_modified,
-                )
-                if record.body_digest is not None:
-                    values.update(body_digest=record.body_digest, body_ttl=record.body_ttl)
-            else:
-                values.update(last_error_reason=result.error_reason, last_error=result.error)
+            if not result.ok:
                 session.run("UPDATE feeds SET error_count = error_count + 1 WHERE id = %s", [result.feed_id])
-            if record.adopt_url:
-                previous = [*json.loads(old["previous_urls"] or "[]"), old["url"]]
-                values.update(
-                    url=record.adopt_url,
-                    previous_urls=json.dumps(previous),
-                    redirect_url=None,
-                    redirect_count=0,
-                    etag=None,
-                    last_modified=None,
-                    body_digest=None,
-                )
+            values = feed_after_poll(result, record, finished, (old["url"], old["previous_urls"]))
             update(session, "feeds", result.feed_id, values)
 
     def feed_overview(self) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from aggregator.document.render import version_relpath
 from aggregator.models import CaptureRef
 from aggregator.store.postgresql.captures import add_capture, capture_ref, capture_row
 from aggregator.store.postgresql.connection import Connection, Session, insert, update
-from aggregator.store.records import Revisited, RevisitOutcome, RevisitWork
+from aggregator.store.records import Revisited, RevisitOutcome, RevisitWork, first_version
 
 #: the RevisitWork fields ``due_revisits`` selects by name (its capture is built from the c_ columns)
 _WORK_FIELDS = tuple(f.name for f in fields(RevisitWork) if f.name != "capture")
@@ -126,17 +126,7 @@ class RevisitRows(Connection):
             "LEFT JOIN captures c ON c.id = v.capture_id WHERE v.article_id = %s ORDER BY v.version",
             [article_id],
         )
-        if not versions:
-            versions = [
-                {
-                    "version": 1,
-                    "seen_at": article["fetched_at"],
-                    "title": article["title"],
-                    "body": article["body"],
-                    "document": article["document"],
-                    "path": article["path"],
-                }
-            ]
+        versions = versions or [first_version(article)]
         events = self._rows(
             "SELECT at, kind, version, detail FROM article_events WHERE article_id = %s ORDER BY id", [article_id]
         )

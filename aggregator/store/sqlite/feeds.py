@@ -9,7 +9,7 @@ from typing import Any
 
 from aggregator.errors import StoreError
 from aggregator.models import FeedResult, FeedSpec
-from aggregator.store.records import FeedState, PollRecord, iso, utc_now
+from aggregator.store.records import FeedState, PollRecord, feed_after_poll, iso, poll_row, utc_now
 from aggregator.store.sqlite.connection import Connection
 
 _CONFIGURED = ("url", "source", "timezone", "profile", "interval", "enabled")
@@ -96,58 +96,13 @@ class FeedRows(Connection):
     def record_poll(self, result: FeedResult, record: PollRecord, *, started_at: datetime, duration_ms: int) -> None:
         finished = iso(datetime.now(UTC))
         with self._write() as conn:
-            self._insert(
-                "polls",
-                {
-                    "feed_id": result.feed_id,
-                    "started_at": iso(started_at),
-                    "finished_at": finished,
-                    "duration_ms": duration_ms,
-                    "outcome": result.outcome,
-                    "http_status": result.http_status,
-                    "entries": result.entries,
-                    "new_articles": result.archived,
-                    "duplicates": result.duplicates,
-                    "failed": result.failed,
-                    "error_reason": result.error_reason,
-                    "error": result.error,
-                },
-            )
-            update: dict[str, Any] = {
-                "status": record.status,
-                "last_polled_at": finished,
-                "last_http_status": result.http_status,
-                "next_poll_at": iso(record.next_poll_at),
-                "server_min_interval": record.server_min_interval,
-                "redirect_url": record.redirect_url,
-                "redirect_count": record.redirect_count,
-            }
-            if result.ok:
-                update.update(
-                    error_count=0,
-                    last_error_reason=None,
-                    last_error=None,
-                    last_success_at=finished,
-                    etag=record.etag,
-                    last_modified=record.last_modified,
-                )
-                if record.body_digest is not None:
-                    update.update(body_digest=record.body_digest, body_ttl=record.body_ttl)
-            else:
-                update.update(last_error_reason=result.error_reason, last_error=result.error)
+            self._insert("polls", poll_row(result, started_at, finished, duration_ms))
+            if not result.ok:
                 conn.execute("UPDATE feeds SET error_count = error_count + 1 WHERE id = ?", [result.feed_id])
+            current = None
             if record.adopt_url:
-                old = conn.execute("SELECT url, previous_urls FROM feeds WHERE id = ?", [result.feed_id]).fetchone()
-                previous = [*json.loads(old[1] or "[]"), old[0]]
-                update.update(
-                    url=record.adopt_url,
-                    previous_urls=json.dumps(previous),
-                    redirect_url=None,
-                    redirect_count=0,
-                    etag=None,
-                    last_modified=None,
-                    body_digest=None,
-                )
+                current = conn.execute("SELECT url, previous_urls FROM feeds WHERE id = ?", [result.feed_id]).fetchone()
+            update = feed_after_poll(result, record, finished, current)
             self._update("feeds", result.feed_id, update)
 
     def feed_overview(self) -> list[dict[str, Any]]:

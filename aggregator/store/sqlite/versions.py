@@ -11,7 +11,7 @@ from typing import Any
 
 from aggregator.document.render import version_relpath
 from aggregator.models import CaptureRef
-from aggregator.store.records import Revisited, RevisitOutcome, RevisitWork
+from aggregator.store.records import Revisited, RevisitOutcome, RevisitWork, first_version
 from aggregator.store.sqlite.captures import capture_ref, capture_row
 from aggregator.store.sqlite.connection import Connection
 
@@ -207,17 +207,7 @@ class RevisitRows(Connection):
             "LEFT JOIN captures c ON c.id = v.capture_id WHERE v.article_id = ? ORDER BY v.version",
             [article_id],
         )
-        if not versions:
-            versions = [
-                {
-                    "version": 1,
-                    "seen_at": article["fetched_at"],
-                    "title": article["title"],
-                    "body": article["body"],
-                    "document": article["document"],
-                    "path": article["path"],
-                }
-            ]
+        versions = versions or [first_version(article)]
         events = self._rows(
             "SELECT at, kind, version, detail FROM article_events WHERE article_id = ? ORDER BY id", [article_id]
         )
