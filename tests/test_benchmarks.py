@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from aggregator import extract  # noqa: E402
-from benchmarks import daemon_scale, million  # noqa: E402
+from benchmarks import article_cost, daemon_scale, million  # noqa: E402
 from benchmarks import run as bench  # noqa: E402
 from benchmarks.site import article_page, section_of  # noqa: E402
 
@@ -118,3 +118,12 @@ def test_quick_daemon_scale_benchmark_reports_every_measure() -> None:
     ):
         assert expected in report, (expected, report)
     assert "Machine:" in report
+
+
+@pytest.mark.slow  # a local site and an `aggregator fetch` child process
+def test_article_cost_names_the_threads_that_did_the_work(capsys: pytest.CaptureFixture[str]) -> None:
+    article_cost.run(feeds=2, items=3, hosts=1, alternative=False)
+    out = capsys.readouterr().out
+    assert "6 articles from 2 feeds" in out, out
+    for where in ("| MainThread |", "| db-write |", "| warc |", "| extraction process |"):
+        assert where in out, (where, out)
