@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as a script: make ``benchmarks`` and ``aggregator`` importable
     sys.path.insert(0, str(REPO))
 
-from benchmarks.run import tass, write_config  # noqa: E402
+from benchmarks.run import child_env, compile_sources, tass, write_config  # noqa: E402
 from benchmarks.site import SiteProcess  # noqa: E402
 
 #: Runs ``python -m aggregator ARGS`` in the child with a sampler thread; prints "name seconds" lines.
@@ -71,9 +71,10 @@ def run(feeds: int, items: int, hosts: int, alternative: bool) -> None:
     paths = [f"/feed/{1_000_000 + f * items}-{items}.xml" for f in range(feeds)]
     urls = tass(paths) if hosts == 1 else [f"http://news{f % hosts}.example{p}" for f, p in enumerate(paths)]
     articles = feeds * items
+    compile_sources()
     with SiteProcess(prewarm=f"1000000-{1_000_000 + articles}") as site, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        env = child_env()
         if alternative:
             command = [sys.executable, "-m", "benchmarks.alternative", "--proxy", site.origin, str(folder / "alt.db")]
             command += tass(paths)

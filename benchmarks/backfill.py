@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.run import measure
+from benchmarks.run import compile_sources, measure
 from benchmarks.site import SiteProcess
 
 FIRST_ARTICLE = 4_000_000
@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None, help="backfill_rate (default: the setting's default, 1)")
     args = parser.parse_args()
     rate = args.rate if args.rate is not None else 1.0
+    compile_sources()
     with SiteProcess() as site, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         config = write_config(folder, site.origin, args.hosts, args.urls, args.rate)
