@@ -14,11 +14,11 @@ from benchmarks import extraction  # noqa: E402
 
 
 def test_the_committed_set_splits_by_a_fixed_rule_into_dev_and_held_out() -> None:
-    dev, held_out = extraction.load_set("dev"), extraction.load_set("held-out")
+    dev, held_out = extraction.load_set("readability-dev"), extraction.load_set("readability-held-out")
     assert len(dev) + len(held_out) == 130 and dev and held_out
     assert {page.id for page in dev}.isdisjoint(page.id for page in held_out)
     assert all(extraction.part_of(page.id) == "held-out" for page in held_out)
-    assert all(page.expected and page.html and page.lang for page in dev + held_out)
+    assert all(page.expected and page.html and page.lang and page.source == "readability" for page in dev + held_out)
 
 
 def test_the_harness_scores_a_set_with_its_languages(capsys: pytest.CaptureFixture[str]) -> None:
@@ -27,9 +27,11 @@ def test_the_harness_scores_a_set_with_its_languages(capsys: pytest.CaptureFixtu
     assert "### dev: 2 pages" in out and "| aggregator generic | " in out and "| language | pages |" in out
 
 
-def test_per_page_scores_of_the_held_out_part_are_refused() -> None:
+@pytest.mark.parametrize("name", ["held-out", "readability-held-out"])
+def test_per_page_scores_of_a_held_out_part_are_refused(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        extraction.main(["--set", "held-out", "--pages", "--limit", "1"])
+        extraction.main(["--set", "dev", name, "--pages", "--limit", "1"])
+    assert "--pages shows the failures of a held-out part" in capsys.readouterr().err
 
 
 def test_the_metric() -> None:
