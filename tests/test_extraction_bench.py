@@ -22,13 +22,14 @@ def test_the_committed_set_splits_by_a_fixed_rule_into_dev_and_held_out() -> Non
 
 
 def test_the_other_committed_sets_join_the_same_parts() -> None:
-    for name, count in (("zh-handcrafted", 69), ("readability-php", 7)):
+    for name, count in (("zh-handcrafted", 69), ("readability-php", 7), ("daniel", 400)):
         parts = [extraction.load_set(f"{name}-{part}") for part in extraction.PARTS]
         assert sum(map(len, parts)) == count and all(parts)
         ids = {page.id for page in extraction.load_set("dev")}
         assert {page.id for page in parts[0]} <= ids and ids.isdisjoint(page.id for page in parts[1])
         assert all(page.expected and page.html and page.source == name for part in parts for page in part)
     assert {page.lang for page in extraction.load_set("zh-handcrafted-dev")} == {"zh"}
+    assert {page.lang for page in extraction.load_set("daniel-held-out")} == {"en", "zh", "ru", "el", "pl"}
 
 
 def test_the_harness_scores_a_set_with_its_languages(capsys: pytest.CaptureFixture[str]) -> None:

@@ -31,7 +31,7 @@ def _git(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def source_repo(tmp_path: Path) -> tuple[Path, str]:
-    """A git repository laid out like the Chinese hand-made set, with six pages; (its path, the commit)."""
+    """A git repository laid out like the Chinese hand-made set, six good pages and two not; (its path, the commit)."""
     repo = tmp_path / "source"
     (repo / "original").mkdir(parents=True)
     (repo / "cleaned").mkdir()
@@ -39,6 +39,8 @@ def source_repo(tmp_path: Path) -> tuple[Path, str]:
         (repo / "original" / f"page{number}.html").write_bytes(PAGE.encode("gb2312"))
         (repo / "cleaned" / f"page{number}.txt").write_text(f"\n  {ARTICLE}  \n\n", encoding="utf-8")
     (repo / "original" / "no-text.html").write_bytes(PAGE.encode("gb2312"))  # no cleaned text: left out
+    (repo / "original" / "other.html").write_bytes(PAGE.encode("gb2312"))  # a reference of another page: left out
+    (repo / "cleaned" / "other.txt").write_text("完全不同的文字，来自另一个网页。" * 5, encoding="utf-8")
     (repo / "LICENSE").write_text("MIT License\n")
     (repo / ".gitattributes").write_text("/original export-ignore\n")  # what `git archive` would leave out
     _git(repo, "init", "-q")
@@ -70,6 +72,7 @@ def test_a_set_is_built_from_a_pinned_commit_and_loaded_split_by_the_page_id(
     assert ARTICLE in html  # decoded from GB2312 and kept as UTF-8
     source = json.loads((sets / "tiny" / "SOURCE.json").read_text(encoding="utf-8"))
     assert source["commit"] == commit and source["pages"] == 6 and "build_extra.py tiny" in source["build"]
+    assert source["left_out"].startswith("1 of 7 pages before sampling")
     assert (sets / "tiny" / "LICENSE").read_text() == "MIT License\n"
 
     dev = extraction.load_set("dev", sets_dir=sets)

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/extraction_sets/build_extra.py NAME [NAME ...] --git-dir DIR
 
 ``DIR`` is a clone (or a bare mirror) of the set's repository holding the commit in ``SETS[NAME]``;
-the pages are read from that commit (``git archive``), never from a work tree, so a build is the
+the pages are read from that commit (object by object), never from a work tree, so a build is the
 same wherever it runs. Each set is written to ``benchmarks/extraction_sets/NAME/``: the pages as
 ``html/<id>.html.gz`` (UTF-8), the source's human-annotated main text as ``articleBody`` in
 ``ground-truth.json`` (plain text, a line per block, the form ``benchmarks/extraction.py`` scores),
@@ -13,22 +13,23 @@ licence, the sample rule and the command that builds the set.
 
 Committed (the licence lets us redistribute the pages; the licence file is kept beside them):
 
+* ``daniel``: the DAnIEL news corpus as re-annotated by Lejeune & Barbaresi in rundimeco/waddle
+  (GPL-3.0): news pages of 2011-2012 in English, Chinese, Russian, Greek and Polish, sampled.
 * ``zh-handcrafted``: immortal-autumn/Chinese-Web-Content-Extraction-Dataset (MIT), 69 Chinese
   pages (news, essays, notices) whose content its author copied by hand (``cleaned/``).
 * ``readability-php``: fivefilters/readability.php (Apache-2.0), the curated test pages that
   mozilla/readability does not have (the ``readability`` set holds those).
 
-Built locally only (``SOURCE.json`` is committed, the pages are not: their licence does not allow
-it or says nothing; the harness skips a set that is not built, in one line):
+Built locally only (``SOURCE.json`` is committed, the pages are not: their licence restricts them
+or says nothing; the harness skips a set that is not built, in one line):
 
-* ``daniel``: the DAnIEL news corpus as re-annotated by Lejeune & Barbaresi in rundimeco/waddle
-  (the repository is GPL-3.0, the corpus has no licence of its own): news pages of 2011-2012 in
-  English, Chinese, Russian, Greek and Polish.
 * ``dragnet``, ``l3s-gn1``, ``cleaneval``, ``cleanportaleval``: the classic boilerplate-removal
   sets as mirrored by j-szulc/html-cleaning-dataset-merged (Dragnet's data is AGPL-3.0, L3S-GN1
   is licensed for research use only, CleanEval and CleanPortalEval state no licence); English.
 
-Large sets are sampled: the ``per_stratum`` pages of each language with the smallest SHA-256 of
+A page is left out when under half of its reference's words (``\\w+``) are words of the page's own text
+(``from_the_page``: the reference belongs to another page, or the page's charset is unknown); ``SOURCE.json``
+says how many. Large sets are then sampled: the ``per_stratum`` pages of each language with the smallest SHA-256 of
 ``sample:<id>`` (a fixed rule, independent of the dev/held-out split, which is ``part_of`` on the
 id in ``benchmarks/extraction.py``).
 """
@@ -55,6 +56,7 @@ _CLEANEVAL_MARK = re.compile(r"<\s*[phl]\s*>", re.IGNORECASE)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 #: Dragnet's line between the article and its comments (typed by hand: its characters vary)
 _DRAGNET_COMMENTS = re.compile(r"^[ !@#$%^&*()]{6,}COMMENTS\s*$", re.MULTILINE)
+_WORD = re.compile(r"\w+")
 _DANIEL_LANGS = {"English": "en", "Chinese": "zh", "Russian": "ru", "Greek": "el", "Polish": "pl"}
 
 
@@ -109,14 +111,14 @@ def read_commit(git_dir: Path, commit: str, folders: tuple[str, ...]) -> Files:
     return files
 
 
-def decode(raw: bytes) -> str:
-    """Bytes of a page or a text as text: UTF-8, else the declared charset, else windows-1252."""
+def decode(raw: bytes, fallback: str = "windows-1252") -> str:
+    """Bytes of a page or a text as text: UTF-8, else the declared charset, else ``fallback``."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
     found = _CHARSET.search(raw[:5000])
-    name = found.group(1).decode("ascii").lower() if found else "windows-1252"
+    name = found.group(1).decode("ascii").lower() if found else fallback
     if name in {"gb2312", "gbk", "gb_2312-80"}:
         name = "gb18030"  # the superset: pages labelled gb2312 often hold GBK characters
     try:
@@ -148,6 +150,23 @@ def _stem(path: str) -> str:
     return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
+def from_the_page(page: Built, least: float = 0.5) -> bool:
+    """Whether at least ``least`` of the reference's words (``\\w+``) are words of the page's text: a reference
+    copied from another page, or a page decoded with the wrong charset, fails (and is left out)."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    from benchmarks.extraction import html_text
+
+    words = _WORD.findall(page.body)
+    try:
+        text = html_text(lxml_html.fromstring(page.html)) if page.html.strip() else ""
+    except (etree.ParserError, ValueError):
+        return False
+    found = set(_WORD.findall(text))
+    return bool(words) and sum(word in found for word in words) >= least * len(words)
+
+
 def sample_key(page_id: str) -> bytes:
     return hashlib.sha256(f"sample:{page_id}".encode()).digest()
 
@@ -171,7 +190,7 @@ def zh_handcrafted(files: Files) -> Iterator[Built]:
         if path.startswith("original/") and path.endswith(".html"):
             text = files.get(f"cleaned/{_stem(path)}.txt")
             if text is not None:
-                yield Built(f"zh-{_stem(path)}", decode(raw), plain(decode(text)), "zh")
+                yield Built(f"zh-{_stem(path)}", decode(raw, "gb18030"), plain(decode(text, "gb18030")), "zh")
 
 
 def readability_php(files: Files) -> Iterator[Built]:
@@ -284,12 +303,13 @@ SETS: dict[str, SetSource] = {
     "daniel": SetSource(
         "rundimeco/waddle",
         "be875ce12ad9e23ef68ef7f3b0605db6d06bcdb1",
-        ("corpora/Corpus_daniel_v2.1",),
-        "the repository is GPL-3.0; the corpus (news pages of their publishers) states no licence of its own",
-        False,
+        ("corpora/Corpus_daniel_v2.1", "LICENSE"),
+        "GPL-3.0 (the repository's licence, which covers the corpus it ships; this folder is GPL-3.0 too)",
+        True,
         "80 pages per language (en, zh, ru, el, pl): those with the smallest SHA-256 of 'sample:<id>'",
         daniel,
         per_stratum=80,
+        licence_file="LICENSE",
     ),
     "dragnet": SetSource(
         _MERGED,
@@ -338,7 +358,9 @@ def build(name: str, git_dir: Path, out_root: Path = HERE) -> int:
     spec = SETS[name]
     commit = spec.commit
     files = read_commit(git_dir, commit, spec.folders)
-    pages = sample(list(spec.pages(files)), spec.per_stratum)
+    every = list(spec.pages(files))
+    kept = [page for page in every if from_the_page(page)]
+    pages = sample(kept, spec.per_stratum)
     out = out_root / name
     (out / "html").mkdir(parents=True, exist_ok=True)
     for old in (out / "html").glob("*.html.gz"):
@@ -360,10 +382,14 @@ def build(name: str, git_dir: Path, out_root: Path = HERE) -> int:
         "committed": spec.committed,
         "sample": spec.sample,
         "pages": len(truth),
+        "left_out": f"{len(every) - len(kept)} of {len(every)} pages before sampling: under half of the reference's "
+        "words are words of the page's text (a reference of another page, or a page in an unknown charset)",
         "build": f"benchmarks/extraction_sets/build_extra.py {name} --git-dir <a clone of {spec.repository}>",
     }
     (out / "SOURCE.json").write_text(json.dumps(source, indent=1) + "\n")
-    if not spec.committed:
+    if spec.committed:
+        (out / ".gitignore").unlink(missing_ok=True)
+    else:
         (out / ".gitignore").write_text(
             "# built locally (see SOURCE.json): the licence keeps the pages out of git\nhtml/\nground-truth.json\n"
         )
