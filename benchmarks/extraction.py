@@ -9,12 +9,16 @@ of 1-3 tokens is one shingle); per page TP/FP/FN; precision and recall are avera
 (an empty prediction is left out of the precision mean and scores recall 0); F1 = 2PR/(P+R) of
 the two means. page-F1 is the mean of per-page F1s with an empty prediction scoring 0.
 
-The sets (``--set``, all by default): ``shared``, the 60 pages of ``../shared/bench/extraction-dev``;
-``dev`` and ``held-out``, the two parts of the pages in ``benchmarks/extraction_sets/`` (see its
-README: mozilla/readability's curated test pages), split by a fixed rule on the page id
-(``part_of``). Rules are fitted on ``dev`` only; ``--pages`` (per-page scores, to look at failures)
-refuses the held-out part. ``--languages`` adds F1 per language (the page's ``lang``, else its
-``<html lang>``). Each extractor also gets the scores of two halves of the set and of five folds.
+The sets (``--set``; ``shared dev held-out`` by default): ``shared``, the 60 pages of
+``../shared/bench/extraction-dev``; ``dev`` and ``held-out``, the two parts of every set in
+``benchmarks/extraction_sets/`` that is built here (see its README: mozilla/readability's curated
+test pages and the other committed sets, and the sets a builder makes locally from a pinned public
+source whose licence does not let us commit the pages), split by a fixed rule on the page id
+(``part_of``); ``NAME-dev`` and ``NAME-held-out``, the same parts of one of those sets alone. A set
+that is not built here is skipped with one line saying how to build it. Rules are fitted on the dev
+parts only; ``--pages`` (per-page scores, to look at failures) refuses every held-out part.
+``--languages`` adds F1 per language (the page's ``lang``, else its ``<html lang>``); a part mixing
+sets gets F1 per set. Each extractor also gets the scores of five folds of the set.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DEV_DIR = REPO.parent / "shared" / "bench" / "extraction-dev"
 SETS_DIR = Path(__file__).resolve().parent / "extraction_sets"
-SET_NAMES = ("shared", "dev", "held-out")
+PARTS = ("dev", "held-out")
+DEFAULT_SETS = ("shared", *PARTS)
 _HTML_LANG = re.compile(r"<html[^>]*\blang=[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _BLOCK_TAGS = frozenset(
@@ -226,10 +231,11 @@ class Page:
     html: str
     expected: str
     lang: str
+    source: str = ""  # the set directory the page comes from
 
 
 def part_of(page_id: str) -> str:
-    """The fixed split of the committed set: ``held-out`` for an odd first byte of the id's SHA-256."""
+    """The fixed split of every set: ``held-out`` for an odd first byte of the id's SHA-256, else ``dev``."""
     return "held-out" if hashlib.sha256(page_id.encode()).digest()[0] & 1 else "dev"
 
 
@@ -242,18 +248,44 @@ def load_pages(dev_dir: Path) -> list[Page]:
         item = truth[page_id]
         found = _HTML_LANG.search(html[:5000])
         lang = item.get("lang") or (found.group(1)[:2].lower() if found else "unknown")
-        pages.append(Page(page_id, item["url"], html, item["articleBody"], lang))
+        pages.append(Page(page_id, item["url"], html, item["articleBody"], lang, dev_dir.name))
     return pages
 
 
-def load_set(name: str, shared_dir: Path = DEFAULT_DEV_DIR) -> list[Page]:
-    """``shared`` (the 60 pages in ../shared), or the ``dev`` / ``held-out`` part of the committed set."""
+def set_dirs(sets_dir: Path = SETS_DIR) -> dict[str, Path]:
+    """The sets under ``sets_dir``: each folder with a ``ground-truth.json`` (built) or ``SOURCE.json`` (buildable)."""
+    return {
+        sub.name: sub
+        for sub in sorted(sets_dir.iterdir())
+        if sub.is_dir() and ((sub / "ground-truth.json").exists() or (sub / "SOURCE.json").exists())
+    }
+
+
+def unbuilt(sets_dir: Path = SETS_DIR) -> dict[str, str]:
+    """Set name -> the one line saying it is skipped and how to build it, for each set not built here."""
+    lines = {}
+    for name, sub in set_dirs(sets_dir).items():
+        if not (sub / "ground-truth.json").exists():
+            source = json.loads((sub / "SOURCE.json").read_text(encoding="utf-8"))
+            lines[name] = f"set {name} is not built here, skipped (build it: {source['build']})"
+    return lines
+
+
+def set_names(sets_dir: Path = SETS_DIR) -> list[str]:
+    """What ``--set`` accepts: ``shared``, ``dev``, ``held-out`` and ``NAME-dev`` / ``NAME-held-out`` of each set."""
+    return [*DEFAULT_SETS, *(f"{name}-{part}" for name in set_dirs(sets_dir) for part in PARTS)]
+
+
+def load_set(name: str, shared_dir: Path = DEFAULT_DEV_DIR, sets_dir: Path = SETS_DIR) -> list[Page]:
+    """``shared`` (the 60 pages in ../shared), a part of every built set (``dev``, ``held-out``) or of one
+    (``readability-dev``); a set that is not built has no pages."""
     if name == "shared":
         return load_pages(shared_dir)
-    pages = [
-        page for sub in sorted(SETS_DIR.iterdir()) if (sub / "ground-truth.json").exists() for page in load_pages(sub)
-    ]
-    return [page for page in pages if part_of(page.id) == name]
+    part = next(p for p in PARTS if name == p or name.endswith(f"-{p}"))
+    wanted = None if name == part else name[: -len(part) - 1]
+    built = {n: sub for n, sub in set_dirs(sets_dir).items() if (sub / "ground-truth.json").exists()}
+    pages = [page for n, sub in built.items() if wanted in (None, n) for page in load_pages(sub)]
+    return [page for page in pages if part_of(page.id) == part]
 
 
 def run(extractor: Extractor, pages: Sequence[Page]) -> tuple[list[PageScore], list[float]]:
@@ -294,19 +326,16 @@ def report(
         print(lines[-1], file=sys.stderr, flush=True)
     if ASKED:
         lines.append(f"\nour extractor asked trafilatura's opinion on {len(ASKED)} of {len(pages)} pages")
-    if REFUSED and name != "held-out":
+    if REFUSED and not name.endswith("held-out"):
         lines.append("\nrefused by our quality gates (scored as empty above):")
         lines += [f"  {reason}: {url}" for url, reason in REFUSED.items()]
     elif REFUSED:
         lines.append(f"\nrefused by our quality gates: {len(REFUSED)} pages (not listed: held out)")
+    sources = sorted({page.source for page in pages})
+    if len(sources) > 1:
+        lines += _breakdown("set", pages, scored, lambda page: page.source)
     if languages:
-        langs = sorted({page.lang for page in pages})
-        lines += ["", "| language | pages | " + " | ".join(f"F1 {label}" for label in scored) + " |"]
-        lines.append("|---" * (2 + len(scored)) + "|")
-        for lang in langs:
-            index = [i for i, page in enumerate(pages) if page.lang == lang]
-            cells = " | ".join(f"{summarise([s[i] for i in index])['f1']:.3f}" for s in scored.values())
-            lines.append(f"| {lang} | {len(index)} | {cells} |")
+        lines += _breakdown("language", pages, scored, lambda page: page.lang)
     if per_page:
         lines.append("\npage | " + " | ".join(scored))
         for index, page in enumerate(pages):
@@ -315,10 +344,25 @@ def report(
     return lines
 
 
+def _breakdown(
+    what: str, pages: Sequence[Page], scored: dict[str, list[PageScore]], key: Callable[[Page], str]
+) -> list[str]:
+    """F1 of each extractor on the pages of each value of ``key`` (a language, a set), as table lines."""
+    lines = ["", f"| {what} | pages | " + " | ".join(f"F1 {label}" for label in scored) + " |"]
+    lines.append("|---" * (2 + len(scored)) + "|")
+    for value in sorted({key(page) for page in pages}):
+        index = [i for i, page in enumerate(pages) if key(page) == value]
+        cells = " | ".join(f"{summarise([s[i] for i in index])['f1']:.3f}" for s in scored.values())
+        lines.append(f"| {value} | {len(index)} | {cells} |")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dev-dir", type=Path, default=DEFAULT_DEV_DIR, help="the shared 60 pages")
-    parser.add_argument("--set", nargs="*", choices=SET_NAMES, help="sets to score (default: all)")
+    parser.add_argument(
+        "--set", nargs="*", choices=set_names(), help="sets to score (default: shared dev held-out)", metavar="SET"
+    )
     parser.add_argument("--only", nargs="*", help="extractor names to run (substring match)")
     parser.add_argument("--pages", action="store_true", help="per-page F1 (refused for the held-out part)")
     parser.add_argument("--languages", action="store_true", help="F1 per language")
@@ -335,10 +379,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, str(REPO))
     _count_second_opinions()
     chosen = {name: fn for name, fn in EXTRACTORS.items() if not args.only or any(o in name for o in args.only)}
-    for name in args.set or SET_NAMES:
-        if args.pages and name == "held-out":
-            parser.error("--pages shows the failures of the held-out part: score it without --pages")
+    names = args.set or list(DEFAULT_SETS)
+    if args.pages and any(name.endswith("held-out") for name in names):
+        parser.error("--pages shows the failures of a held-out part: score it without --pages")
+    skipped = unbuilt()
+    for line in skipped.values():
+        print(line, flush=True)
+    for name in names:
         pages = [page for page in load_set(name, args.dev_dir) if len(page.expected) >= args.min_chars][: args.limit]
+        if not pages:
+            print(f"### {name}: no pages\n")
+            continue
         print("\n".join(report(name, pages, chosen, per_page=args.pages, languages=args.languages)) + "\n")
     return 0
 
