@@ -163,6 +163,7 @@ def test_duplicates_are_read_off_their_partial_index(archive: Path) -> None:
     conn = sqlite3.connect(archive)
     plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + stored("duplicates_merged"))]
     assert "SEARCH n USING COVERING INDEX idx_article_counts_duplicates (items>?)" in plan, plan
+    assert not any("ORDER BY" in step for step in plan), plan  # in order off the index: no sort
     assert not any("entries" in step for step in plan[:3]), plan  # entries: only each duplicate's own
 
 

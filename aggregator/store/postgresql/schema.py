@@ -231,8 +231,8 @@ _VERSION_3 = (
 
 # Version 4, SQLite's 12 (``store/sqlite/schema.py``): counts the store keeps itself. ``feed_counts``
 # (per feed: its distinct articles, failed and abandoned entries, backfill entries still to fetch,
-# polls and failed polls) and ``article_counts`` (per article: how many entries point at it, the
-# duplicates on a partial index).
+# polls and failed polls) and ``article_counts`` (per article: how many entries point at it and its
+# publication time, the duplicates on a partial index in the order they are listed).
 #
 # PostgreSQL runs a row trigger at the end of its statement, when every row of the statement has
 # changed: a row-by-row "is this the feed's first entry of that article?" would be wrong for a
@@ -277,9 +277,10 @@ BEGIN
     {", ".join(f"{name} = c.{name} + g.{name}" for name in _COUNTED_FLAGS)}
   FROM flags g LEFT JOIN firsts f ON f.feed_id = g.feed_id
   WHERE c.feed_id = g.feed_id;
-  INSERT INTO article_counts (article_id, items)
-    SELECT article_id, SUM(sign) FROM unnest(changes) WHERE article_id IS NOT NULL
-    GROUP BY article_id HAVING SUM(sign) <> 0 ORDER BY article_id
+  INSERT INTO article_counts (article_id, items, published)
+    SELECT c.article_id, SUM(c.sign), (SELECT a.published FROM articles a WHERE a.id = c.article_id)
+    FROM unnest(changes) c WHERE c.article_id IS NOT NULL
+    GROUP BY c.article_id HAVING SUM(c.sign) <> 0 ORDER BY c.article_id
     ON CONFLICT (article_id) DO UPDATE SET items = article_counts.items + EXCLUDED.items;
   DELETE FROM article_counts
     WHERE article_id IN (SELECT article_id FROM unnest(changes) WHERE article_id IS NOT NULL) AND items <= 0;
@@ -314,6 +315,13 @@ BEGIN
 END
 $$"""
 
+_ARTICLES_COUNTED = """CREATE FUNCTION aggregator_articles_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE article_counts SET published = NEW.published WHERE article_id = NEW.id;
+  RETURN NULL;
+END
+$$"""
+
 _POLLS_COUNTED = """CREATE FUNCTION aggregator_polls_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.feed_id IS NOT NULL THEN
@@ -338,8 +346,12 @@ _VERSION_4 = (
         articles BIGINT NOT NULL DEFAULT 0, failing BIGINT NOT NULL DEFAULT 0, abandoned BIGINT NOT NULL DEFAULT 0,
         backfill_queued BIGINT NOT NULL DEFAULT 0, polls BIGINT NOT NULL DEFAULT 0,
         failed_polls BIGINT NOT NULL DEFAULT 0)""",
-    'CREATE TABLE article_counts (article_id TEXT COLLATE "C" PRIMARY KEY, items BIGINT NOT NULL)',
-    "CREATE INDEX idx_article_counts_duplicates ON article_counts (items) WHERE items > 1",
+    'CREATE TABLE article_counts (article_id TEXT COLLATE "C" PRIMARY KEY, items BIGINT NOT NULL, '
+    'published TEXT COLLATE "C")',
+    "CREATE INDEX idx_article_counts_duplicates ON article_counts (items DESC, published DESC) WHERE items > 1",
+    _ARTICLES_COUNTED,
+    "CREATE TRIGGER articles_counted AFTER UPDATE OF published ON articles "
+    "FOR EACH ROW WHEN (OLD.published IS DISTINCT FROM NEW.published) EXECUTE FUNCTION aggregator_articles_counted()",
     "CREATE TYPE aggregator_entry_change AS (feed_id TEXT, article_id TEXT, status TEXT, origin TEXT, sign INTEGER)",
     _COUNT_ENTRIES,
     _ENTRIES_COUNTED,
@@ -363,8 +375,10 @@ _VERSION_4 = (
         SELECT feed_id, COUNT(*), COUNT(*) FILTER (WHERE outcome = 'error') FROM polls
         WHERE feed_id IS NOT NULL GROUP BY feed_id
         ON CONFLICT (feed_id) DO UPDATE SET polls = EXCLUDED.polls, failed_polls = EXCLUDED.failed_polls""",
-    """INSERT INTO article_counts (article_id, items)
-        SELECT article_id, COUNT(*) FROM entries WHERE article_id IS NOT NULL GROUP BY article_id""",
+    """INSERT INTO article_counts (article_id, items, published)
+        SELECT n.article_id, n.items, a.published FROM (
+          SELECT article_id, COUNT(*) AS items FROM entries WHERE article_id IS NOT NULL GROUP BY article_id) n
+        LEFT JOIN articles a ON a.id = n.article_id""",
 )
 
 #: Schema migrations, applied in order: each is its statements.

@@ -398,8 +398,10 @@ def _migration_11(db: sqlite_utils.Database) -> None:
 # - ``feed_counts``, one row per feed that has entries or polls: its distinct articles (the articles
 #   its entries point at, each once however many of its entries do), its failed and abandoned
 #   entries, its backfill entries still to fetch, its polls and its failed polls;
-# - ``article_counts``, one row per article at least one entry points at: how many (``items``), with
-#   a partial index on the duplicates (``items > 1``).
+# - ``article_counts``, one row per article at least one entry points at: how many (``items``), and
+#   its publication time (kept equal to the article's by a trigger), with a partial index on the
+#   duplicates (``items > 1``) in the order ``duplicates_merged`` lists them: the first page is read
+#   off the index, not sorted out of every duplicate's article row.
 #
 # Triggers on ``entries`` and ``polls`` keep both exact on every insert, update and delete, an
 # entry's article being set, changed (a merge) or cleared and its status changing included. SQLite
@@ -433,7 +435,8 @@ def _count_in(changed: str = "1") -> str:
         f"{', '.join(_counted_flags('new'))}) "
         "ON CONFLICT (feed_id) DO UPDATE SET articles = articles + excluded.articles, "
         f"{', '.join(f'{name} = {name} + excluded.{name}' for name in _COUNTED_FLAGS)};\n"
-        "  INSERT INTO article_counts (article_id, items) SELECT new.article_id, 1 "
+        "  INSERT INTO article_counts (article_id, items, published) "
+        "SELECT new.article_id, 1, (SELECT a.published FROM articles a WHERE a.id = new.article_id) "
         f"WHERE new.article_id IS NOT NULL AND ({changed}) "
         "ON CONFLICT (article_id) DO UPDATE SET items = items + 1;\n"
     )
@@ -463,8 +466,12 @@ COUNTS_SCHEMA = (
     "articles INTEGER NOT NULL DEFAULT 0, failing INTEGER NOT NULL DEFAULT 0, abandoned INTEGER NOT NULL DEFAULT 0, "
     "backfill_queued INTEGER NOT NULL DEFAULT 0, polls INTEGER NOT NULL DEFAULT 0, "
     "failed_polls INTEGER NOT NULL DEFAULT 0)",
-    "CREATE TABLE article_counts (article_id TEXT PRIMARY KEY NOT NULL, items INTEGER NOT NULL) WITHOUT ROWID",
-    "CREATE INDEX idx_article_counts_duplicates ON article_counts (items) WHERE items > 1",
+    "CREATE TABLE article_counts (article_id TEXT PRIMARY KEY NOT NULL, items INTEGER NOT NULL, published TEXT) "
+    "WITHOUT ROWID",
+    "CREATE INDEX idx_article_counts_duplicates ON article_counts (items DESC, published DESC) WHERE items > 1",
+    "CREATE TRIGGER articles_counted_au AFTER UPDATE OF published ON articles "
+    "WHEN old.published IS NOT new.published BEGIN\n"
+    "  UPDATE article_counts SET published = new.published WHERE article_id = new.id;\nEND",
     f"CREATE TRIGGER entries_counted_ai AFTER INSERT ON entries BEGIN\n  {_count_in()}END",
     f"CREATE TRIGGER entries_counted_ad AFTER DELETE ON entries BEGIN\n  {_count_out()}END",
     "CREATE TRIGGER entries_counted_au AFTER UPDATE OF feed_id, article_id, status, origin ON entries "
@@ -503,7 +510,8 @@ COUNTS_FILL = (
     f"INSERT INTO feed_counts (feed_id, articles, {', '.join(_COUNTED_FLAGS)}) {_COUNTS_FROM_ENTRIES}",
     f"INSERT INTO feed_counts (feed_id, polls, failed_polls) {_COUNTS_FROM_POLLS} "
     "ON CONFLICT (feed_id) DO UPDATE SET polls = excluded.polls, failed_polls = excluded.failed_polls",
-    f"INSERT INTO article_counts (article_id, items) {_COUNTS_ITEMS}",
+    "INSERT INTO article_counts (article_id, items, published) "
+    f"SELECT n.article_id, n.items, a.published FROM ({_COUNTS_ITEMS}) n LEFT JOIN articles a ON a.id = n.article_id",
 )
 
 
