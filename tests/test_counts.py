@@ -8,6 +8,7 @@ feeds deleted), and after the migration fills them on an archive that had rows b
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -361,3 +362,32 @@ def test_a_migrated_and_an_exported_archive_count_what_they_copied(tmp_path: Pat
     export_sqlite(url, tmp_path / "back.db")
     with SQLiteStore(tmp_path / "back.db") as back:
         assert kept(back) == computed(back) == expected
+
+
+def test_two_writers_of_one_feed_count_its_article_once_on_postgresql(tmp_path: Path) -> None:
+    """PostgreSQL: a writer that adds an entry of a feed while another's uncommitted entry of that
+    feed points at the same article waits for it (the lock on the feed's counts), then sees it:
+    the article is counted once, not once by each."""
+    backend = BACKENDS["postgresql"](tmp_path)
+    with backend.open() as first, backend.open() as second:
+        first.sync_feeds(FEEDS)
+        first.save_article(new_article("https://site.example/a", "a" * 16, feed_id="f0"), None)
+        done = threading.Event()
+
+        def add_second() -> None:
+            second.add_entries("f0", [{"key": "k2", "link": "https://site.example/a", "url": "https://site.example/a"}])
+            done.set()
+
+        with first._write() as session:  # type: ignore[attr-defined]
+            session.run(
+                "INSERT INTO entries (feed_id, key, url, article_id, status, first_seen) "
+                "VALUES ('f0', 'k1', 'https://site.example/a', %s, 'archived', '2020-01-01')",
+                ["a" * 16],
+            )
+            writer = threading.Thread(target=add_second)
+            writer.start()
+            assert not done.wait(1.0)  # it waits on the first writer's lock of the feed's counts
+        writer.join(10)
+        assert done.is_set()
+        assert kept(first) == computed(first)
+        assert kept(first)[0]["f0"][0] == 1
