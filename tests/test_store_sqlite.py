@@ -23,7 +23,7 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
 
 
 def test_schema_is_versioned_and_in_wal_mode(store: SQLiteStore) -> None:
-    assert store.schema_version == SCHEMA_VERSION == 11
+    assert store.schema_version == SCHEMA_VERSION == 12
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert set(store.db.table_names()) >= {"feeds", "articles", "article_urls", "entries", "polls", "captures"}
     assert "pages" not in store.db.table_names()  # a new archive keeps its pages in WARC files only

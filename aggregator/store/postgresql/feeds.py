@@ -109,12 +109,9 @@ class FeedRows(Connection):
             "SELECT f.id, f.url, f.source, f.enabled, f.status, f.last_polled_at, f.last_success_at, "
             "f.last_http_status, f.last_error_reason, f.last_error, f.error_count, f.next_poll_at, "
             "f.previous_urls, "
-            "(SELECT COUNT(DISTINCT e.article_id) FROM entries e WHERE e.feed_id = f.id "
-            " AND e.article_id IS NOT NULL) AS articles, "
-            "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status = 'failed') AS failing, "
-            "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status = 'abandoned') AS abandoned, "
-            "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id AND e.status IN ('pending', 'failed') "
-            " AND e.origin IS NOT NULL) AS backfill_queued, "
+            # the counts the store keeps (schema version 4, postgresql/counts.py): a row per feed
+            "COALESCE(c.articles, 0) AS articles, COALESCE(c.failing, 0) AS failing, "
+            "COALESCE(c.abandoned, 0) AS abandoned, COALESCE(c.backfill_queued, 0) AS backfill_queued, "
             "(SELECT COUNT(*) FROM gaps g WHERE g.feed_id = f.id AND g.status != 'filled') AS open_gaps "
-            "FROM feeds f ORDER BY f.id"
+            "FROM feeds f LEFT JOIN feed_counts c ON c.feed_id = f.id ORDER BY f.id"
         )

@@ -5,7 +5,8 @@ so several workers opening a new database at once apply each exactly once (the o
 find it done).
 
 Version 1 is SQLite's version 9 whole, version 2 its 10: the same tables, columns and meaning; version
-3 adds what only PostgreSQL has, the change tracking of ``export --format sqlite``. Two decisions:
+3 adds what only PostgreSQL has, the change tracking of ``export --format sqlite``; version 4 is
+SQLite's 12, the counts the store keeps. Two decisions:
 
 - Timestamps stay ISO 8601 UTC text (``2026-12-03T10:00:00+00:00``), exactly as SQLite keeps
   them: the code compares them as text (a due time, a claim's lease) and the read side shows them
@@ -228,8 +229,160 @@ _VERSION_3 = (
     ),
 )
 
+# Version 4, SQLite's 12 (``store/sqlite/schema.py``): counts the store keeps itself. ``feed_counts``
+# (per feed: its distinct articles, failed and abandoned entries, backfill entries still to fetch,
+# polls and failed polls) and ``article_counts`` (per article: how many entries point at it and its
+# publication time, the duplicates on a partial index in the order they are listed).
+#
+# PostgreSQL runs a row trigger at the end of its statement, when every row of the statement has
+# changed: a row-by-row "is this the feed's first entry of that article?" would be wrong for a
+# statement changing several entries of one feed. So the entries' triggers are per statement, over
+# the rows it changed (transition tables): each (feed, article) pair touched counts in or out by
+# how many entries point at it now against how many did before the statement. Before counting, the
+# statement locks the ``feed_counts`` rows of the feeds it touches (in feed order): two transactions
+# writing entries of one feed count its articles one after the other, the second seeing the first's
+# committed rows (READ COMMITTED: each statement of the function reads afresh). Polls only add and
+# subtract, in any order: a row trigger each.
+
+#: Counted per entry besides its article (SQL over an entry change ``d``, its ``sign`` +1 or -1).
+_COUNTED_FLAGS = {
+    "failing": "d.status = 'failed'",
+    "abandoned": "d.status = 'abandoned'",
+    "backfill_queued": "d.status IN ('pending', 'failed') AND d.origin IS NOT NULL",
+}
+_COUNTED_NAMES = ", ".join(_COUNTED_FLAGS)
+_COUNTED_COLUMNS = "feed_id, article_id, status, origin"
+
+_COUNT_ENTRIES = f"""CREATE FUNCTION aggregator_count_entries(changes aggregator_entry_change[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF cardinality(changes) = 0 THEN
+    RETURN;
+  END IF;
+  INSERT INTO feed_counts (feed_id) SELECT DISTINCT feed_id FROM unnest(changes) ORDER BY 1 ON CONFLICT DO NOTHING;
+  PERFORM 1 FROM feed_counts WHERE feed_id IN (SELECT feed_id FROM unnest(changes)) ORDER BY feed_id FOR UPDATE;
+  WITH d AS (SELECT * FROM unnest(changes)),
+  pairs AS (
+    SELECT d.feed_id, d.article_id, SUM(d.sign) AS net FROM d WHERE d.article_id IS NOT NULL
+    GROUP BY d.feed_id, d.article_id),
+  firsts AS (
+    SELECT p.feed_id, SUM((n.now > 0)::int - (n.now - p.net > 0)::int) AS articles
+    FROM pairs p CROSS JOIN LATERAL (
+      SELECT COUNT(*) AS now FROM entries e WHERE e.feed_id = p.feed_id AND e.article_id = p.article_id) n
+    GROUP BY p.feed_id),
+  flags AS (
+    SELECT d.feed_id, {", ".join(f"SUM(d.sign * ({sql})::int) AS {name}" for name, sql in _COUNTED_FLAGS.items())}
+    FROM d GROUP BY d.feed_id)
+  UPDATE feed_counts c SET articles = c.articles + COALESCE(f.articles, 0),
+    {", ".join(f"{name} = c.{name} + g.{name}" for name in _COUNTED_FLAGS)}
+  FROM flags g LEFT JOIN firsts f ON f.feed_id = g.feed_id
+  WHERE c.feed_id = g.feed_id;
+  INSERT INTO article_counts (article_id, items, published)
+    SELECT c.article_id, SUM(c.sign), (SELECT a.published FROM articles a WHERE a.id = c.article_id)
+    FROM unnest(changes) c WHERE c.article_id IS NOT NULL
+    GROUP BY c.article_id HAVING SUM(c.sign) <> 0 ORDER BY c.article_id
+    ON CONFLICT (article_id) DO UPDATE SET items = article_counts.items + EXCLUDED.items;
+  DELETE FROM article_counts
+    WHERE article_id IN (SELECT article_id FROM unnest(changes) WHERE article_id IS NOT NULL) AND items <= 0;
+END
+$$"""
+
+
+def _entry_changes(alias: str, sign: int, rows: str, where: str = "") -> str:
+    """The entries of ``rows`` as changes (``alias``: the one whose columns are taken)."""
+    columns = ", ".join(f"{alias}.{c}" for c in _COUNTED_COLUMNS.split(", "))
+    return f"SELECT ROW({columns}, {sign})::aggregator_entry_change FROM {rows}{where}"
+
+
+_ENTRY_BOTH = "old_rows o JOIN new_rows n USING (rowid)"
+_ENTRY_MOVED = " WHERE ({}) IS DISTINCT FROM ({})".format(
+    *(", ".join(f"{alias}.{c}" for c in _COUNTED_COLUMNS.split(", ")) for alias in "on")
+)
+
+_ENTRIES_COUNTED = f"""CREATE FUNCTION aggregator_entries_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    PERFORM aggregator_count_entries(ARRAY({_entry_changes("n", 1, "new_rows n")}));
+  ELSIF TG_OP = 'DELETE' THEN
+    PERFORM aggregator_count_entries(ARRAY({_entry_changes("o", -1, "old_rows o")}));
+  ELSE
+    PERFORM aggregator_count_entries(ARRAY(
+      {_entry_changes("o", -1, _ENTRY_BOTH, _ENTRY_MOVED)}
+      UNION ALL
+      {_entry_changes("n", 1, _ENTRY_BOTH, _ENTRY_MOVED)}));
+  END IF;
+  RETURN NULL;
+END
+$$"""
+
+_ARTICLES_COUNTED = """CREATE FUNCTION aggregator_articles_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE article_counts SET published = NEW.published WHERE article_id = NEW.id;
+  RETURN NULL;
+END
+$$"""
+
+_POLLS_COUNTED = """CREATE FUNCTION aggregator_polls_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.feed_id IS NOT NULL THEN
+    UPDATE feed_counts SET polls = polls - 1,
+      failed_polls = failed_polls - (OLD.outcome IS NOT DISTINCT FROM 'error')::int WHERE feed_id = OLD.feed_id;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.feed_id IS NOT NULL THEN
+    INSERT INTO feed_counts (feed_id, polls, failed_polls)
+      VALUES (NEW.feed_id, 1, (NEW.outcome IS NOT DISTINCT FROM 'error')::int)
+      ON CONFLICT (feed_id) DO UPDATE SET polls = feed_counts.polls + 1,
+        failed_polls = feed_counts.failed_polls + EXCLUDED.failed_polls;
+  END IF;
+  RETURN NULL;
+END
+$$"""
+
+#: Version 4: the tables, their index, the triggers, then the counts from the rows (the triggers
+#: first: they lock ``entries`` and ``polls`` against writers until the migration commits).
+_VERSION_4 = (
+    """CREATE TABLE feed_counts (
+        feed_id TEXT COLLATE "C" PRIMARY KEY REFERENCES feeds (id) ON DELETE CASCADE,
+        articles BIGINT NOT NULL DEFAULT 0, failing BIGINT NOT NULL DEFAULT 0, abandoned BIGINT NOT NULL DEFAULT 0,
+        backfill_queued BIGINT NOT NULL DEFAULT 0, polls BIGINT NOT NULL DEFAULT 0,
+        failed_polls BIGINT NOT NULL DEFAULT 0)""",
+    'CREATE TABLE article_counts (article_id TEXT COLLATE "C" PRIMARY KEY, items BIGINT NOT NULL, '
+    'published TEXT COLLATE "C")',
+    "CREATE INDEX idx_article_counts_duplicates ON article_counts (items DESC, published DESC) WHERE items > 1",
+    _ARTICLES_COUNTED,
+    "CREATE TRIGGER articles_counted AFTER UPDATE OF published ON articles "
+    "FOR EACH ROW WHEN (OLD.published IS DISTINCT FROM NEW.published) EXECUTE FUNCTION aggregator_articles_counted()",
+    "CREATE TYPE aggregator_entry_change AS (feed_id TEXT, article_id TEXT, status TEXT, origin TEXT, sign INTEGER)",
+    _COUNT_ENTRIES,
+    _ENTRIES_COUNTED,
+    *(
+        f"CREATE TRIGGER entries_counted_{op[:3].lower()} AFTER {op} ON entries REFERENCING {tables} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION aggregator_entries_counted()"
+        for op, tables in (
+            ("INSERT", "NEW TABLE AS new_rows"),
+            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+            ("DELETE", "OLD TABLE AS old_rows"),
+        )
+    ),
+    _POLLS_COUNTED,
+    "CREATE TRIGGER polls_counted AFTER INSERT OR UPDATE OF feed_id, outcome OR DELETE ON polls "
+    "FOR EACH ROW EXECUTE FUNCTION aggregator_polls_counted()",
+    f"""INSERT INTO feed_counts (feed_id, articles, {_COUNTED_NAMES})
+        SELECT d.feed_id, COUNT(DISTINCT d.article_id),
+          {", ".join(f"COUNT(*) FILTER (WHERE {sql})" for sql in _COUNTED_FLAGS.values())}
+        FROM entries d GROUP BY d.feed_id""",
+    """INSERT INTO feed_counts (feed_id, polls, failed_polls)
+        SELECT feed_id, COUNT(*), COUNT(*) FILTER (WHERE outcome = 'error') FROM polls
+        WHERE feed_id IS NOT NULL GROUP BY feed_id
+        ON CONFLICT (feed_id) DO UPDATE SET polls = EXCLUDED.polls, failed_polls = EXCLUDED.failed_polls""",
+    """INSERT INTO article_counts (article_id, items, published)
+        SELECT n.article_id, n.items, a.published FROM (
+          SELECT article_id, COUNT(*) AS items FROM entries WHERE article_id IS NOT NULL GROUP BY article_id) n
+        LEFT JOIN articles a ON a.id = n.article_id""",
+)
+
 #: Schema migrations, applied in order: each is its statements.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_binary(_VERSION_1), _VERSION_2, _VERSION_3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_binary(_VERSION_1), _VERSION_2, _VERSION_3, _VERSION_4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
