@@ -11,7 +11,7 @@ from aggregator.errors import StoreError
 from aggregator.profiles.model import VIA
 from aggregator.store.records import ARTICLE_COLUMNS, TABLES
 from aggregator.store.sqlite.connection import Connection
-from aggregator.store.sqlite.searching import ArticleFilter, count_statement, match_for, search_statement
+from aggregator.store.sqlite.searching import ArticleFilter, count_statement, match_in, search_statement
 
 #: Every distinct ``articles.extractor``, one index seek each (a loose index scan).
 _EXTRACTORS = (
@@ -78,16 +78,21 @@ class ReadSide(Connection):
         """``query`` in the search language of ``store.query`` (raises InvalidQuery when it has no
         word). Rows have the article's columns plus ``snippet``: the best passage, the matches
         between ``marks``."""
-        sql, params = search_statement(
-            match_for(query), ARTICLE_COLUMNS, ArticleFilter(source, since=since, until=until), limit=limit, marks=marks
-        )
+        where = ArticleFilter(source, since=since, until=until)
+        sql, params = search_statement(self._match(query), ARTICLE_COLUMNS, where, limit=limit, marks=marks)
         return self._rows(sql, params)
 
     def count_matches(
         self, query: str, *, source: str | None = None, since: str | None = None, until: str | None = None
     ) -> int:
-        sql, params = count_statement(match_for(query), ArticleFilter(source, since=since, until=until))
+        sql, params = count_statement(self._match(query), ArticleFilter(source, since=since, until=until))
         return int(self._rows(sql, params)[0]["n"])
+
+    def _match(self, query: str) -> str:
+        try:
+            return match_in(self.reader, query)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: query failed: {exc}") from None
 
     def rebuild_fts(self) -> int:
         with self._write() as conn:

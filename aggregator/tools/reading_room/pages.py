@@ -26,6 +26,7 @@ from aggregator.store.sqlite.searching import (
     count_statement,
     facets_statement,
     match_for,
+    match_in,
     search_statement,
 )
 
@@ -151,14 +152,20 @@ async def search_page(request: Request, datasette: Datasette) -> Response:
     }
     if search.text:
         try:
-            match = match_for(search.text)
+            match_for(search.text)
         except InvalidQuery as exc:
             context["error"] = str(exc)
         else:
-            context.update(await _run(datasette, search, match))
+            context.update(await _run(datasette, search, await archive_match(datasette, search.text)))
     context["pages"] = max(1, -(-context["total"] // PAGE_SIZE))
     context["atom"] = "/-/search.atom?" + urlencode({k: v for k, v in search.params.items() if k != "sort"})
     return Response.html(await datasette.render_template("search.html", context, request=request))
+
+
+async def archive_match(datasette: Datasette, text: str) -> str:
+    """The FTS5 expression of a valid search, its prefixes spelled out as the archive's words
+    (``match_in``: the same matches, without FTS5's whole prefix union)."""
+    return str(await datasette.get_database(DATABASE_NAME).execute_fn(lambda conn: match_in(conn, text)))
 
 
 async def _run(datasette: Datasette, search: Search, match: str) -> dict[str, Any]:
