@@ -83,9 +83,16 @@ class ReadSide(Connection):
         return self._rows(sql, params)
 
     def count_matches(
-        self, query: str, *, source: str | None = None, since: str | None = None, until: str | None = None
+        self,
+        query: str,
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        at_most: int | None = None,
     ) -> int:
-        sql, params = count_statement(self._match(query), ArticleFilter(source, since=since, until=until))
+        where = ArticleFilter(source, since=since, until=until)
+        sql, params = count_statement(self._match(query), where, at_most=at_most)
         return int(self._rows(sql, params)[0]["n"])
 
     def _match(self, query: str) -> str:

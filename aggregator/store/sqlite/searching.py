@@ -308,20 +308,29 @@ def _many_terms(match: str) -> bool:
     return '"*' in match or match.count(" OR ") + 1 >= _SCANNED_ALTERNATIVES
 
 
-def count_statement(match: str, where: ArticleFilter) -> tuple[str, list[Any]]:
+def count_statement(match: str, where: ArticleFilter, *, at_most: int | None = None) -> tuple[str, list[Any]]:
     """How many articles match (one row, column ``n``): those whose latest text matches, plus
     those only an earlier version of matches. Each is a count FTS5 makes on its own index (no
-    match is ranked, grouped or read from ``articles``)."""
+    match is ranked, grouped or read from ``articles``).
+
+    ``at_most``: counting stops after that many (``n`` is then ``at_most + 1``: "more than"), so
+    that a word in half the archive is not counted to the last article (its whole list read)."""
     condition, more = where.sql()
     keep = "" if not more else f" AND {{r}} IN (SELECT a.rowid FROM articles a WHERE {condition})"
-    sql = (
-        "SELECT (SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH ?"
-        f"{keep.format(r='+articles_fts.rowid')}) + (SELECT COUNT(DISTINCT a.rowid) FROM article_versions_fts "
+    latest = (
+        f"SELECT articles_fts.rowid FROM articles_fts WHERE articles_fts MATCH ?{keep.format(r='+articles_fts.rowid')}"
+    )
+    earlier = (
+        "SELECT DISTINCT a.rowid FROM article_versions_fts "
         "JOIN article_versions v ON v.rowid = article_versions_fts.rowid JOIN articles a ON a.id = v.article_id "
         f"WHERE article_versions_fts MATCH ?{keep.format(r='a.rowid')} AND NOT EXISTS (SELECT 1 FROM articles_fts "
-        "WHERE articles_fts MATCH ? AND articles_fts.rowid = a.rowid)) AS n"
+        "WHERE articles_fts MATCH ? AND articles_fts.rowid = a.rowid)"
     )
-    return sql, [match, *more, match, *more, match]
+    params = [match, *more, match, *more, match]
+    if at_most is None:
+        return f"SELECT (SELECT COUNT(*) FROM ({latest})) + (SELECT COUNT(*) FROM ({earlier})) AS n", params
+    sql = f"SELECT COUNT(*) AS n FROM (SELECT * FROM ({latest} LIMIT ?) UNION ALL SELECT * FROM ({earlier}) LIMIT ?)"
+    return sql, [*params[: 1 + len(more)], at_most + 1, *params[1 + len(more) :], at_most + 1]
 
 
 #: The facets a search can be narrowed by: name -> the expression on ``articles a`` it counts.

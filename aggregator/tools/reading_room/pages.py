@@ -18,7 +18,7 @@ from datasette.app import Datasette
 from datasette.utils.asgi import BadRequest, NotFound, Request, Response
 
 from aggregator.errors import InvalidQuery
-from aggregator.store.query import ranked_share
+from aggregator.store.query import how_many, ranked_share
 from aggregator.store.sqlite.searching import (
     FACETS,
     RANK_WINDOW,
@@ -157,7 +157,9 @@ async def search_page(request: Request, datasette: Datasette) -> Response:
             context["error"] = str(exc)
         else:
             context.update(await _run(datasette, search, await archive_match(datasette, search.text)))
-    context["pages"] = max(1, -(-context["total"] // PAGE_SIZE))
+    # the pages of the ranked matches (more matches than the window are not ranked, not paged)
+    context["pages"] = max(1, min(MAX_PAGE, -(-min(context["total"], RANK_WINDOW) // PAGE_SIZE)))
+    context["matches"] = how_many(context["total"], RANK_WINDOW)
     context["atom"] = "/-/search.atom?" + urlencode({k: v for k, v in search.params.items() if k != "sort"})
     return Response.html(await datasette.render_template("search.html", context, request=request))
 
@@ -182,7 +184,8 @@ async def _run(datasette: Datasette, search: Search, match: str) -> dict[str, An
     results = [dict(row) for row in await db.execute(sql, params)]
     for row in results:
         row["snippet"] = highlight(row["snippet"] or "")
-    total = int((await db.execute(*count_statement(match, search.where))).first()[0])
+    # counted as far as the window: a word in half the archive is "more than 10,000", not read to the end
+    total = int((await db.execute(*count_statement(match, search.where, at_most=RANK_WINDOW))).first()[0])
     # a facet already chosen is counted without itself, so that the others stay one click away;
     # the facets counted over the same articles (all of them, without a filter) are one statement
     wheres: dict[ArticleFilter, list[str]] = {}
@@ -194,7 +197,7 @@ async def _run(datasette: Datasette, search: Search, match: str) -> dict[str, An
         for row in await db.execute(*facets_statement(match, tuple(names), where)):
             facets[row["facet"]].append({"value": row["value"], "n": row["n"]})
     # more matches than the window: the results and the facets are of the newest RANK_WINDOW
-    return {"results": results, "total": total, "facets": facets, "ranked": ranked_share(total)}
+    return {"results": results, "total": total, "facets": facets, "ranked": ranked_share(total, counted_to=RANK_WINDOW)}
 
 
 def highlight(snippet: str) -> markupsafe.Markup:
