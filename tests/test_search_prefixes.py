@@ -125,3 +125,17 @@ def test_a_prefix_of_more_than_one_word_or_of_none_is_left_to_fts5(store: SQLite
     assert prefix_words(store.reader, parse_query('"grad school"* covid-19* zzz*')) == {}
     assert store.search("zzz*") == [] and store.count_matches("zzz*") == 0
     assert match_in(store.reader, '"grad school"*') == match_for('"grad school"*')
+
+
+def test_a_word_archived_since_the_last_search_is_found(store: SQLiteStore) -> None:
+    # the read side keeps the last spelled-out prefix only while the archive is unchanged
+    assert store.count_matches("gradi*") == 3  # "gradient" twice, and "grad" (its stem a letter shorter)
+    with store._write() as conn:
+        conn.execute(
+            "INSERT INTO articles (id, url, title, published, day, source, body, document, folder, seq, path) "
+            "VALUES ('00000000000000ff', 'https://s.example/ff', 't', '2020-02-01T00:00:00+00:00', '2020-02-01', "
+            "'S', 'gradiometers', 'gradiometers', 'f', 99, 'f/ff.txt')"
+        )
+    assert store.count_matches("gradi*") == 4
+    assert "00000000000000ff" in {row["id"] for row in store.search("gradi*")}
+    assert prefix_words(store.reader, parse_query("gradi*")) == {"gradi": ("gradient", "gradiomet")}

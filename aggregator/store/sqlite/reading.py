@@ -96,10 +96,18 @@ class ReadSide(Connection):
         return int(self._rows(sql, params)[0]["n"])
 
     def _match(self, query: str) -> str:
+        """``match_in`` for ``query``; the last one is kept while the archive is unchanged
+        (``PRAGMA data_version``), so a search and its count read the prefixes' words once."""
         try:
-            return match_in(self.reader, query)
+            version = self.reader.execute("PRAGMA data_version").fetchone()[0]
+            last = getattr(self, "_last_match", None)
+            if last is not None and last[:2] == (query, version):
+                return str(last[2])
+            match = match_in(self.reader, query)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: query failed: {exc}") from None
+        self._last_match = (query, version, match)
+        return match
 
     def rebuild_fts(self) -> int:
         with self._write() as conn:
