@@ -79,8 +79,15 @@ class ReadSide(Connection):
         word). Rows have the article's columns plus ``snippet``: the best passage, the matches
         between ``marks``."""
         where = ArticleFilter(source, since=since, until=until)
-        sql, params = search_statement(self._match(query), ARTICLE_COLUMNS, where, limit=limit, marks=marks)
-        return self._rows(sql, params)
+        match = self._match(query)
+        sql, params = search_statement(match, ARTICLE_COLUMNS, where, limit=limit, marks=marks, counted=True)
+        rows = self._rows(sql, params)
+        matched = [row.pop("matched") for row in rows][:1]
+        # a search that found every match has counted them: its count is not searched again
+        self._last_count = (
+            (match, where, self._last_match[1], matched[0]) if matched and matched[0] is not None else None
+        )
+        return rows
 
     def count_matches(
         self,
@@ -92,7 +99,11 @@ class ReadSide(Connection):
         at_most: int | None = None,
     ) -> int:
         where = ArticleFilter(source, since=since, until=until)
-        sql, params = count_statement(self._match(query), where, at_most=at_most)
+        match = self._match(query)
+        last = getattr(self, "_last_count", None)
+        if last is not None and last[:3] == (match, where, self._last_match[1]):
+            return int(last[3]) if at_most is None else min(int(last[3]), at_most + 1)
+        sql, params = count_statement(match, where, at_most=at_most)
         return int(self._rows(sql, params)[0]["n"])
 
     def _match(self, query: str) -> str:

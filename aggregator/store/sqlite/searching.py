@@ -235,15 +235,26 @@ def search_statement(
     marks: tuple[str, str] = ("[", "]"),
     newest: bool = False,
     window: int | None = RANK_WINDOW,
+    counted: bool = False,
 ) -> tuple[str, list[Any]]:
     """The best matches first (``newest``: the latest published first): ``columns`` of
     ``articles`` plus ``snippet`` (matches between marks), among the newest ``window`` matching
     articles (None: among all; see ``_hits``, and ``query.ranked_share`` for saying so).
+    ``counted``: a column ``matched`` too, on every row: how many articles match when the search
+    found all of them (fewer than ``window``: what ``count_statement`` would say), else NULL.
 
     The page is chosen on the matches' rowids and ranks alone; only its rows are read from
     ``articles`` and given a snippet. In relevance order, only the matches ranked as well as the
     page's last one (ties included) are read to order ties newest first."""
     head, params = _hits(match, where, window=window)
+    if counted:
+        # fewer hits than the window on both sides together: neither side stopped early
+        complete = "1" if window is None else "(SELECT COUNT(*) FROM hits) < ?"
+        head = head.replace("WITH hits AS (", "WITH hits AS MATERIALIZED (", 1) + (
+            f", tally AS MATERIALIZED (SELECT CASE WHEN {complete} THEN (SELECT COUNT(*) FROM best) END AS matched) "
+        )
+        params = [*params, *([window] if window is not None else [])]
+    columns_sql = ", ".join(f"a.{c}" for c in columns) + (", (SELECT matched FROM tally) AS matched" if counted else "")
     if newest:
         page = (
             "page AS (SELECT best.r, best.rank, best.v, a.published FROM best JOIN articles a ON a.rowid = best.r "
@@ -268,7 +279,7 @@ def search_statement(
             " END"
         )
         sql = (
-            f"{head}, {page}SELECT {', '.join(f'a.{c}' for c in columns)}, {snippet} AS snippet "
+            f"{head}, {page}SELECT {columns_sql}, {snippet} AS snippet "
             f"FROM page JOIN articles a ON a.rowid = page.r ORDER BY {order}"
         )
         return sql, [*params, *more, *marks, match, *marks, match]
@@ -289,7 +300,7 @@ def search_statement(
     )
     sql = (
         f"{head}, {page.replace('page AS (', 'page AS MATERIALIZED (', 1)}, snippets AS MATERIALIZED ({sides}) "
-        f"SELECT {', '.join(f'a.{c}' for c in columns)}, s.snippet AS snippet FROM page "
+        f"SELECT {columns_sql}, s.snippet AS snippet FROM page "
         "JOIN articles a ON a.rowid = page.r "
         "LEFT JOIN snippets s ON s.side = (page.v != 0) AND s.id = IIF(page.v = 0, page.r, page.v) "
         f"ORDER BY {order}"

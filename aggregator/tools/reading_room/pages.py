@@ -180,12 +180,16 @@ async def _run(datasette: Datasette, search: Search, match: str) -> dict[str, An
         offset=(search.page - 1) * PAGE_SIZE,
         marks=MARKS,
         newest=search.newest,
+        counted=True,
     )
     results = [dict(row) for row in await db.execute(sql, params)]
     for row in results:
         row["snippet"] = highlight(row["snippet"] or "")
-    # counted as far as the window: a word in half the archive is "more than 10,000", not read to the end
-    total = int((await db.execute(*count_statement(match, search.where, at_most=RANK_WINDOW))).first()[0])
+    matched = {row.pop("matched") for row in results}
+    if results and None not in matched:  # the search found every match: it counted them
+        total = int(matched.pop())
+    else:  # counted as far as the window: a word in half the archive is "more than 10,000"
+        total = int((await db.execute(*count_statement(match, search.where, at_most=RANK_WINDOW))).first()[0])
     # a facet already chosen is counted without itself, so that the others stay one click away;
     # the facets counted over the same articles (all of them, without a filter) are one statement
     wheres: dict[ArticleFilter, list[str]] = {}
