@@ -139,3 +139,12 @@ def test_a_word_archived_since_the_last_search_is_found(store: SQLiteStore) -> N
     assert store.count_matches("gradi*") == 4
     assert "00000000000000ff" in {row["id"] for row in store.search("gradi*")}
     assert prefix_words(store.reader, parse_query("gradi*")) == {"gradi": ("gradient", "gradiomet")}
+
+
+def test_a_narrowed_search_leaves_its_prefixes_to_fts5(store: SQLiteStore) -> None:
+    # every match is read to find those a filter keeps: FTS5's union is cheaper than the words merged
+    assert match_in(store.reader, "grad*", ArticleFilter(source="S")) == match_for("grad*")
+    assert match_in(store.reader, "grad*", ArticleFilter(since="2020-01-03")) == match_for("grad*")
+    assert match_in(store.reader, "grad*", ArticleFilter()) != match_for("grad*")
+    assert store.count_matches("grad*", since="2020-01-03") == 4
+    assert len(store.search("grad*", since="2020-01-03")) == 4

@@ -79,13 +79,13 @@ class ReadSide(Connection):
         word). Rows have the article's columns plus ``snippet``: the best passage, the matches
         between ``marks``."""
         where = ArticleFilter(source, since=since, until=until)
-        match = self._match(query)
+        match = self._match(query, where)
         sql, params = search_statement(match, ARTICLE_COLUMNS, where, limit=limit, marks=marks, counted=True)
         rows = self._rows(sql, params)
         matched = [row.pop("matched") for row in rows][:1]
         # a search that found every match has counted them: its count is not searched again
         self._last_count = (
-            (match, where, self._last_match[1], matched[0]) if matched and matched[0] is not None else None
+            (match, where, self._last_match[2], matched[0]) if matched and matched[0] is not None else None
         )
         return rows
 
@@ -99,25 +99,25 @@ class ReadSide(Connection):
         at_most: int | None = None,
     ) -> int:
         where = ArticleFilter(source, since=since, until=until)
-        match = self._match(query)
+        match = self._match(query, where)
         last = getattr(self, "_last_count", None)
-        if last is not None and last[:3] == (match, where, self._last_match[1]):
+        if last is not None and last[:3] == (match, where, self._last_match[2]):
             return int(last[3]) if at_most is None else min(int(last[3]), at_most + 1)
         sql, params = count_statement(match, where, at_most=at_most)
         return int(self._rows(sql, params)[0]["n"])
 
-    def _match(self, query: str) -> str:
-        """``match_in`` for ``query``; the last one is kept while the archive is unchanged
-        (``PRAGMA data_version``), so a search and its count read the prefixes' words once."""
+    def _match(self, query: str, where: ArticleFilter) -> str:
+        """``match_in`` for ``query`` and ``where``; the last one is kept while the archive is
+        unchanged (``PRAGMA data_version``), so a search and its count read the prefixes' words once."""
         try:
             version = self.reader.execute("PRAGMA data_version").fetchone()[0]
             last = getattr(self, "_last_match", None)
-            if last is not None and last[:2] == (query, version):
-                return str(last[2])
-            match = match_in(self.reader, query)
+            if last is not None and last[:3] == (query, where.narrows, version):
+                return str(last[3])
+            match = match_in(self.reader, query, where)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: query failed: {exc}") from None
-        self._last_match = (query, version, match)
+        self._last_match = (query, where.narrows, version, match)
         return match
 
     def rebuild_fts(self) -> int:

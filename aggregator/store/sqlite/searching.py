@@ -39,11 +39,16 @@ def match_for(text: str) -> str:
     return fts5_match(parse_query(text))
 
 
-def match_in(conn: sqlite3.Connection, text: str) -> str:
+def match_in(conn: sqlite3.Connection, text: str, where: ArticleFilter | None = None) -> str:
     """``match_for(text)`` with each prefix spelled out as the words it begins in this archive
-    (``prefix_words``): the same matches, found without FTS5 building a prefix's whole union."""
+    (``prefix_words``): the same matches, found without FTS5 building a prefix's whole union.
+
+    Not for a search ``where`` narrows (``ArticleFilter.narrows``): every match is read to find
+    those it keeps, and the words of a prefix merged one rowid at a time cost more than FTS5's
+    union (on a million articles, a prefix of 160 words and one source: its count 1.2 s spelled
+    out, 0.6 s left to FTS5; the page of results the same)."""
     query = parse_query(text)
-    return fts5_match(query, prefix_words(conn, query))
+    return fts5_match(query, prefix_words(conn, query) if where is None or not where.narrows else None)
 
 
 #: A prefix that begins more indexed words than this is left to FTS5's own prefix query (the
@@ -172,6 +177,11 @@ class ArticleFilter:
     feed_id: str | None = None
     since: str | None = None
     until: str | None = None
+
+    @property
+    def narrows(self) -> bool:
+        """Whether it keeps only some articles (any of its values set)."""
+        return any(value is not None for value in (self.source, self.feed_id, self.since, self.until))
 
     def sql(self, alias: str = "a") -> tuple[str, list[Any]]:
         clauses, params = ["1"], []

@@ -31,7 +31,7 @@ async def search_feed(request: Request, datasette: Datasette) -> Response:
         match_for(search.text)
     except InvalidQuery as exc:
         raise BadRequest(f"q: {exc}") from None
-    match = await archive_match(datasette, search.text)
+    match = await archive_match(datasette, search.text, search.where)
     sql, params = search_statement(match, COLUMNS, search.where, limit=FEED_SIZE, marks=("", ""), newest=True)
     rows = [dict(row) for row in await datasette.get_database(DATABASE_NAME).execute(sql, params)]
     home = datasette.absolute_url(request, datasette.urls.instance())

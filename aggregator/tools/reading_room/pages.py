@@ -156,7 +156,7 @@ async def search_page(request: Request, datasette: Datasette) -> Response:
         except InvalidQuery as exc:
             context["error"] = str(exc)
         else:
-            context.update(await _run(datasette, search, await archive_match(datasette, search.text)))
+            context.update(await _run(datasette, search, await archive_match(datasette, search.text, search.where)))
     # the pages of the ranked matches (more matches than the window are not ranked, not paged)
     context["pages"] = max(1, min(MAX_PAGE, -(-min(context["total"], RANK_WINDOW) // PAGE_SIZE)))
     context["matches"] = how_many(context["total"], RANK_WINDOW)
@@ -164,10 +164,10 @@ async def search_page(request: Request, datasette: Datasette) -> Response:
     return Response.html(await datasette.render_template("search.html", context, request=request))
 
 
-async def archive_match(datasette: Datasette, text: str) -> str:
+async def archive_match(datasette: Datasette, text: str, where: ArticleFilter) -> str:
     """The FTS5 expression of a valid search, its prefixes spelled out as the archive's words
-    (``match_in``: the same matches, without FTS5's whole prefix union)."""
-    return str(await datasette.get_database(DATABASE_NAME).execute_fn(lambda conn: match_in(conn, text)))
+    unless ``where`` narrows it (``match_in``: the same matches, without FTS5's whole prefix union)."""
+    return str(await datasette.get_database(DATABASE_NAME).execute_fn(lambda conn: match_in(conn, text, where)))
 
 
 async def _run(datasette: Datasette, search: Search, match: str) -> dict[str, Any]:
