@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from aggregator.store.query import RANK_WINDOW, ranked_share
+from aggregator.store.query import RANK_WINDOW, how_many, ranked_share
 from aggregator.store.sqlite import SQLiteStore
 from aggregator.store.sqlite.searching import (
     FACETS,
@@ -166,3 +166,80 @@ def test_facets_in_one_statement_count_as_one_facet_each(
     assert run(store, facets_statement(match, month_first, where, limit=2, window=window)) == sorted(
         (row for row in expected if row["facet"] in month_first), key=lambda row: month_first.index(row["facet"])
     )
+
+
+@pytest.mark.parametrize(
+    ("query", "where", "exact"),
+    [
+        ("apple", ArticleFilter(), 12),
+        ("apple OR quince", ArticleFilter(), 12),
+        ("quince", ArticleFilter(), 1),
+        ("pear", ArticleFilter(), 8),
+        ("apple", ArticleFilter(since="2020-01-06"), 7),
+        ("zeppelin", ArticleFilter(), 0),
+    ],
+)
+@pytest.mark.parametrize("at_most", [0, 1, 5, 7, 11, 12, 100])
+def test_a_count_at_most_stops_one_past_it(
+    store: SQLiteStore, query: str, where: ArticleFilter, exact: int, at_most: int
+) -> None:
+    # "more than at_most" is at_most + 1; at or below it, the exact count (an article whose
+    # latest text and earlier version both match counted once, a version's match counted)
+    counted = run(store, count_statement(match_for(query), where, at_most=at_most))
+    assert counted == [{"n": min(exact, at_most + 1)}]
+    assert store.count_matches(query, since=where.since, at_most=at_most) == min(exact, at_most + 1)
+
+
+def test_a_count_that_stopped_says_more_than() -> None:
+    assert how_many(10_001, counted_to=10_000) == "more than 10,000"
+    assert how_many(10_000, counted_to=10_000) == "10,000"
+    assert how_many(204_938) == "204,938"
+    assert ranked_share(10_001, counted_to=10_000) == "best of the newest 10,000 matches"
+    assert ranked_share(10_000, counted_to=10_000) is None
+    assert ranked_share(204_938) == "best of the newest 10,000 of 204,938 matches"
+
+
+@pytest.mark.parametrize(
+    ("query", "where", "hits"),
+    [
+        ("apple", ArticleFilter(), 13),
+        ("apple OR quince", ArticleFilter(), 14),
+        ("quince", ArticleFilter(), 1),
+        ("pear", ArticleFilter(), 8),
+        ("apple", ArticleFilter(since="2020-01-06"), 8),
+        ("appl*", ArticleFilter(since="2020-01-06"), 8),
+    ],
+)
+@pytest.mark.parametrize("window", [None, 4, 7, 8, 12, 13, 14, 15, 100])
+@pytest.mark.parametrize("newest", [False, True])
+def test_a_search_that_found_every_match_says_how_many(
+    store: SQLiteStore, query: str, where: ArticleFilter, hits: int, window: int | None, newest: bool
+) -> None:
+    # hits: the texts that match, latest and earlier versions (the newest article matches "apple"
+    # by both: two hits, one article); a window not above them may not have read them all
+    (exact,) = run(store, count_statement(match_for(query), where))
+    statement = search_statement(match_for(query), ("id",), where, limit=3, window=window, newest=newest, counted=True)
+    found = run(store, statement)
+    expected = exact["n"] if window is None or hits < window else None
+    assert found and {row["matched"] for row in found} == {expected}
+    assert [row["id"] for row in found] == ids_where(store, query, where, window=window, newest=newest)
+
+
+def ids_where(store: SQLiteStore, query: str, where: ArticleFilter, **options: Any) -> list[str]:
+    return [row["id"] for row in run(store, search_statement(match_for(query), ("id",), where, limit=3, **options))]
+
+
+def test_the_read_side_counts_a_search_once_while_the_archive_is_unchanged(store: SQLiteStore) -> None:
+    assert len(store.search("pear", limit=3)) == 3
+    assert "matched" not in store.search("pear", limit=3)[0]
+    assert store.count_matches("pear") == 8 and store.count_matches("pear", at_most=5) == 6
+    assert store.count_matches("pear", since="2020-01-06") == 5  # another filter: counted
+    with store._write() as conn:
+        conn.execute(
+            "INSERT INTO articles (id, url, title, published, day, source, body, document, folder, seq, path) "
+            "VALUES ('00000000000000ff', 'https://s.example/ff', 't', '2020-02-01T00:00:00+00:00', '2020-02-01', "
+            "'S', 'pear', 'pear', 'f', 99, 'f/ff.txt')"
+        )
+    assert store.count_matches("pear") == 9
+    store.search("pear", limit=3)
+    assert store.count_matches("pear") == 9

@@ -86,6 +86,8 @@ def test_the_search_language_as_a_tsquery(store: Store) -> None:
     store.search("AT&T's <-> !(x:*)")  # no syntax error (what it finds is the parser's business)
     assert store.count_matches("moscow") == 2 and store.count_matches("moscow -summit") == 1
     assert store.count_matches("moscow", source="other") == 0
+    # counted to one past at_most, as the SQLite backend does ("more than 1")
+    assert [store.count_matches("moscow", at_most=n) for n in (0, 1, 2, 5)] == [1, 2, 2, 2]
     (hit,) = store.search("presidential", marks=("«", "»"))
     assert hit["snippet"] == "«Presidential» talks"  # the title, when only the title matches
 

@@ -20,7 +20,7 @@ from aggregator.cli.app import Context, F, archive_exists, cli, handle_errors, s
 from aggregator.cli.params import TEXT, Address, ArgText, FilePath, ProfileName
 from aggregator.errors import InvalidQuery, StoreError
 from aggregator.store import Store, open_store
-from aggregator.store.query import parse_query, ranked_share
+from aggregator.store.query import RANK_WINDOW, how_many, parse_query, ranked_share
 from aggregator.tools.doctor import diagnose
 from aggregator.tools.export import (
     FORMATS,
@@ -142,7 +142,15 @@ def search(
     filters = _filters(source, since, until)
     with _open_archive(obj) as store:
         rows = store.search(query, limit=limit, marks=JSON_MARKS if fmt == "json" else _MARKS, **filters.query())
-        total = store.count_matches(query, **filters.query()) if fmt == "table" and len(rows) == limit else len(rows)
+        # counted as far as the ranking goes: a word in half the archive is "more than 10,000"
+        counted = fmt == "table" and len(rows) == limit
+        total = (
+            store.count_matches(
+                query, source=filters.source, since=filters.since, until=filters.until, at_most=RANK_WINDOW
+            )
+            if counted
+            else len(rows)
+        )
     if fmt == "json":
         click.echo(search_json(rows))
     elif fmt == "text":
@@ -151,8 +159,12 @@ def search(
         click.echo(f"no articles match {query!r}", err=True)
     else:
         plural = "s" if total != 1 else ""
-        shown = f"{len(rows)} of {total} articles match" if total > len(rows) else f"{total} article{plural} match"
-        share = ranked_share(total)
+        shown = (
+            f"{len(rows)} of {how_many(total, RANK_WINDOW)} articles match"
+            if total > len(rows)
+            else f"{total} article{plural} match"
+        )
+        share = ranked_share(total, counted_to=RANK_WINDOW)
         title = f"{shown} {query!r}" + (f" ({share})" if share else "")
         table = Table("published", "source", "title", "snippet", "url", title=title)
         for row in rows:

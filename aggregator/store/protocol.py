@@ -304,9 +304,16 @@ class Store(Protocol):
         ...
 
     def count_matches(
-        self, query: str, *, source: str | None = None, since: str | None = None, until: str | None = None
+        self,
+        query: str,
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        at_most: int | None = None,
     ) -> int:
-        """How many articles ``search`` would find with no limit."""
+        """How many articles ``search`` would find with no limit; with ``at_most``, counted to
+        ``at_most + 1`` at most (more than ``at_most`` match: how many more is not counted)."""
         ...
 
     def rebuild_fts(self) -> int: ...

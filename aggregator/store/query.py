@@ -84,7 +84,20 @@ def _term(quoted: str | None, bare: str | None) -> Term | None:
 RANK_WINDOW = 10_000
 
 
-def ranked_share(total: int, window: int = RANK_WINDOW) -> str | None:
+def ranked_share(total: int, window: int = RANK_WINDOW, *, counted_to: int | None = None) -> str | None:
     """How a result list of ``total`` matches was ranked, when it was not over all of them:
-    ``"best of the newest 10,000 of 204,938 matches"``; None when every match was ranked."""
-    return f"best of the newest {window:,} of {total:,} matches" if total > window else None
+    ``"best of the newest 10,000 of 204,938 matches"``; None when every match was ranked.
+    ``counted_to``: the matches were counted to that many and one more, as
+    ``count_matches(at_most=...)`` does: a total above it is ``"best of the newest 10,000
+    matches"`` (how many more match is not known)."""
+    if total <= window:
+        return None
+    if counted_to is not None and total > counted_to:
+        return f"best of the newest {window:,} matches"
+    return f"best of the newest {window:,} of {total:,} matches"
+
+
+def how_many(total: int, counted_to: int | None = None) -> str:
+    """A count of matches as said: ``"204,938"``, or ``"more than 10,000"`` for a count that
+    stopped past ``counted_to``."""
+    return f"more than {counted_to:,}" if counted_to is not None and total > counted_to else f"{total:,}"

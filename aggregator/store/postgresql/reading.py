@@ -80,9 +80,15 @@ class ReadSide(Connection):
         return self._rows(sql, params)
 
     def count_matches(
-        self, query: str, *, source: str | None = None, since: str | None = None, until: str | None = None
+        self,
+        query: str,
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        at_most: int | None = None,
     ) -> int:
-        sql, params = count_statement(query, ArticleFilter(source, since=since, until=until))
+        sql, params = count_statement(query, ArticleFilter(source, since=since, until=until), at_most=at_most)
         return int(self.reader.value(sql, params))
 
     def rebuild_fts(self) -> int:

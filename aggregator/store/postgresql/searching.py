@@ -126,7 +126,10 @@ def search_statement(
     return sql, [*params, limit, options, options]
 
 
-def count_statement(query: str, where: ArticleFilter) -> tuple[str, list[Any]]:
-    """How many articles match (one row, column ``n``)."""
+def count_statement(query: str, where: ArticleFilter, *, at_most: int | None = None) -> tuple[str, list[Any]]:
+    """How many articles match (one row, column ``n``); ``at_most``: counted to that many and one
+    more (``n`` is then ``at_most + 1``: "more than"), as the SQLite backend does."""
     head, params = _best(query, where)
-    return f"{head}SELECT COUNT(*) AS n FROM best", params
+    if at_most is None:
+        return f"{head}SELECT COUNT(*) AS n FROM best", params
+    return f"{head}SELECT COUNT(*) AS n FROM (SELECT 1 FROM best LIMIT %s) counted", [*params, at_most + 1]

@@ -11,7 +11,7 @@ from aggregator.errors import StoreError
 from aggregator.profiles.model import VIA
 from aggregator.store.records import ARTICLE_COLUMNS, TABLES
 from aggregator.store.sqlite.connection import Connection
-from aggregator.store.sqlite.searching import ArticleFilter, count_statement, match_for, search_statement
+from aggregator.store.sqlite.searching import ArticleFilter, count_statement, match_in, search_statement
 
 #: Every distinct ``articles.extractor``, one index seek each (a loose index scan).
 _EXTRACTORS = (
@@ -78,16 +78,46 @@ class ReadSide(Connection):
         """``query`` in the search language of ``store.query`` (raises InvalidQuery when it has no
         word). Rows have the article's columns plus ``snippet``: the best passage, the matches
         between ``marks``."""
-        sql, params = search_statement(
-            match_for(query), ARTICLE_COLUMNS, ArticleFilter(source, since=since, until=until), limit=limit, marks=marks
-        )
-        return self._rows(sql, params)
+        where = ArticleFilter(source, since=since, until=until)
+        match, version = self._match(query, where)
+        sql, params = search_statement(match, ARTICLE_COLUMNS, where, limit=limit, marks=marks, counted=True)
+        rows = self._rows(sql, params)
+        matched = [row.pop("matched") for row in rows][:1]
+        # a search that found every match has counted them: its count is not searched again
+        self._last_count = (match, where, version, matched[0]) if matched and matched[0] is not None else None
+        return rows
 
     def count_matches(
-        self, query: str, *, source: str | None = None, since: str | None = None, until: str | None = None
+        self,
+        query: str,
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        at_most: int | None = None,
     ) -> int:
-        sql, params = count_statement(match_for(query), ArticleFilter(source, since=since, until=until))
+        where = ArticleFilter(source, since=since, until=until)
+        match, version = self._match(query, where)
+        last = getattr(self, "_last_count", None)
+        if last is not None and last[:3] == (match, where, version):
+            return int(last[3]) if at_most is None else min(int(last[3]), at_most + 1)
+        sql, params = count_statement(match, where, at_most=at_most)
         return int(self._rows(sql, params)[0]["n"])
+
+    def _match(self, query: str, where: ArticleFilter) -> tuple[str, int]:
+        """``match_in`` for ``query`` and ``where``, and the archive's ``PRAGMA data_version``
+        (it changes with every commit of another connection); the last one is kept while the
+        archive is unchanged, so a search and its count read the prefixes' words once."""
+        try:
+            version = self.reader.execute("PRAGMA data_version").fetchone()[0]
+            last = getattr(self, "_last_match", None)
+            if last is not None and last[:3] == (query, where.narrows, version):
+                return str(last[3]), int(version)
+            match = match_in(self.reader, query, where)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: query failed: {exc}") from None
+        self._last_match = (query, where.narrows, version, match)
+        return match, int(version)
 
     def rebuild_fts(self) -> int:
         with self._write() as conn:

@@ -16,7 +16,7 @@ from feedgen.feed import FeedGenerator
 
 from aggregator.errors import InvalidQuery
 from aggregator.store.sqlite.searching import match_for, search_statement
-from aggregator.tools.reading_room.pages import DATABASE_NAME, Search
+from aggregator.tools.reading_room.pages import DATABASE_NAME, Search, archive_match
 
 #: Entries in a search's feed: the newest matches.
 FEED_SIZE = 50
@@ -28,9 +28,10 @@ async def search_feed(request: Request, datasette: Datasette) -> Response:
     if not search.text:
         raise BadRequest("q: the search to follow is missing (e.g. ?q=Aliyev)")
     try:
-        match = match_for(search.text)
+        match_for(search.text)
     except InvalidQuery as exc:
         raise BadRequest(f"q: {exc}") from None
+    match = await archive_match(datasette, search.text, search.where)
     sql, params = search_statement(match, COLUMNS, search.where, limit=FEED_SIZE, marks=("", ""), newest=True)
     rows = [dict(row) for row in await datasette.get_database(DATABASE_NAME).execute(sql, params)]
     home = datasette.absolute_url(request, datasette.urls.instance())

@@ -18,7 +18,7 @@ from datasette.app import Datasette
 from datasette.utils.asgi import BadRequest, NotFound, Request, Response
 
 from aggregator.errors import InvalidQuery
-from aggregator.store.query import ranked_share
+from aggregator.store.query import how_many, ranked_share
 from aggregator.store.sqlite.searching import (
     FACETS,
     RANK_WINDOW,
@@ -26,6 +26,7 @@ from aggregator.store.sqlite.searching import (
     count_statement,
     facets_statement,
     match_for,
+    match_in,
     search_statement,
 )
 
@@ -151,14 +152,22 @@ async def search_page(request: Request, datasette: Datasette) -> Response:
     }
     if search.text:
         try:
-            match = match_for(search.text)
+            match_for(search.text)
         except InvalidQuery as exc:
             context["error"] = str(exc)
         else:
-            context.update(await _run(datasette, search, match))
-    context["pages"] = max(1, -(-context["total"] // PAGE_SIZE))
+            context.update(await _run(datasette, search, await archive_match(datasette, search.text, search.where)))
+    # the pages of the ranked matches (more matches than the window are not ranked, not paged)
+    context["pages"] = max(1, min(MAX_PAGE, -(-min(context["total"], RANK_WINDOW) // PAGE_SIZE)))
+    context["matches"] = how_many(context["total"], RANK_WINDOW)
     context["atom"] = "/-/search.atom?" + urlencode({k: v for k, v in search.params.items() if k != "sort"})
     return Response.html(await datasette.render_template("search.html", context, request=request))
+
+
+async def archive_match(datasette: Datasette, text: str, where: ArticleFilter) -> str:
+    """The FTS5 expression of a valid search, its prefixes spelled out as the archive's words
+    unless ``where`` narrows it (``match_in``: the same matches, without FTS5's whole prefix union)."""
+    return str(await datasette.get_database(DATABASE_NAME).execute_fn(lambda conn: match_in(conn, text, where)))
 
 
 async def _run(datasette: Datasette, search: Search, match: str) -> dict[str, Any]:
@@ -171,11 +180,16 @@ async def _run(datasette: Datasette, search: Search, match: str) -> dict[str, An
         offset=(search.page - 1) * PAGE_SIZE,
         marks=MARKS,
         newest=search.newest,
+        counted=True,
     )
     results = [dict(row) for row in await db.execute(sql, params)]
     for row in results:
         row["snippet"] = highlight(row["snippet"] or "")
-    total = int((await db.execute(*count_statement(match, search.where))).first()[0])
+    matched = {row.pop("matched") for row in results}
+    if results and None not in matched:  # the search found every match: it counted them
+        total = int(matched.pop())
+    else:  # counted as far as the window: a word in half the archive is "more than 10,000"
+        total = int((await db.execute(*count_statement(match, search.where, at_most=RANK_WINDOW))).first()[0])
     # a facet already chosen is counted without itself, so that the others stay one click away;
     # the facets counted over the same articles (all of them, without a filter) are one statement
     wheres: dict[ArticleFilter, list[str]] = {}
@@ -187,7 +201,7 @@ async def _run(datasette: Datasette, search: Search, match: str) -> dict[str, An
         for row in await db.execute(*facets_statement(match, tuple(names), where)):
             facets[row["facet"]].append({"value": row["value"], "n": row["n"]})
     # more matches than the window: the results and the facets are of the newest RANK_WINDOW
-    return {"results": results, "total": total, "facets": facets, "ranked": ranked_share(total)}
+    return {"results": results, "total": total, "facets": facets, "ranked": ranked_share(total, counted_to=RANK_WINDOW)}
 
 
 def highlight(snippet: str) -> markupsafe.Markup:
