@@ -107,7 +107,7 @@ def test_profile_chosen_by_final_url_and_forced_by_name() -> None:
     assert extract_article(html, "https://www.tass.com/politics/1189047").extractor == "tass@2019"
     # on another site the TASS page goes to the generic profile, which still finds the body
     mirrored = extract_article(html, "https://mirror.example.org/tass/1189047")
-    assert mirrored.extractor == "generic@5"
+    assert mirrored.extractor == "generic@6"
     assert mirrored.url == "https://mirror.example.org/tass/1189047"  # canonical is off-site
     forced = extract_article(html, "https://mirror.example.org/tass/1189047", profile="tass@2019")
     assert forced.paragraphs == extract_article(html, TASS_URL).paragraphs
@@ -383,7 +383,7 @@ def test_generic_second_opinion_when_there_is_no_container() -> None:
     expected = (FIXTURES / "real" / "entermedia-8723.body.txt").read_text(encoding="utf-8").splitlines()
     assert article.paragraphs == tuple(expected)
     assert (article.extractor, article.signals["body_from"], article.signals["container"]) == (
-        "generic@5",
+        "generic@6",
         "trafilatura",
         "div#warp",
     )
@@ -447,6 +447,45 @@ def test_embedded_tweets_are_body_for_the_generic_profile_only() -> None:
     tweet = "<blockquote class='twitter-tweet'><p>What the minister wrote on Twitter today.</p></blockquote>"
     article = extract_article(page(f"<h1>H</h1><article><p>{LONG}</p>{tweet}</article>"), "https://example.org/a")
     assert article.paragraphs == (LONG.strip(), "What the minister wrote on Twitter today.")
+
+
+def test_generic_keeps_the_own_text_of_a_block_that_holds_blocks() -> None:
+    """A list item that opens a nested list, and a quote whose attribution follows its paragraph:
+    their own text is a line of its own, in page order, between the inner blocks' lines."""
+    body = (
+        f"<article><h1>H</h1><p>{LONG}</p><ul><li>In progress:<ul><li>The first bug being fixed.</li>"
+        "<li>The second bug being fixed.</li></ul></li></ul>"
+        "<blockquote><p>What was said on the day.</p>A spokesman, on Monday</blockquote></article>"
+    )
+    article = extract_article(page(body), "https://example.org/a")
+    assert article.paragraphs == (
+        LONG.strip(),
+        "In progress:",
+        "The first bug being fixed.",
+        "The second bug being fixed.",
+        "What was said on the day.",
+        "A spokesman, on Monday",
+    )
+
+
+def test_generic_keeps_one_link_items_of_a_list_of_prose_but_not_a_menu() -> None:
+    """An item that is one link is body in a list whose items are sentences; a list of links only
+    (a menu) and a bar of short labels (a breadcrumb) stay out."""
+    prose = (
+        "<ul><li><a href='/review'>Our year in review</a></li><li>We have just landed a fix that stops an "
+        "update from starting while another copy of the program is running.</li></ul>"
+    )
+    menu = "<ul><li><a href='/'>Home</a></li><li><a href='/world'>World news and more</a></li></ul>"
+    labels = "<ul><li>Wednesday 20 Nov</li><li><a href='/paper'>E-Paper</a></li></ul>"
+    article = extract_article(
+        page(f"<article><h1>H</h1><p>{LONG}</p>{prose}{menu}{labels}</article>"), "https://example.org/a"
+    )
+    assert article.paragraphs == (
+        LONG.strip(),
+        "Our year in review",
+        "We have just landed a fix that stops an update from starting while another copy of the program is running.",
+        "Wednesday 20 Nov",
+    )
 
 
 NOT_FREE = '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": false}</script>'

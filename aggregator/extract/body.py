@@ -10,6 +10,8 @@ coverage) say how good the body looks, to the gates and to whoever reads the arc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from aggregator.extract.locate import clean_text, text_length
 from aggregator.html import dom
 from aggregator.html.dom import Element
@@ -18,11 +20,14 @@ from aggregator.profiles.datelines import strip_dateline
 
 #: body paragraphs and the quality signals measured on them
 Body = tuple[list[str], dict[str, float | int | str]]
+#: text outside links a list item needs for its list to count as prose (a sentence, not a label)
+SENTENCE_CHARS = 80
 
 
 def body_blocks(parts: list[Element], profile: Profile) -> tuple[list[Element], int]:
-    """The body blocks of the container's parts, in page order, after removing what is never body
-    (mutates the tree), and how much text the body scopes hold (for the ``coverage`` signal)."""
+    """The body blocks of the container's parts, in page order (a block holding others among them),
+    after removing what is never body (mutates the tree), and how much text the body scopes hold
+    (for the ``coverage`` signal)."""
     never_body = ", ".join((*profile.lead, *profile.remove))
     blocks: list[Element] = []
     scope_chars = 0
@@ -35,7 +40,97 @@ def body_blocks(parts: list[Element], profile: Profile) -> tuple[list[Element], 
                 dom.set_tail(br, "\n" + (br.tail or ""))
             scope_chars += len(clean_text(dom.text(scope)))
             blocks.extend(dom.select(scope, profile.blocks))
-    return _innermost(blocks), scope_chars
+    return blocks, scope_chars
+
+
+def block_texts(blocks: list[Element], profile: Profile) -> list[tuple[str, int]]:
+    """``(text, characters in links)`` of each line of the body blocks, in page order.
+
+    Each innermost block is a line (a ``<p>`` in a ``<blockquote>`` or ``<li>`` is its own line).
+    For the fallback profile, a block holding others keeps its own text too: each run of it between
+    the inner blocks is a line (``<li>In progress:<ul>...``, a ``<dd>`` holding a ``<dl>``), and an
+    item of a list is judged by its list's link density, not its own (a line that is one link, in
+    a list of prose, is body). Site profiles keep the innermost blocks only, as their version says.
+    """
+    if not profile.is_fallback:
+        return [block_text(block) for block in _innermost(blocks)]
+    lines = _Lines(blocks, profile.max_link_density)
+    return [line for block in lines.outermost() for line in lines.of(block)]
+
+
+class _Lines:
+    """The lines of the fallback profile's blocks (see ``block_texts``)."""
+
+    def __init__(self, blocks: list[Element], max_link_density: float) -> None:
+        self.members = set(blocks)
+        self.blocks = blocks
+        self.holding: set[Element] = set()  # every ancestor of a block
+        for block in blocks:
+            for parent in block.iterancestors():
+                if parent in self.holding:
+                    break
+                self.holding.add(parent)
+        self.max_link_density = max_link_density
+        self.lists: dict[Element, bool] = {}  # a list -> whether it is prose (not mostly links)
+
+    def outermost(self) -> list[Element]:
+        """The blocks inside no other block, in page order, once each."""
+        seen: set[Element] = set()
+        for holder in self.members & self.holding:
+            seen.update(holder.iterdescendants())
+        found = []
+        for block in self.blocks:
+            if block in seen:
+                continue
+            seen.add(block)
+            found.append(block)
+        return found
+
+    def of(self, block: Element) -> list[tuple[str, int]]:
+        if block not in self.holding:
+            text, links = block_text(block)
+            return [(text, self._judged_links(block, text, links))]
+        return list(self._runs(block))
+
+    def _runs(self, element: Element) -> Iterator[tuple[str, int]]:
+        """The inner blocks' lines of ``element``, and its own text between them, in order."""
+        run, links = [element.text or ""], 0
+        for child in element:
+            if child in self.members or child in self.holding:
+                yield from _line("".join(run), links)
+                run, links = [], 0
+                yield from self.of(child) if child in self.members else self._runs(child)
+            elif isinstance(child.tag, str):  # not a comment
+                run.append(dom.text(child))
+                links += text_length(child.iter("a"))
+            run.append(child.tail or "")
+        yield from _line("".join(run), links)
+
+    def _judged_links(self, block: Element, text: str, links: int) -> int:
+        """A list item's characters in links, scaled to its list's link density when the list is prose."""
+        parent = block.getparent()
+        if block.tag != "li" or parent is None or links <= self.max_link_density * len(text):
+            return links
+        if parent not in self.lists:
+            self.lists[parent] = self._is_prose(parent)
+        return int(self.max_link_density * len(text)) if self.lists[parent] else links
+
+    def _is_prose(self, items: Element) -> bool:
+        """A list not mostly in links, with an item that says a sentence outside its links (not a
+        menu, nor a breadcrumb or a bar of short labels)."""
+        chars = links = longest = 0
+        for item in items.iterchildren("li"):
+            item_chars = len(clean_text(dom.text(item)))
+            item_links = text_length(item.iterdescendants("a"))
+            chars, links = chars + item_chars, links + item_links
+            longest = max(longest, item_chars - item_links)
+        return longest >= SENTENCE_CHARS and links <= self.max_link_density * chars
+
+
+def _line(text: str, links: int) -> Iterator[tuple[str, int]]:
+    cleaned = clean_text(text)
+    if cleaned:
+        yield cleaned, links
 
 
 def _innermost(blocks: list[Element]) -> list[Element]:
