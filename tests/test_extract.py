@@ -488,6 +488,14 @@ def test_generic_keeps_one_link_items_of_a_list_of_prose_but_not_a_menu() -> Non
     )
 
 
+def test_generic_definition_lists_descriptions_are_body() -> None:
+    """A ``<dd>`` is a line of the text (indented proofs and formulas are written so); the term
+    it describes, a label, is not."""
+    body = f"<article><h1>H</h1><p>{LONG}</p><dl><dt>Term</dt><dd>Proof: by the definition above.</dd></dl></article>"
+    article = extract_article(page(body), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "Proof: by the definition above.")
+
+
 NOT_FREE = '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": false}</script>'
 TEASER = "<p>The first two paragraphs of a story that continues behind the paywall for subscribers.</p>" * 3
 
