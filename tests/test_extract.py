@@ -496,6 +496,24 @@ def test_generic_definition_lists_descriptions_are_body() -> None:
     assert article.paragraphs == (LONG.strip(), "Proof: by the definition above.")
 
 
+def test_generic_keeps_a_quoted_tweet_inside_a_share_or_embed_wrapper() -> None:
+    """The wrapper's class names social media (a ``remove`` selector), the tweet inside is kept;
+    the wrapper's other text goes with the rest of what is never body."""
+    tweet = (
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'><p>What the governor wrote.</p>"
+        "— The Governor (@governor) November 18, 2019</blockquote></div>"
+    )
+    share = "<div class='social-share'><p>Share this on every network you know.</p></div>"
+    article = extract_article(
+        page(f"<h1>H</h1><article><p>{LONG}</p>{tweet}{share}</article>"), "https://example.org/a"
+    )
+    assert article.paragraphs == (
+        LONG.strip(),
+        "What the governor wrote.",
+        "— The Governor (@governor) November 18, 2019",
+    )
+
+
 NOT_FREE = '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": false}</script>'
 TEASER = "<p>The first two paragraphs of a story that continues behind the paywall for subscribers.</p>" * 3
 

@@ -34,13 +34,24 @@ def body_blocks(parts: list[Element], profile: Profile) -> tuple[list[Element], 
     for part in parts:
         for scope in dom.select(part, ", ".join(profile.body)) if profile.body else [part]:
             if never_body:
+                kept = _holding(scope, profile.keep)
                 for element in dom.select(scope, never_body):
-                    dom.remove(element)
+                    if element not in kept:
+                        dom.remove(element)
             for br in scope.iter("br"):
                 dom.set_tail(br, "\n" + (br.tail or ""))
             scope_chars += len(clean_text(dom.text(scope)))
             blocks.extend(dom.select(scope, profile.blocks))
     return blocks, scope_chars
+
+
+def _holding(scope: Element, keep: tuple[str, ...]) -> set[Element]:
+    """The elements the profile keeps (``keep``) inside ``scope``, and every element holding one."""
+    found: set[Element] = set()
+    for element in dom.select(scope, ", ".join(keep)) if keep else []:
+        found.add(element)
+        found.update(element.iterancestors())
+    return found
 
 
 def block_texts(blocks: list[Element], profile: Profile) -> list[tuple[str, int]]:

@@ -52,6 +52,7 @@ class Profile:
     body: tuple[str, ...] = ()  # body scopes inside the container; () = the container itself
     lead: tuple[str, ...] = ()  # never body
     remove: tuple[str, ...] = ()  # never body: media, captions, tags, share, related, embeds
+    keep: tuple[str, ...] = ()  # never removed, nor what holds them: a quoted post in an embed wrapper
     time: tuple[TimeSource, ...] = ()
     title_suffix: re.Pattern[str] | None = None  # cut from og:title / <title>
     datelines: tuple[re.Pattern[str], ...] = ()
