@@ -514,6 +514,18 @@ def test_generic_keeps_a_quoted_tweet_inside_a_share_or_embed_wrapper() -> None:
     )
 
 
+def test_generic_drops_a_heading_whose_section_holds_no_body() -> None:
+    """The title of a list of links, and a heading with nothing after it, are not body; a heading
+    whose subsections hold text is."""
+    links = "".join(f"<li><h4><a href='/s/{n}'>A story people read today, number {n}</a></h4></li>" for n in range(3))
+    body = (
+        f"<article><h1>H</h1><p>{LONG}</p><h2>Background</h2><h3>The first years</h3><p>Text of the section.</p>"
+        f"<h2>Most Popular Articles</h2><ul>{links}</ul><h2>Comments</h2></article>"
+    )
+    article = extract_article(page(body), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "Background", "The first years", "Text of the section.")
+
+
 NOT_FREE = '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": false}</script>'
 TEASER = "<p>The first two paragraphs of a story that continues behind the paywall for subscribers.</p>" * 3
 

@@ -43,7 +43,7 @@ from aggregator.extract.blocked import (
     raise_if_blocked_page,
     raise_if_blocking_markers,
 )
-from aggregator.extract.body import Body, block_texts, body_blocks, paragraphs
+from aggregator.extract.body import Body, Line, block_texts, body_blocks, paragraphs
 from aggregator.extract.generic import (
     MIN_AGREEMENT,
     MIN_COVERAGE,
@@ -154,7 +154,7 @@ def _second_opinion(html: str, url: str, profile: Profile, title: str, ours: Bod
     theirs = library_paragraphs(html, url)
     if not theirs or (ours[0] and agreement(ours[0], theirs) >= MIN_AGREEMENT):
         return ours
-    body, signals = paragraphs([(text, 0) for text in theirs], profile, title)
+    body, signals = paragraphs([Line(text, 0) for text in theirs], profile, title)
     if not body:
         return ours
     signals["body_from"] = str(profile.second_opinion)
@@ -169,7 +169,7 @@ def _data_body(html: str, profile: Profile, title: str, ours: Body) -> Body:
     theirs = data_paragraphs(html)
     if sum(map(len, theirs)) <= int(ours[1]["body_chars"]):
         return ours
-    body, signals = paragraphs([(text, 0) for text in theirs], profile, title)
+    body, signals = paragraphs([Line(text, 0) for text in theirs], profile, title)
     if not body:
         return ours
     signals["body_from"] = "json-ld"

@@ -10,7 +10,8 @@ coverage) say how good the body looks, to the gates and to whoever reads the arc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 from aggregator.extract.locate import clean_text, text_length
 from aggregator.html import dom
@@ -20,6 +21,20 @@ from aggregator.profiles.datelines import strip_dateline
 
 #: body paragraphs and the quality signals measured on them
 Body = tuple[list[str], dict[str, float | int | str]]
+#: the fallback profile's headings: one whose section holds no body line is a box's title, not body
+_HEADINGS = {f"h{n}": n for n in range(2, 7)}
+
+
+class Line(NamedTuple):
+    """A line of the body before the boilerplate filter: its text, how much of it is in links, and
+    its heading level (2 for ``<h2>`` ...; 0 for a line that is no heading, and for every line of a
+    site profile)."""
+
+    text: str
+    links: int
+    heading: int = 0
+
+
 #: text outside links a list item needs for its list to count as prose (a sentence, not a label)
 SENTENCE_CHARS = 80
 
@@ -54,8 +69,8 @@ def _holding(scope: Element, keep: tuple[str, ...]) -> set[Element]:
     return found
 
 
-def block_texts(blocks: list[Element], profile: Profile) -> list[tuple[str, int]]:
-    """``(text, characters in links)`` of each line of the body blocks, in page order.
+def block_texts(blocks: list[Element], profile: Profile) -> list[Line]:
+    """The ``Line`` of each line of the body blocks, in page order.
 
     Each innermost block is a line (a ``<p>`` in a ``<blockquote>`` or ``<li>`` is its own line).
     For the fallback profile, a block holding others keeps its own text too: each run of it between
@@ -64,7 +79,7 @@ def block_texts(blocks: list[Element], profile: Profile) -> list[tuple[str, int]
     a list of prose, is body). Site profiles keep the innermost blocks only, as their version says.
     """
     if not profile.is_fallback:
-        return [block_text(block) for block in _innermost(blocks)]
+        return [Line(*block_text(block)) for block in _innermost(blocks)]
     lines = _Lines(blocks, profile.max_link_density)
     return [line for block in lines.outermost() for line in lines.of(block)]
 
@@ -97,13 +112,13 @@ class _Lines:
             found.append(block)
         return found
 
-    def of(self, block: Element) -> list[tuple[str, int]]:
+    def of(self, block: Element) -> list[Line]:
         if block not in self.holding:
             text, links = block_text(block)
-            return [(text, self._judged_links(block, text, links))]
+            return [Line(text, self._judged_links(block, text, links), _HEADINGS.get(block.tag, 0))]
         return list(self._runs(block))
 
-    def _runs(self, element: Element) -> Iterator[tuple[str, int]]:
+    def _runs(self, element: Element) -> Iterator[Line]:
         """The inner blocks' lines of ``element``, and its own text between them, in order."""
         run, links = [element.text or ""], 0
         for child in element:
@@ -138,10 +153,10 @@ class _Lines:
         return longest >= SENTENCE_CHARS and links <= self.max_link_density * chars
 
 
-def _line(text: str, links: int) -> Iterator[tuple[str, int]]:
+def _line(text: str, links: int) -> Iterator[Line]:
     cleaned = clean_text(text)
     if cleaned:
-        yield cleaned, links
+        yield Line(cleaned, links)
 
 
 def _innermost(blocks: list[Element]) -> list[Element]:
@@ -170,18 +185,29 @@ def block_text(block: Element) -> tuple[str, int]:
     return clean_text(dom.text(block)), text_length(block.iterdescendants("a"))
 
 
-def paragraphs(blocks: list[tuple[str, int]], profile: Profile, title: str) -> Body:
-    """The paragraphs kept of ``(text, characters in links)`` blocks, and their signals."""
+def paragraphs(lines: Sequence[Line], profile: Profile, title: str) -> Body:
+    """The paragraphs kept of the lines, and their signals. A heading is dropped when the lines of
+    its section (up to the next heading of its level or higher) are all dropped, the title of a
+    link list or a sidebar, or when nothing follows it at all."""
+    keep = [
+        bool(line.text)
+        and not _is_boilerplate(line.text, line.links, profile)
+        and line.text.casefold() != title.casefold()
+        for line in lines
+    ]
+    for index, line in enumerate(lines):
+        if line.heading and keep[index]:
+            end = _section_end(lines, index)
+            body = any(keep[i] and not lines[i].heading for i in range(index + 1, end))
+            keep[index] = body or index + 1 == end < len(lines)
     kept: list[str] = []
     link_chars = dropped = 0
-    for text, links in blocks:
-        if not text:
-            continue
-        if _is_boilerplate(text, links, profile) or text.casefold() == title.casefold():
+    for line, chosen in zip(lines, keep, strict=True):
+        if chosen:
+            kept.append(line.text)
+            link_chars += line.links
+        elif line.text:
             dropped += 1
-            continue
-        kept.append(text)
-        link_chars += links
     if kept:
         kept[:1] = [p for p in [strip_dateline(kept[0], profile.datelines)] if p]
     body_chars = sum(map(len, kept))
@@ -192,6 +218,12 @@ def paragraphs(blocks: list[tuple[str, int]], profile: Profile, title: str) -> B
         "dropped_blocks": dropped,
     }
     return kept, signals
+
+
+def _section_end(lines: Sequence[Line], heading: int) -> int:
+    """The index of the next heading of the level of ``lines[heading]`` or higher, else ``len(lines)``."""
+    level = lines[heading].heading
+    return next((i for i in range(heading + 1, len(lines)) if 0 < lines[i].heading <= level), len(lines))
 
 
 def _is_boilerplate(text: str, link_chars: int, profile: Profile) -> bool:
