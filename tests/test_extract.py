@@ -526,6 +526,20 @@ def test_generic_drops_a_heading_whose_section_holds_no_body() -> None:
     assert article.paragraphs == (LONG.strip(), "Background", "The first years", "Text of the section.")
 
 
+def test_generic_drops_teaser_cards_of_other_stories() -> None:
+    """A small element holding a linked headline is a teaser of another page: its excerpt and date
+    are no body, though they are not links; a paragraph beside an unlinked heading is body."""
+    card = (
+        "<div class='row-desc'><a href='/other'><h5>Another story of the site</h5></a>"
+        "<p>What the other story is about, in one line.</p><p>November 16, 2016</p></div>"
+    )
+    section = "<div><h3>Background</h3><p>The section's own text.</p></div>"
+    article = extract_article(
+        page(f"<h1>H</h1><article><p>{LONG}</p>{section}{card}{card}</article>"), "https://example.org/a"
+    )
+    assert article.paragraphs == (LONG.strip(), "Background", "The section's own text.")
+
+
 NOT_FREE = '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": false}</script>'
 TEASER = "<p>The first two paragraphs of a story that continues behind the paywall for subscribers.</p>" * 3
 

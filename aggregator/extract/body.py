@@ -35,6 +35,9 @@ class Line(NamedTuple):
     heading: int = 0
 
 
+#: the most text a teaser card holds (a headline, an excerpt, a date)
+CARD_MAX_CHARS = 400
+_CARD_HEADINGS = tuple(f"h{n}" for n in range(1, 7))
 #: text outside links a list item needs for its list to count as prose (a sentence, not a label)
 SENTENCE_CHARS = 80
 
@@ -98,6 +101,7 @@ class _Lines:
                 self.holding.add(parent)
         self.max_link_density = max_link_density
         self.lists: dict[Element, bool] = {}  # a list -> whether it is prose (not mostly links)
+        self.cards: dict[Element, bool] = {}  # an element -> whether it is a teaser card
 
     def outermost(self) -> list[Element]:
         """The blocks inside no other block, in page order, once each."""
@@ -133,8 +137,14 @@ class _Lines:
         yield from _line("".join(run), links)
 
     def _judged_links(self, block: Element, text: str, links: int) -> int:
-        """A list item's characters in links, scaled to its list's link density when the list is prose."""
+        """A list item's characters in links, scaled to its list's link density when the list is prose;
+        all of a teaser's, beside a linked headline in a card (``_is_card``)."""
         parent = block.getparent()
+        if parent is not None and block.tag not in _HEADINGS:
+            if parent not in self.cards:
+                self.cards[parent] = _is_card(parent)
+            if self.cards[parent]:
+                return len(text)
         if block.tag != "li" or parent is None or links <= self.max_link_density * len(text):
             return links
         if parent not in self.lists:
@@ -151,6 +161,22 @@ class _Lines:
             chars, links = chars + item_chars, links + item_links
             longest = max(longest, item_chars - item_links)
         return longest >= SENTENCE_CHARS and links <= self.max_link_density * chars
+
+
+def _is_card(element: Element) -> bool:
+    """A teaser of another page: a small element (``CARD_MAX_CHARS``) holding a headline that is a
+    link (a heading in a link, or a heading mostly in links), beside its excerpt or date."""
+    chars = len(clean_text(dom.text(element)))
+    if chars > CARD_MAX_CHARS:
+        return False
+    for heading in element.iter(*_CARD_HEADINGS):
+        heading_chars = len(clean_text(dom.text(heading)))
+        in_link = any(parent.tag == "a" for parent in heading.iterancestors()) or (
+            text_length(heading.iterdescendants("a")) * 2 > heading_chars
+        )
+        if heading_chars and in_link:
+            return True
+    return False
 
 
 def _line(text: str, links: int) -> Iterator[Line]:
