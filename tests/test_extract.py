@@ -540,6 +540,19 @@ def test_generic_drops_teaser_cards_of_other_stories() -> None:
     assert article.paragraphs == (LONG.strip(), "Background", "The section's own text.")
 
 
+def test_generic_headline_outside_the_container_must_agree_with_the_page_title() -> None:
+    """A logo or a section's name in an ``<h1>`` outside the article is not the headline when it
+    shares no word with og:title: og:title is. A headline inside the article stands as it is."""
+    head = '<meta property="og:title" content="Babies who eat peanuts early may avoid allergy">'
+    logo = "<header><h1><a href='/'>Health Center</a></h1></header>"
+    outside = extract_article(page(f"{logo}<article><p>{LONG}</p></article>", head=head), "https://example.org/a")
+    inside = extract_article(
+        page(f"{logo}<article><h1>A study of 600 infants</h1><p>{LONG}</p></article>", head=head),
+        "https://example.org/a",
+    )
+    assert (outside.title, inside.title) == ("Babies who eat peanuts early may avoid allergy", "A study of 600 infants")
+
+
 NOT_FREE = '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": false}</script>'
 TEASER = "<p>The first two paragraphs of a story that continues behind the paywall for subscribers.</p>" * 3
 
