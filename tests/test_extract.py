@@ -553,6 +553,17 @@ def test_generic_headline_outside_the_container_must_agree_with_the_page_title()
     assert (outside.title, inside.title) == ("Babies who eat peanuts early may avoid allergy", "A study of 600 infants")
 
 
+def test_generic_drops_the_titles_of_related_and_popular_boxes() -> None:
+    """A short line naming a box of other stories is boilerplate; a sentence that starts alike is not."""
+    lines = ["related news", "You may also like", "Other People Are Reading", "Most popular this week"]
+    sentence = "More people read the news on their phones than ever, the survey found."
+    boxes = "".join(f"<p>{line}</p>" for line in lines)
+    article = extract_article(
+        page(f"<article><h1>H</h1><p>{LONG}</p>{boxes}<p>{sentence}</p></article>"), "https://example.org/a"
+    )
+    assert article.paragraphs == (LONG.strip(), sentence)
+
+
 NOT_FREE = '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": false}</script>'
 TEASER = "<p>The first two paragraphs of a story that continues behind the paywall for subscribers.</p>" * 3
 
