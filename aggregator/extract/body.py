@@ -106,8 +106,9 @@ class _Lines:
     def outermost(self) -> list[Element]:
         """The blocks inside no other block, in page order, once each."""
         seen: set[Element] = set()
-        for holder in self.members & self.holding:
-            seen.update(holder.iterdescendants())
+        for block in self.blocks:  # the outer holders first, in page order: each element once
+            if block in self.holding and block not in seen:
+                seen.update(block.iterdescendants())
         found = []
         for block in self.blocks:
             if block in seen:
