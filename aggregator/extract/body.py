@@ -3,7 +3,10 @@
 What is never body (the profile's ``lead`` and ``remove`` selectors) is taken out of the tree
 first; each innermost block (a ``<p>`` in a ``<blockquote>`` is its own line) becomes a paragraph
 with its whitespace collapsed, unless it is boilerplate (too much of it in links, or a short block
-matching the profile's pattern) or repeats the headline. The first paragraph loses its agency
+matching the profile's pattern) or repeats the headline. The fallback profile reads more of the
+page's shape (``block_texts``, ``paragraphs``): a block's own text around the blocks it holds, a
+list item judged by its list's links, a teaser card of another story, a heading judged by its
+section; a site profile's output stays what its version gave. The first paragraph loses its agency
 dateline. The signals (paragraphs, body characters, link density, dropped blocks, and the caller's
 coverage) say how good the body looks, to the gates and to whoever reads the archive.
 """
