@@ -107,7 +107,7 @@ def test_profile_chosen_by_final_url_and_forced_by_name() -> None:
     assert extract_article(html, "https://www.tass.com/politics/1189047").extractor == "tass@2019"
     # on another site the TASS page goes to the generic profile, which still finds the body
     mirrored = extract_article(html, "https://mirror.example.org/tass/1189047")
-    assert mirrored.extractor == "generic@5"
+    assert mirrored.extractor == "generic@6"
     assert mirrored.url == "https://mirror.example.org/tass/1189047"  # canonical is off-site
     forced = extract_article(html, "https://mirror.example.org/tass/1189047", profile="tass@2019")
     assert forced.paragraphs == extract_article(html, TASS_URL).paragraphs
@@ -383,7 +383,7 @@ def test_generic_second_opinion_when_there_is_no_container() -> None:
     expected = (FIXTURES / "real" / "entermedia-8723.body.txt").read_text(encoding="utf-8").splitlines()
     assert article.paragraphs == tuple(expected)
     assert (article.extractor, article.signals["body_from"], article.signals["container"]) == (
-        "generic@5",
+        "generic@6",
         "trafilatura",
         "div#warp",
     )
@@ -447,6 +447,121 @@ def test_embedded_tweets_are_body_for_the_generic_profile_only() -> None:
     tweet = "<blockquote class='twitter-tweet'><p>What the minister wrote on Twitter today.</p></blockquote>"
     article = extract_article(page(f"<h1>H</h1><article><p>{LONG}</p>{tweet}</article>"), "https://example.org/a")
     assert article.paragraphs == (LONG.strip(), "What the minister wrote on Twitter today.")
+
+
+def test_generic_keeps_the_own_text_of_a_block_that_holds_blocks() -> None:
+    """A list item that opens a nested list, and a quote whose attribution follows its paragraph:
+    their own text is a line of its own, in page order, between the inner blocks' lines."""
+    body = (
+        f"<article><h1>H</h1><p>{LONG}</p><ul><li>In progress:<ul><li>The first bug being fixed.</li>"
+        "<li>The second bug being fixed.</li></ul></li></ul>"
+        "<blockquote><p>What was said on the day.</p>A spokesman, on Monday</blockquote></article>"
+    )
+    article = extract_article(page(body), "https://example.org/a")
+    assert article.paragraphs == (
+        LONG.strip(),
+        "In progress:",
+        "The first bug being fixed.",
+        "The second bug being fixed.",
+        "What was said on the day.",
+        "A spokesman, on Monday",
+    )
+
+
+def test_generic_keeps_one_link_items_of_a_list_of_prose_but_not_a_menu() -> None:
+    """An item that is one link is body in a list whose items are sentences; a list of links only
+    (a menu) and a bar of short labels (a breadcrumb) stay out."""
+    prose = (
+        "<ul><li><a href='/review'>Our year in review</a></li><li>We have just landed a fix that stops an "
+        "update from starting while another copy of the program is running.</li></ul>"
+    )
+    menu = "<ul><li><a href='/'>Home</a></li><li><a href='/world'>World news and more</a></li></ul>"
+    labels = "<ul><li>Wednesday 20 Nov</li><li><a href='/paper'>E-Paper</a></li></ul>"
+    article = extract_article(
+        page(f"<article><h1>H</h1><p>{LONG}</p>{prose}{menu}{labels}</article>"), "https://example.org/a"
+    )
+    assert article.paragraphs == (
+        LONG.strip(),
+        "Our year in review",
+        "We have just landed a fix that stops an update from starting while another copy of the program is running.",
+        "Wednesday 20 Nov",
+    )
+
+
+def test_generic_definition_lists_descriptions_are_body() -> None:
+    """A ``<dd>`` is a line of the text (indented proofs and formulas are written so); the term
+    it describes, a label, is not."""
+    body = f"<article><h1>H</h1><p>{LONG}</p><dl><dt>Term</dt><dd>Proof: by the definition above.</dd></dl></article>"
+    article = extract_article(page(body), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "Proof: by the definition above.")
+
+
+def test_generic_keeps_a_quoted_tweet_inside_a_share_or_embed_wrapper() -> None:
+    """The wrapper's class names social media (a ``remove`` selector), the tweet inside is kept;
+    the wrapper's other text goes with the rest of what is never body."""
+    tweet = (
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'><p>What the governor wrote.</p>"
+        "— The Governor (@governor) November 18, 2019</blockquote></div>"
+    )
+    share = "<div class='social-share'><p>Share this on every network you know.</p></div>"
+    article = extract_article(
+        page(f"<h1>H</h1><article><p>{LONG}</p>{tweet}{share}</article>"), "https://example.org/a"
+    )
+    assert article.paragraphs == (
+        LONG.strip(),
+        "What the governor wrote.",
+        "— The Governor (@governor) November 18, 2019",
+    )
+
+
+def test_generic_drops_a_heading_whose_section_holds_no_body() -> None:
+    """The title of a list of links, and a heading with nothing after it, are not body; a heading
+    whose subsections hold text is."""
+    links = "".join(f"<li><h4><a href='/s/{n}'>A story people read today, number {n}</a></h4></li>" for n in range(3))
+    body = (
+        f"<article><h1>H</h1><p>{LONG}</p><h2>Background</h2><h3>The first years</h3><p>Text of the section.</p>"
+        f"<h2>Most Popular Articles</h2><ul>{links}</ul><h2>Comments</h2></article>"
+    )
+    article = extract_article(page(body), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "Background", "The first years", "Text of the section.")
+
+
+def test_generic_drops_teaser_cards_of_other_stories() -> None:
+    """A small element holding a linked headline is a teaser of another page: its excerpt and date
+    are no body, though they are not links; a paragraph beside an unlinked heading is body."""
+    card = (
+        "<div class='row-desc'><a href='/other'><h5>Another story of the site</h5></a>"
+        "<p>What the other story is about, in one line.</p><p>November 16, 2016</p></div>"
+    )
+    section = "<div><h3>Background</h3><p>The section's own text.</p></div>"
+    article = extract_article(
+        page(f"<h1>H</h1><article><p>{LONG}</p>{section}{card}{card}</article>"), "https://example.org/a"
+    )
+    assert article.paragraphs == (LONG.strip(), "Background", "The section's own text.")
+
+
+def test_generic_headline_outside_the_container_must_agree_with_the_page_title() -> None:
+    """A logo or a section's name in an ``<h1>`` outside the article is not the headline when it
+    shares no word with og:title: og:title is. A headline inside the article stands as it is."""
+    head = '<meta property="og:title" content="Babies who eat peanuts early may avoid allergy">'
+    logo = "<header><h1><a href='/'>Health Center</a></h1></header>"
+    outside = extract_article(page(f"{logo}<article><p>{LONG}</p></article>", head=head), "https://example.org/a")
+    inside = extract_article(
+        page(f"{logo}<article><h1>A study of 600 infants</h1><p>{LONG}</p></article>", head=head),
+        "https://example.org/a",
+    )
+    assert (outside.title, inside.title) == ("Babies who eat peanuts early may avoid allergy", "A study of 600 infants")
+
+
+def test_generic_drops_the_titles_of_related_and_popular_boxes() -> None:
+    """A short line naming a box of other stories is boilerplate; a sentence that starts alike is not."""
+    lines = ["related news", "You may also like", "Other People Are Reading", "Most popular this week"]
+    sentence = "More people read the news on their phones than ever, the survey found."
+    boxes = "".join(f"<p>{line}</p>" for line in lines)
+    article = extract_article(
+        page(f"<article><h1>H</h1><p>{LONG}</p>{boxes}<p>{sentence}</p></article>"), "https://example.org/a"
+    )
+    assert article.paragraphs == (LONG.strip(), sentence)
 
 
 NOT_FREE = '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": false}</script>'

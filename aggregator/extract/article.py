@@ -26,7 +26,7 @@ page kept from before a redesign still extracts. When none finds a body (``no_bo
 profile's ``not_article`` verdict, nor a blocked page, nor a body too short) and the page does not
 declare itself a website (the generic ``not_article`` rule, believed here whatever the page holds),
 the site was redesigned: the page is extracted with the generic profile, through its gates, and
-its extractor says so (``generic@5 via tass@2019``) until the profile is fixed and ``reextract``
+its extractor says so (``generic@6 via tass@2019``) until the profile is fixed and ``reextract``
 run. A profile asked for exactly (``tass@2019``, a feed's inline selectors) has no fallback.
 """
 
@@ -43,7 +43,7 @@ from aggregator.extract.blocked import (
     raise_if_blocked_page,
     raise_if_blocking_markers,
 )
-from aggregator.extract.body import Body, block_text, body_blocks, paragraphs
+from aggregator.extract.body import Body, Line, block_texts, body_blocks, paragraphs
 from aggregator.extract.generic import (
     MIN_AGREEMENT,
     MIN_COVERAGE,
@@ -119,7 +119,7 @@ def _extract(root: Element, html: str, url: str, profile: Profile, page_title: s
     blocks, scope_chars = body_blocks(parts, profile)  # removes what is never body
     meta = locate.meta(root)
     title = locate.title(root, container, profile, meta, page_title)
-    body, signals = paragraphs([block_text(block) for block in blocks], profile, title)
+    body, signals = paragraphs(block_texts(blocks, profile), profile, title)
     signals["coverage"] = round(int(signals["body_chars"]) / scope_chars, 3) if scope_chars else 0.0
     if profile.second_opinion:
         body, signals = _second_opinion(html, url, profile, title, (body, signals))
@@ -154,7 +154,7 @@ def _second_opinion(html: str, url: str, profile: Profile, title: str, ours: Bod
     theirs = library_paragraphs(html, url)
     if not theirs or (ours[0] and agreement(ours[0], theirs) >= MIN_AGREEMENT):
         return ours
-    body, signals = paragraphs([(text, 0) for text in theirs], profile, title)
+    body, signals = paragraphs([Line(text, 0) for text in theirs], profile, title)
     if not body:
         return ours
     signals["body_from"] = str(profile.second_opinion)
@@ -169,7 +169,7 @@ def _data_body(html: str, profile: Profile, title: str, ours: Body) -> Body:
     theirs = data_paragraphs(html)
     if sum(map(len, theirs)) <= int(ours[1]["body_chars"]):
         return ours
-    body, signals = paragraphs([(text, 0) for text in theirs], profile, title)
+    body, signals = paragraphs([Line(text, 0) for text in theirs], profile, title)
     if not body:
         return ours
     signals["body_from"] = "json-ld"

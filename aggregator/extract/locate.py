@@ -96,22 +96,36 @@ def meta(root: Element) -> dict[str, str]:
 
 
 def title(root: Element, container: Element, profile: Profile, meta: dict[str, str], page_title: str) -> str:
-    """The headline (in the container first, then anywhere), else og:title, else <title>; ``""`` if none."""
+    """The headline (in the container first, then anywhere), else og:title, else <title>; ``""`` if none.
+
+    For the fallback profile a headline outside the container must share a word with what the page
+    says its title is (og:title, <title>, their site suffix cut) when it says one: a site's logo, a
+    section's name or a bookmark button in an ``<h1>`` is not the story's headline."""
+    site_name = meta.get("og:site_name", "")
+    claimed = [
+        _strip_title_suffix(candidate, profile, site_name) for candidate in (meta.get("og:title", ""), page_title)
+    ]
+    words = _title_words(" ".join(claimed)) if profile.is_fallback else set()
 
     def has_text(element: Element) -> bool:
         return bool(dom.text(element).strip())
 
+    def is_headline(element: Element) -> bool:
+        text = dom.text(element)
+        return bool(text.strip()) and (not words or bool(_title_words(text) & words))
+
     headline = first_match(container, profile.headline, has_text)[0]
     if headline is None:
-        headline = first_match(root, profile.headline, has_text)[0]
+        headline = first_match(root, profile.headline, is_headline)[0]
     if headline is not None:
         return clean_text(dom.text(headline))
-    site_name = meta.get("og:site_name", "")
-    for candidate in (meta.get("og:title", ""), page_title):
-        found = _strip_title_suffix(candidate, profile, site_name)
-        if found:
-            return found
-    return ""
+    return next((found for found in claimed if found), "")
+
+
+def _title_words(text: str) -> set[str]:
+    """The words of a title that can tell two titles apart: of four letters or more, or not in
+    ASCII (a CJK word is short)."""
+    return {word for word in re.findall(r"\w+", text.casefold()) if len(word) >= 4 or not word.isascii()}
 
 
 def _strip_title_suffix(title: str, profile: Profile, site_name: str) -> str:

@@ -65,6 +65,7 @@ def _build(data: dict[str, Any], source: str) -> Profile:
         body=_selectors(data.get("body", ())),
         lead=_selectors(data.get("lead", ())),
         remove=_selectors(data.get("remove", ())),
+        keep=_selectors(data.get("keep", ())),
         time=tuple(_time_source(item) for item in data.get("time", ())),
         title_suffix=_regex(data.get("title_suffix")),
         datelines=_datelines(tuple(data.get("datelines", ()))),

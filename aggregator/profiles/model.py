@@ -17,7 +17,7 @@ TIME_FORMATS = frozenset({"unix", "iso", "json-ld"})
 TIME_SCOPES = frozenset({"document", "container"})
 CONTAINER_FALLBACKS = frozenset({"densest"})
 SECOND_OPINIONS = frozenset({"trafilatura"})
-#: joins the fallback's id to the site profile's in Article.extractor: "generic@5 via tass@2019"
+#: joins the fallback's id to the site profile's in Article.extractor: "generic@6 via tass@2019"
 VIA = " via "
 
 
@@ -52,6 +52,7 @@ class Profile:
     body: tuple[str, ...] = ()  # body scopes inside the container; () = the container itself
     lead: tuple[str, ...] = ()  # never body
     remove: tuple[str, ...] = ()  # never body: media, captions, tags, share, related, embeds
+    keep: tuple[str, ...] = ()  # never removed, nor what holds them: a quoted post in an embed wrapper
     time: tuple[TimeSource, ...] = ()
     title_suffix: re.Pattern[str] | None = None  # cut from og:title / <title>
     datelines: tuple[re.Pattern[str], ...] = ()
@@ -75,7 +76,7 @@ class Profile:
 
 
 def fallback_from(extractor: str) -> str | None:
-    """The site profile that found no body when ``extractor`` is the fallback's ("generic@5 via tass@2019"
+    """The site profile that found no body when ``extractor`` is the fallback's ("generic@6 via tass@2019"
     gives "tass@2019"), else None: what the profile-drift alarms count."""
     _, via, site = extractor.partition(VIA)
     return site if via else None
