@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -95,12 +96,17 @@ def test_a_set_that_is_not_built_is_skipped_with_one_line(tmp_path: Path) -> Non
     assert extraction.load_set("local-held-out", sets_dir=tmp_path) == []
 
 
+def _paragraph_text(html: str, url: str) -> str:
+    """An extractor of the test's own (the harness's alternatives need the bench extras)."""
+    return re.sub(r"<[^>]+>", " ", html).strip()
+
+
 def test_a_part_mixing_sets_is_scored_per_set(capsys: pytest.CaptureFixture[str]) -> None:
     pages = [
         extraction.Page("a", "http://a.test/a", "<p>one two three four five</p>", "one two three four five", "en", "x"),
         extraction.Page("b", "http://b.test/b", "<p>six seven eight nine</p>", "ten eleven twelve", "zh", "y"),
     ]
-    lines = extraction.report("dev", pages, {"all <p>": extraction.bs4_all_paragraphs}, per_page=False, languages=True)
+    lines = extraction.report("dev", pages, {"all <p>": _paragraph_text}, per_page=False, languages=True)
     assert "| set | pages | F1 all <p> |" in lines and "| x | 1 | 1.000 |" in lines and "| y | 1 | 0.000 |" in lines
     assert "| en | 1 | 1.000 |" in lines and "| zh | 1 | 0.000 |" in lines
 
