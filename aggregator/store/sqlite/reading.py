@@ -21,6 +21,11 @@ _EXTRACTORS = (
 
 
 class ReadSide(Connection):
+    #: the last search's FTS5 expression: (query, whether its filter narrows, data_version, match)
+    _last_match: tuple[str, bool, int, str] | None = None
+    #: the last search that counted every match: (match, filter, data_version, count)
+    _last_count: tuple[str, ArticleFilter, int, int] | None = None
+
     def profile_drift(self) -> dict[str, dict[str, int]]:
         """Articles archived through the fallback (extractor ``generic@6 via tass@2019``), by feed and
         by the site profile that found no body: the alarm that a profile needs fixing."""
@@ -84,7 +89,7 @@ class ReadSide(Connection):
         rows = self._rows(sql, params)
         matched = [row.pop("matched") for row in rows][:1]
         # a search that found every match has counted them: its count is not searched again
-        self._last_count = (match, where, version, matched[0]) if matched and matched[0] is not None else None
+        self._last_count = (match, where, version, int(matched[0])) if matched and matched[0] is not None else None
         return rows
 
     def count_matches(
@@ -98,9 +103,9 @@ class ReadSide(Connection):
     ) -> int:
         where = ArticleFilter(source, since=since, until=until)
         match, version = self._match(query, where)
-        last = getattr(self, "_last_count", None)
+        last = self._last_count
         if last is not None and last[:3] == (match, where, version):
-            return int(last[3]) if at_most is None else min(int(last[3]), at_most + 1)
+            return last[3] if at_most is None else min(last[3], at_most + 1)
         sql, params = count_statement(match, where, at_most=at_most)
         return int(self._rows(sql, params)[0]["n"])
 
@@ -110,13 +115,13 @@ class ReadSide(Connection):
         archive is unchanged, so a search and its count read the prefixes' words once."""
         try:
             version = self.reader.execute("PRAGMA data_version").fetchone()[0]
-            last = getattr(self, "_last_match", None)
+            last = self._last_match
             if last is not None and last[:3] == (query, where.narrows, version):
-                return str(last[3]), int(version)
+                return last[3], int(version)
             match = match_in(self.reader, query, where)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: query failed: {exc}") from None
-        self._last_match = (query, where.narrows, version, match)
+        self._last_match = (query, where.narrows, int(version), match)
         return match, int(version)
 
     def rebuild_fts(self) -> int:

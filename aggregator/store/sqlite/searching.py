@@ -198,12 +198,18 @@ class ArticleFilter:
 
 
 def _hits(
-    match: str, where: ArticleFilter, *, window: int | None = RANK_WINDOW, ranked: bool = True
+    match: str,
+    where: ArticleFilter,
+    *,
+    window: int | None = RANK_WINDOW,
+    ranked: bool = True,
+    materialized: bool = False,
 ) -> tuple[str, list[Any]]:
     """``best``: one row per matching article that ``where`` keeps: its rowid ``r``, best ``rank``
     and where that rank came from (``v``: 0 for the latest text, else the version's rowid), for
     the newest ``window`` matching articles (rowid order is archive order). Without ``ranked`` (a
-    facet) no rank is computed.
+    facet) no rank is computed. ``materialized``: ``hits`` is computed once (a statement that counts
+    them too).
 
     Only those are ranked (BM25 is most of a match's cost, and FTS5 reads the matches newest first
     and stops at the window): a search matching at most ``window`` articles is ranked over all of
@@ -229,7 +235,8 @@ def _hits(
     ]
     side_params = [match, *more, *([window] if window is not None else [])]
     return (
-        f"WITH hits AS (SELECT * FROM ({sides[0]}) UNION ALL SELECT * FROM ({sides[1]})), "
+        f"WITH hits AS {'MATERIALIZED ' if materialized else ''}"
+        f"(SELECT * FROM ({sides[0]}) UNION ALL SELECT * FROM ({sides[1]})), "
         f"best AS MATERIALIZED (SELECT r, MIN(rank) AS rank, v FROM hits GROUP BY r ORDER BY r DESC{limit}) ",
         [*side_params, *side_params, *([window] if window is not None else [])],
     )
@@ -256,11 +263,11 @@ def search_statement(
     The page is chosen on the matches' rowids and ranks alone; only its rows are read from
     ``articles`` and given a snippet. In relevance order, only the matches ranked as well as the
     page's last one (ties included) are read to order ties newest first."""
-    head, params = _hits(match, where, window=window)
+    head, params = _hits(match, where, window=window, materialized=counted)
     if counted:
         # fewer hits than the window on both sides together: neither side stopped early
         complete = "1" if window is None else "(SELECT COUNT(*) FROM hits) < ?"
-        head = head.replace("WITH hits AS (", "WITH hits AS MATERIALIZED (", 1) + (
+        head += (
             f", tally AS MATERIALIZED (SELECT CASE WHEN {complete} THEN (SELECT COUNT(*) FROM best) END AS matched) "
         )
         params = [*params, *([window] if window is not None else [])]
