@@ -18,6 +18,7 @@ import pytest
 
 from aggregator.models import FeedResult, FeedSpec
 from aggregator.store import Store, open_store
+from aggregator.store.postgresql.schema import SCHEMA_VERSION as POSTGRESQL_VERSION
 from aggregator.store.records import PollRecord, utc_now
 from aggregator.store.sqlite import SQLiteStore
 from aggregator.tools.migrate import migrate
@@ -325,12 +326,45 @@ def test_the_migration_counts_what_an_archive_already_has(backend: Backend) -> N
         before = computed(store)
         _forget_counts(store)
     with backend.open() as store:
-        assert store.schema_version == (12 if isinstance(store, SQLiteStore) else 4)  # type: ignore[attr-defined]
+        expected_version = 12 if isinstance(store, SQLiteStore) else POSTGRESQL_VERSION
+        assert store.schema_version == expected_version  # type: ignore[attr-defined]
         assert before[0] and any(n > 1 for n, _ in before[1].values())
         assert kept(store) == computed(store) == before
         driver = Driver(store, random.Random(8))
         driver.serial = 10_000
         for _ in range(20):  # and keeps them from there
+            driver.step()
+            assert kept(store) == computed(store)
+
+
+def test_postgresql_version_5_replaces_the_count_functions_of_an_archive_at_version_4(tmp_path: Path) -> None:
+    """An archive at version 4 (its count functions planned afresh at every call) gets version 5's
+    functions, planned once per session, and its counts stay exact."""
+    backend = BACKENDS["postgresql"](tmp_path)
+    with backend.open() as store:
+        store.sync_feeds(FEEDS)
+        driver = Driver(store, random.Random(5))
+        for _ in range(40):
+            driver.step()
+        with store._write() as session:  # type: ignore[attr-defined]
+            session.run("ALTER FUNCTION aggregator_count_entries RESET ALL")
+            session.run("ALTER FUNCTION aggregator_entries_counted RESET ALL")
+            session.run("UPDATE schema_version SET version = 4")
+    with backend.open() as store:
+        assert store.schema_version == POSTGRESQL_VERSION == 5  # type: ignore[attr-defined]
+        settings = _rows(
+            store,
+            "SELECT proname, proconfig FROM pg_proc "
+            "WHERE proname IN ('aggregator_count_entries', 'aggregator_entries_counted') ORDER BY proname",
+        )
+        assert [(r["proname"], r["proconfig"]) for r in settings] == [
+            ("aggregator_count_entries", ["plan_cache_mode=force_generic_plan"]),
+            ("aggregator_entries_counted", ["plan_cache_mode=force_generic_plan"]),
+        ]
+        assert kept(store) == computed(store)
+        driver = Driver(store, random.Random(6))
+        driver.serial = 10_000
+        for _ in range(40):
             driver.step()
             assert kept(store) == computed(store)
 
