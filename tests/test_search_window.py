@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from aggregator.store.query import RANK_WINDOW, how_many, ranked_share
-from aggregator.store.sqlite import SQLiteStore
+from aggregator.store.sqlite import SQLiteStore, reading
 from aggregator.store.sqlite.searching import (
     FACETS,
     ArticleFilter,
@@ -220,9 +220,60 @@ def test_a_search_that_found_every_match_says_how_many(
     (exact,) = run(store, count_statement(match_for(query), where))
     statement = search_statement(match_for(query), ("id",), where, limit=3, window=window, newest=newest, counted=True)
     found = run(store, statement)
-    expected = exact["n"] if window is None or hits < window else None
+    latest, versions = matching_rowids(store, query, where)
+    assert len(latest) + len(versions) == hits and len(set(latest) | set(versions)) == exact["n"]
+    if window is None or hits <= window:  # every hit read: the count is exact
+        expected = exact["n"]
+    else:  # each side read one past the window: more articles among them than it holds, or unknown
+        read = latest[: window + 1] + versions[: window + 1]
+        expected = window + 1 if len(set(read)) > window else None
     assert found and {row["matched"] for row in found} == {expected}
+    assert expected is None or expected == min(exact["n"], (window or exact["n"]) + 1)  # what a count says
     assert [row["id"] for row in found] == ids_where(store, query, where, window=window, newest=newest)
+
+
+def test_a_search_with_more_matches_than_the_window_says_more_than_the_window(store: SQLiteStore) -> None:
+    statement = search_statement(match_for("apple"), ("id",), ArticleFilter(), limit=3, window=4, counted=True)
+    assert {row["matched"] for row in run(store, statement)} == {5}  # 12 match: "more than 4"
+    with_one_more = search_statement(match_for("pear"), ("id",), ArticleFilter(), limit=3, window=7, counted=True)
+    assert {row["matched"] for row in run(store, with_one_more)} == {8}  # 8 match, one past the window
+    exactly = search_statement(match_for("pear"), ("id",), ArticleFilter(), limit=3, window=8, counted=True)
+    assert {row["matched"] for row in run(store, exactly)} == {8}  # 8 match: all of them read
+
+
+def test_the_read_side_takes_more_than_the_window_from_the_search(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search with more matches than the window tells its count "more than the window": a count
+    as far as the window is not searched again; a count further, or of every match, is."""
+    monkeypatch.setattr("aggregator.store.sqlite.reading.RANK_WINDOW", 4)
+    counted: list[str] = []
+    real_count = reading.count_statement
+    monkeypatch.setattr(reading, "count_statement", lambda *a, **k: counted.append("count") or real_count(*a, **k))
+    assert len(store.search("apple", limit=3)) == 3
+    assert store.count_matches("apple", at_most=4) == 5 and store.count_matches("apple", at_most=2) == 3
+    assert counted == []
+    assert store.count_matches("apple", at_most=10) == 11 and store.count_matches("apple") == 12
+    assert counted == ["count", "count"]
+
+
+def matching_rowids(store: SQLiteStore, query: str, where: ArticleFilter) -> tuple[list[int], list[int]]:
+    """The rowids of the articles whose latest text matches, and of those of each matching earlier
+    version (an article once per version), newest first, within ``where``."""
+    condition, params = where.sql()
+    match = match_for(query)
+    latest = store._rows(
+        f"SELECT f.rowid AS r FROM articles_fts f JOIN articles a ON a.rowid = f.rowid "
+        f"WHERE articles_fts MATCH ? AND {condition} ORDER BY f.rowid DESC",
+        [match, *params],
+    )
+    versions = store._rows(
+        "SELECT a.rowid AS r FROM article_versions_fts f JOIN article_versions v ON v.rowid = f.rowid "
+        f"JOIN articles a ON a.id = v.article_id WHERE article_versions_fts MATCH ? AND {condition} "
+        "ORDER BY a.rowid DESC",
+        [match, *params],
+    )
+    return [row["r"] for row in latest], [row["r"] for row in versions]
 
 
 def ids_where(store: SQLiteStore, query: str, where: ArticleFilter, **options: Any) -> list[str]:

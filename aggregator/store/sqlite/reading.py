@@ -9,6 +9,7 @@ from typing import Any
 
 from aggregator.errors import StoreError
 from aggregator.profiles.model import VIA
+from aggregator.store.query import RANK_WINDOW
 from aggregator.store.records import ARTICLE_COLUMNS, TABLES
 from aggregator.store.sqlite.connection import Connection
 from aggregator.store.sqlite.searching import ArticleFilter, count_statement, match_in, search_statement
@@ -23,8 +24,9 @@ _EXTRACTORS = (
 class ReadSide(Connection):
     #: the last search's FTS5 expression: (query, whether its filter narrows, data_version, match)
     _last_match: tuple[str, bool, int, str] | None = None
-    #: the last search that counted every match: (match, filter, data_version, count)
-    _last_count: tuple[str, ArticleFilter, int, int] | None = None
+    #: the last search's count: (match, filter, data_version, count, whether exact); not exact, it
+    #: is RANK_WINDOW + 1: more match than the window, as far as a count ``at_most`` it can say
+    _last_count: tuple[str, ArticleFilter, int, int, bool] | None = None
 
     def profile_drift(self) -> dict[str, dict[str, int]]:
         """Articles archived through the fallback (extractor ``generic@6 via tass@2019``), by feed and
@@ -85,11 +87,18 @@ class ReadSide(Connection):
         between ``marks``."""
         where = ArticleFilter(source, since=since, until=until)
         match, version = self._match(query, where)
-        sql, params = search_statement(match, ARTICLE_COLUMNS, where, limit=limit, marks=marks, counted=True)
+        sql, params = search_statement(
+            match, ARTICLE_COLUMNS, where, limit=limit, marks=marks, window=RANK_WINDOW, counted=True
+        )
         rows = self._rows(sql, params)
         matched = [row.pop("matched") for row in rows][:1]
-        # a search that found every match has counted them: its count is not searched again
-        self._last_count = (match, where, version, int(matched[0])) if matched and matched[0] is not None else None
+        # a search counts its matches as it ranks them (every one, or "more than the window"):
+        # its count is not searched again
+        if matched and matched[0] is not None:
+            count = int(matched[0])
+            self._last_count = (match, where, version, count, count <= RANK_WINDOW)
+        else:
+            self._last_count = None
         return rows
 
     def count_matches(
@@ -105,7 +114,11 @@ class ReadSide(Connection):
         match, version = self._match(query, where)
         last = self._last_count
         if last is not None and last[:3] == (match, where, version):
-            return last[3] if at_most is None else min(last[3], at_most + 1)
+            count, exact = last[3], last[4]
+            if exact:
+                return count if at_most is None else min(count, at_most + 1)
+            if at_most is not None and at_most <= RANK_WINDOW:  # more than the window: more than at_most
+                return at_most + 1
         sql, params = count_statement(match, where, at_most=at_most)
         return int(self._rows(sql, params)[0]["n"])
 

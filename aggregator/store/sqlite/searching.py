@@ -203,13 +203,14 @@ def _hits(
     *,
     window: int | None = RANK_WINDOW,
     ranked: bool = True,
-    materialized: bool = False,
+    counted: bool = False,
 ) -> tuple[str, list[Any]]:
     """``best``: one row per matching article that ``where`` keeps: its rowid ``r``, best ``rank``
     and where that rank came from (``v``: 0 for the latest text, else the version's rowid), for
     the newest ``window`` matching articles (rowid order is archive order). Without ``ranked`` (a
-    facet) no rank is computed. ``materialized``: ``hits`` is computed once (a statement that counts
-    them too).
+    facet) no rank is computed. ``counted`` (a statement that counts the matches too): ``hits`` is
+    computed once, and each side reads one match past the window, so that "more than ``window``"
+    is known from the same reading.
 
     Only those are ranked (BM25 is most of a match's cost, and FTS5 reads the matches newest first
     and stops at the window): a search matching at most ``window`` articles is ranked over all of
@@ -224,6 +225,7 @@ def _hits(
     # not offered to FTS5 (the "+"), which would look up each rowid of the set in the index
     keep = "" if not more else f" AND {{r}} IN (SELECT a.rowid FROM articles a WHERE {condition})"
     limit = "" if window is None else " LIMIT ?"
+    side_window = None if window is None else window + counted
     rank, version_rank = ("articles_fts.rank", "article_versions_fts.rank") if ranked else ("0", "0")
     sides = [
         f"SELECT articles_fts.rowid AS r, {rank} AS rank, 0 AS v FROM articles_fts "
@@ -233,9 +235,9 @@ def _hits(
         f"JOIN articles a ON a.id = v.article_id WHERE article_versions_fts MATCH ?{keep.format(r='a.rowid')} "
         f"ORDER BY a.rowid DESC{limit}",
     ]
-    side_params = [match, *more, *([window] if window is not None else [])]
+    side_params = [match, *more, *([side_window] if side_window is not None else [])]
     return (
-        f"WITH hits AS {'MATERIALIZED ' if materialized else ''}"
+        f"WITH hits AS {'MATERIALIZED ' if counted else ''}"
         f"(SELECT * FROM ({sides[0]}) UNION ALL SELECT * FROM ({sides[1]})), "
         f"best AS MATERIALIZED (SELECT r, MIN(rank) AS rank, v FROM hits GROUP BY r ORDER BY r DESC{limit}) ",
         [*side_params, *side_params, *([window] if window is not None else [])],
@@ -258,19 +260,27 @@ def search_statement(
     ``articles`` plus ``snippet`` (matches between marks), among the newest ``window`` matching
     articles (None: among all; see ``_hits``, and ``query.ranked_share`` for saying so).
     ``counted``: a column ``matched`` too, on every row: how many articles match when the search
-    found all of them (fewer than ``window``: what ``count_statement`` would say), else NULL.
+    found all of them (at most ``window``: what ``count_statement`` would say); ``window + 1``
+    when more than ``window`` articles match (what ``count_statement(at_most=window)`` would say:
+    the matches are not read twice, once to rank and once to count); NULL when it cannot tell
+    (the earlier versions' side cut at the window by versions of fewer articles).
 
     The page is chosen on the matches' rowids and ranks alone; only its rows are read from
     ``articles`` and given a snippet. In relevance order, only the matches ranked as well as the
     page's last one (ties included) are read to order ties newest first."""
-    head, params = _hits(match, where, window=window, materialized=counted)
+    head, params = _hits(match, where, window=window, counted=counted)
     if counted:
-        # fewer hits than the window on both sides together: neither side stopped early
-        complete = "1" if window is None else "(SELECT COUNT(*) FROM hits) < ?"
-        head += (
-            f", tally AS MATERIALIZED (SELECT CASE WHEN {complete} THEN (SELECT COUNT(*) FROM best) END AS matched) "
-        )
-        params = [*params, *([window] if window is not None else [])]
+        if window is None:
+            tally = "(SELECT COUNT(*) FROM best)"
+        else:
+            # at most the window's hits on both sides together: neither side stopped early, all are
+            # in ``best``; more articles among the hits than the window: more match than it holds
+            tally = (
+                "CASE WHEN (SELECT COUNT(*) FROM hits) <= ? THEN (SELECT COUNT(*) FROM best) "
+                "WHEN (SELECT COUNT(DISTINCT r) FROM hits) > ? THEN ? + 1 END"
+            )
+            params = [*params, window, window, window]
+        head += f", tally AS MATERIALIZED (SELECT {tally} AS matched) "
     columns_sql = ", ".join(f"a.{c}" for c in columns) + (", (SELECT matched FROM tally) AS matched" if counted else "")
     if newest:
         page = (

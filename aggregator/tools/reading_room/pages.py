@@ -186,7 +186,7 @@ async def _run(datasette: Datasette, search: Search, match: str) -> dict[str, An
     for row in results:
         row["snippet"] = highlight(row["snippet"] or "")
     matched = {row.pop("matched") for row in results}
-    if results and None not in matched:  # the search found every match: it counted them
+    if results and None not in matched:  # counted as it ranked: every match, or "more than the window"
         total = int(matched.pop())
     else:  # counted as far as the window: a word in half the archive is "more than 10,000"
         total = int((await db.execute(*count_statement(match, search.where, at_most=RANK_WINDOW))).first()[0])
