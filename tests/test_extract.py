@@ -107,7 +107,7 @@ def test_profile_chosen_by_final_url_and_forced_by_name() -> None:
     assert extract_article(html, "https://www.tass.com/politics/1189047").extractor == "tass@2019"
     # on another site the TASS page goes to the generic profile, which still finds the body
     mirrored = extract_article(html, "https://mirror.example.org/tass/1189047")
-    assert mirrored.extractor == "generic@6"
+    assert mirrored.extractor == "generic@7"
     assert mirrored.url == "https://mirror.example.org/tass/1189047"  # canonical is off-site
     forced = extract_article(html, "https://mirror.example.org/tass/1189047", profile="tass@2019")
     assert forced.paragraphs == extract_article(html, TASS_URL).paragraphs
@@ -353,6 +353,15 @@ def test_generic_densest_fallback_without_candidate_containers() -> None:
     assert article.signals["container"] == "div.c2"
 
 
+def test_generic_densest_fallback_counts_no_script_as_prose() -> None:
+    """An ad's code in a <div> of the sidebar is longer than the story, but no reader sees it."""
+    ad = "<div class='slot'><div class='ad'><script>" + "var slot = render(slot, 'top');" * 40 + "</script></div></div>"
+    story = f"<div class='story'><p>{LONG}</p><p>The story itself.</p></div>"
+    article = extract_article(page(f"<h1>Headline</h1><div class='c1'>{ad}</div>{story}"), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "The story itself.")
+    assert article.signals["container"] == "div.story"
+
+
 def test_generic_drops_boilerplate_blocks_and_strips_wire_datelines() -> None:
     body = (
         f"<article><h1>H</h1><p>WASHINGTON (AP) — {LONG}</p><p>Share this story</p>"
@@ -383,7 +392,7 @@ def test_generic_second_opinion_when_there_is_no_container() -> None:
     expected = (FIXTURES / "real" / "entermedia-8723.body.txt").read_text(encoding="utf-8").splitlines()
     assert article.paragraphs == tuple(expected)
     assert (article.extractor, article.signals["body_from"], article.signals["container"]) == (
-        "generic@6",
+        "generic@7",
         "trafilatura",
         "div#warp",
     )

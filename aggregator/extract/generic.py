@@ -7,9 +7,9 @@ the README gives the figures):
   header, nor one whose own class/id matches the profile's ``unlikely`` pattern (a reader's
   comment, a "related" box). Applied to the selector candidates and to the fallback alike.
 * The "densest element" container fallback, used when none of the profile's container
-  selectors holds enough text. Each ``<p>`` adds its length not in links to its parent, and half
-  of it to its grandparent (so that paragraphs wrapped one by one in ``<div>`` still count for
-  their container); the first likely element by score wins.
+  selectors holds enough text. Each ``<p>`` adds its length not in links (nor in a script or a
+  style sheet) to its parent, and half of it to its grandparent (so that paragraphs wrapped one
+  by one in ``<div>`` still count for their container); the first likely element by score wins.
 * A second opinion (``second_opinion: trafilatura``): trafilatura's main text, with
   ``favor_precision``, asked only when our body looks weak (none, too short, a paywall-sized
   teaser, or less than ``MIN_COVERAGE`` of its container's text: a table, text in ``<div>``s and
@@ -33,6 +33,8 @@ from aggregator.text import collapse
 #: Elements whose content is never the article body (not <form>: ASP.NET pages wrap the whole page in one).
 _OUTSIDE_TAGS = frozenset({"nav", "aside", "footer", "header"})
 _ROOTS = frozenset({"body", "html"})
+#: Elements whose text no reader sees.
+_INVISIBLE_TAGS = ("script", "style", "noscript", "template")
 #: trafilatura's output elements that are one paragraph each (innermost wins)
 _LIBRARY_BLOCKS = frozenset({"p", "head", "item", "row", "quote"})
 #: our paragraphs must cover at least this share of the library's word 4-grams to be kept
@@ -63,7 +65,7 @@ def _paragraphs(root: Element) -> Iterator[Element]:
 def densest_container(root: Element, unlikely: re.Pattern[str] | None) -> Element | None:
     scores: defaultdict[Element, float] = defaultdict(float)
     for paragraph in _paragraphs(root):
-        weight = len(dom.text(paragraph)) - sum(len(dom.text(a)) for a in paragraph.iterdescendants("a"))
+        weight = _prose_chars(paragraph)
         if weight <= 0:
             continue
         for share, element in zip((1.0, 0.5), paragraph.iterancestors(), strict=False):
@@ -73,6 +75,13 @@ def densest_container(root: Element, unlikely: re.Pattern[str] | None) -> Elemen
                 scores[element] += weight * share
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     return next((element for element in ranked if likely_container(element, unlikely)), None)
+
+
+def _prose_chars(paragraph: Element) -> int:
+    """A paragraph's characters a reader sees outside links: not its links', nor a script's or a
+    style sheet's (an ad's code in a <div> is no paragraph, however long)."""
+    unread = paragraph.iterdescendants("a", *_INVISIBLE_TAGS)
+    return len(dom.text(paragraph)) - sum(len(dom.text(element)) for element in unread)
 
 
 def likely_container(element: Element, unlikely: re.Pattern[str] | None) -> bool:
