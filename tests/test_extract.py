@@ -362,6 +362,22 @@ def test_generic_densest_fallback_counts_no_script_as_prose() -> None:
     assert article.signals["container"] == "div.story"
 
 
+def test_generic_keeps_the_containers_own_text_between_its_blocks() -> None:
+    """Prose written straight into the container, between <br>s and beside its paragraphs, is body;
+    a <div> of its own holding no block (a byline, a box) is not part of such a line."""
+    body = (
+        f"<article><h1>H</h1><div class='byline'>By A. Writer</div><p>{LONG}</p>"
+        "The second paragraph, written <b>straight</b> into the article.<br><br>The third one.<p>The last.</p>"
+        "</article>"
+    )
+    article = extract_article(page(body), "https://example.org/a")
+    assert article.paragraphs == (
+        LONG.strip(),
+        "The second paragraph, written straight into the article. The third one.",
+        "The last.",
+    )
+
+
 def test_generic_drops_boilerplate_blocks_and_strips_wire_datelines() -> None:
     body = (
         f"<article><h1>H</h1><p>WASHINGTON (AP) — {LONG}</p><p>Share this story</p>"
