@@ -460,6 +460,16 @@ def test_generic_passes_over_comment_and_sidebar_candidates() -> None:
     assert article.paragraphs == (LONG.strip(), "The story itself.")
 
 
+def test_generic_reads_camel_case_class_names_word_by_word() -> None:
+    """``commentsDiv`` names comments as ``comments-div`` does: the densest element there is no body."""
+    comments = "".join(f"<p>{LONG} Reader {n} wrote this.</p>" for n in range(3))
+    story = f"<div class='story'><p>{LONG}</p><p>The story itself.</p></div>"
+    article = extract_article(
+        page(f"<h1>H</h1>{story}<div id='jc_commentsDiv'>{comments}</div>"), "https://example.org/a"
+    )
+    assert article.paragraphs == (LONG.strip(), "The story itself.")
+
+
 def test_generic_finds_the_body_in_a_page_wrapped_in_one_form() -> None:
     """ASP.NET pages put the whole page in a <form>: that is no reason to pass everything over."""
     html = page(f"<form id='aspnetForm'><h1>H</h1><article><p>{LONG}</p><p>Second.</p></article></form>")

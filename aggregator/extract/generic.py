@@ -42,6 +42,8 @@ MIN_AGREEMENT = 0.5
 #: a body holding less than this share of its container's text asks for the second opinion
 MIN_COVERAGE = 0.6
 _WORD = re.compile(r"\w+")
+#: where a camelCase name starts a new word: a capital after a small letter
+_CAMEL_HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])")
 #: a block of trafilatura's output of one word (an e-mail address, a site's name) is not body, unless
 #: it is in a script written without spaces
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -92,7 +94,10 @@ def likely_container(element: Element, unlikely: re.Pattern[str] | None) -> bool
 
 
 def _class_and_id(element: Element) -> str:
-    return " ".join([*(element.get("class") or "").split(), element.get("id") or ""])
+    """The element's class and id words, a camelCase word split into its parts ("commentsDiv" is
+    "comments Div"), as the ``unlikely`` pattern reads them."""
+    words = " ".join([*(element.get("class") or "").split(), element.get("id") or ""])
+    return _CAMEL_HUMP.sub(" ", words)
 
 
 # --- the second opinion -------------------------------------------------------------------------
