@@ -378,6 +378,15 @@ def test_generic_keeps_the_containers_own_text_between_its_blocks() -> None:
     )
 
 
+def test_generic_densest_fallback_counts_prose_written_straight_into_an_element() -> None:
+    """An <article> whose story is text between <br>s, not <p>s, outweighs the comments' paragraphs."""
+    story = "<br><br>".join(f"{LONG} Part {n} of the story." for n in range(3))
+    comments = "".join(f"<div class='c'><p>{LONG[:120]} Reader {n}.</p></div>" for n in range(3))
+    html = page(f"<h1>H</h1><article class='story'>{story}</article><div class='opinions'>{comments}</div>")
+    article = extract_article(html, "https://example.org/a")
+    assert article.signals["container"] == "article.story"
+
+
 def test_generic_drops_boilerplate_blocks_and_strips_wire_datelines() -> None:
     body = (
         f"<article><h1>H</h1><p>WASHINGTON (AP) — {LONG}</p><p>Share this story</p>"
@@ -410,7 +419,7 @@ def test_generic_second_opinion_when_there_is_no_container() -> None:
     assert (article.extractor, article.signals["body_from"], article.signals["container"]) == (
         "generic@7",
         "trafilatura",
-        "div#warp",
+        "div#_article",
     )
 
 

@@ -44,12 +44,6 @@ CARD_MAX_CHARS = 400
 _CARD_HEADINGS = tuple(f"h{n}" for n in range(1, 7))
 #: text outside links a list item needs for its list to count as prose (a sentence, not a label)
 SENTENCE_CHARS = 80
-#: Elements inside a line of text: a run of the scope's own text goes on across them.
-_INLINE_TAGS = frozenset(
-    {"a", "abbr", "acronym", "b", "bdi", "bdo", "big", "br", "cite", "code", "del", "dfn", "em", "font", "i"}
-    | {"img", "ins", "kbd", "mark", "nobr", "q", "s", "samp", "small", "span", "strike", "strong", "sub"}
-    | {"sup", "time", "tt", "u", "var", "wbr"}
-)
 
 
 def body_blocks(parts: list[Element], profile: Profile) -> tuple[list[Element], int]:
@@ -148,7 +142,7 @@ class _Lines:
                 yield from _line("".join(run), links)
                 run, links = [], 0
                 yield from self.of(child) if child in self.members else self._runs(child, in_scope=in_scope)
-            elif in_scope and isinstance(child.tag, str) and child.tag not in _INLINE_TAGS:
+            elif in_scope and isinstance(child.tag, str) and child.tag not in dom.INLINE_TAGS:
                 yield from _line("".join(run), links)
                 run, links = [], 0
             elif isinstance(child.tag, str):  # not a comment

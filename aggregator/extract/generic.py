@@ -9,7 +9,9 @@ the README gives the figures):
 * The "densest element" container fallback, used when none of the profile's container
   selectors holds enough text. Each ``<p>`` adds its length not in links (nor in a script or a
   style sheet) to its parent, and half of it to its grandparent (so that paragraphs wrapped one
-  by one in ``<div>`` still count for their container); the first likely element by score wins.
+  by one in ``<div>`` still count for their container); prose written straight into an element
+  (between ``<br>``s, beside its blocks) is a paragraph of its own. The first likely element by
+  score wins.
 * A second opinion (``second_opinion: trafilatura``): trafilatura's main text, with
   ``favor_precision``, asked only when our body looks weak (none, too short, a paywall-sized
   teaser, or less than ``MIN_COVERAGE`` of its container's text: a table, text in ``<div>``s and
@@ -25,6 +27,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from aggregator.html import dom
 from aggregator.html.dom import Element
@@ -56,6 +59,10 @@ _BLOCK_TAGS = frozenset(
 )
 
 
+#: Elements that may hold prose written straight into them (the others hold it in a paragraph).
+_HOLDERS = ("div", "article", "section", "main", "td", "center", "body")
+
+
 def _paragraphs(root: Element) -> Iterator[Element]:
     """Every <p>, and every <div> that holds no block (text written in <div>s, one per line, as
     some sites do: readability counts those as paragraphs too)."""
@@ -66,17 +73,37 @@ def _paragraphs(root: Element) -> Iterator[Element]:
 
 def densest_container(root: Element, unlikely: re.Pattern[str] | None) -> Element | None:
     scores: defaultdict[Element, float] = defaultdict(float)
-    for paragraph in _paragraphs(root):
-        weight = _prose_chars(paragraph)
-        if weight <= 0:
-            continue
-        for share, element in zip((1.0, 0.5), paragraph.iterancestors(), strict=False):
-            # <body> counts its own paragraphs only (a page written straight into it), never half
-            # of every paragraph of its children, or it would hold the comments and asides beside them
-            if element.tag not in _ROOTS or (element.tag == "body" and share == 1.0):
-                scores[element] += weight * share
+    paragraphs = list(_paragraphs(root))  # in page order: the first of equal scores wins
+    for paragraph in paragraphs:
+        _add(scores, _prose_chars(paragraph), paragraph.iterancestors())
+    counted = set(paragraphs)
+    for holder in root.iter(*_HOLDERS):
+        if holder not in counted:  # a <div> holding no block is a paragraph, its text counted above
+            _add(scores, _loose_chars(holder), chain([holder], holder.iterancestors()))
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     return next((element for element in ranked if likely_container(element, unlikely)), None)
+
+
+def _add(scores: defaultdict[Element, float], weight: float, holders: Iterator[Element]) -> None:
+    """A paragraph's weight to the element holding it, and half of it to that one's parent."""
+    if weight <= 0:
+        return
+    for share, element in zip((1.0, 0.5), holders, strict=False):
+        # <body> counts its own paragraphs only (a page written straight into it), never half
+        # of every paragraph of its children, or it would hold the comments and asides beside them
+        if element.tag not in _ROOTS or (element.tag == "body" and share == 1.0):
+            scores[element] += weight * share
+
+
+def _loose_chars(element: Element) -> int:
+    """The characters of prose written straight into ``element`` (between <br>s, beside its blocks):
+    its own text and its inline elements', not in links, as one paragraph of it."""
+    pieces = [element.text or ""]
+    for child in element:
+        if child.tag in dom.INLINE_TAGS and child.tag != "a":
+            pieces.append(dom.text(child))
+        pieces.append(child.tail or "")
+    return len(collapse("".join(pieces)))
 
 
 def _prose_chars(paragraph: Element) -> int:
