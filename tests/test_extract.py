@@ -364,9 +364,9 @@ def test_generic_densest_fallback_counts_no_script_as_prose() -> None:
 
 def test_generic_keeps_the_containers_own_text_between_its_blocks() -> None:
     """Prose written straight into the container, between <br>s and beside its paragraphs, is body;
-    a <div> of its own holding no block (a byline, a box) is not part of such a line."""
+    a <div> of its own holding no block (a byline, a box), or a <time>, is not part of such a line."""
     body = (
-        f"<article><h1>H</h1><div class='byline'>By A. Writer</div><p>{LONG}</p>"
+        f"<article><h1>H</h1><div class='byline'>By A. Writer</div><time>1 May 2025</time><p>{LONG}</p>"
         "The second paragraph, written <b>straight</b> into the article.<br><br>The third one.<p>The last.</p>"
         "</article>"
     )

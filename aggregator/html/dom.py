@@ -44,7 +44,7 @@ class _Translator(HTMLTranslator):
 INLINE_TAGS = frozenset(
     {"a", "abbr", "acronym", "b", "bdi", "bdo", "big", "br", "cite", "code", "del", "dfn", "em", "font", "i"}
     | {"img", "ins", "kbd", "mark", "nobr", "q", "s", "samp", "small", "span", "strike", "strong", "sub"}
-    | {"sup", "time", "tt", "u", "var", "wbr"}
+    | {"sup", "tt", "u", "var", "wbr"}
 )
 _TRANSLATOR = _Translator()
 #: A selector group on a scope of more elements than this is matched one selector at a time and the
