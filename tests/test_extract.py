@@ -107,7 +107,7 @@ def test_profile_chosen_by_final_url_and_forced_by_name() -> None:
     assert extract_article(html, "https://www.tass.com/politics/1189047").extractor == "tass@2019"
     # on another site the TASS page goes to the generic profile, which still finds the body
     mirrored = extract_article(html, "https://mirror.example.org/tass/1189047")
-    assert mirrored.extractor == "generic@6"
+    assert mirrored.extractor == "generic@7"
     assert mirrored.url == "https://mirror.example.org/tass/1189047"  # canonical is off-site
     forced = extract_article(html, "https://mirror.example.org/tass/1189047", profile="tass@2019")
     assert forced.paragraphs == extract_article(html, TASS_URL).paragraphs
@@ -353,6 +353,40 @@ def test_generic_densest_fallback_without_candidate_containers() -> None:
     assert article.signals["container"] == "div.c2"
 
 
+def test_generic_densest_fallback_counts_no_script_as_prose() -> None:
+    """An ad's code in a <div> of the sidebar is longer than the story, but no reader sees it."""
+    ad = "<div class='slot'><div class='ad'><script>" + "var slot = render(slot, 'top');" * 40 + "</script></div></div>"
+    story = f"<div class='story'><p>{LONG}</p><p>The story itself.</p></div>"
+    article = extract_article(page(f"<h1>Headline</h1><div class='c1'>{ad}</div>{story}"), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "The story itself.")
+    assert article.signals["container"] == "div.story"
+
+
+def test_generic_keeps_the_containers_own_text_between_its_blocks() -> None:
+    """Prose written straight into the container, between <br>s and beside its paragraphs, is body;
+    a <div> of its own holding no block (a byline, a box), or a <time>, is not part of such a line."""
+    body = (
+        f"<article><h1>H</h1><div class='byline'>By A. Writer</div><time>1 May 2025</time><p>{LONG}</p>"
+        "The second paragraph, written <b>straight</b> into the article.<br><br>The third one.<p>The last.</p>"
+        "</article>"
+    )
+    article = extract_article(page(body), "https://example.org/a")
+    assert article.paragraphs == (
+        LONG.strip(),
+        "The second paragraph, written straight into the article. The third one.",
+        "The last.",
+    )
+
+
+def test_generic_densest_fallback_counts_prose_written_straight_into_an_element() -> None:
+    """An <article> whose story is text between <br>s, not <p>s, outweighs the comments' paragraphs."""
+    story = "<br><br>".join(f"{LONG} Part {n} of the story." for n in range(3))
+    comments = "".join(f"<div class='c'><p>{LONG[:120]} Reader {n}.</p></div>" for n in range(3))
+    html = page(f"<h1>H</h1><article class='story'>{story}</article><div class='opinions'>{comments}</div>")
+    article = extract_article(html, "https://example.org/a")
+    assert article.signals["container"] == "article.story"
+
+
 def test_generic_drops_boilerplate_blocks_and_strips_wire_datelines() -> None:
     body = (
         f"<article><h1>H</h1><p>WASHINGTON (AP) — {LONG}</p><p>Share this story</p>"
@@ -383,9 +417,9 @@ def test_generic_second_opinion_when_there_is_no_container() -> None:
     expected = (FIXTURES / "real" / "entermedia-8723.body.txt").read_text(encoding="utf-8").splitlines()
     assert article.paragraphs == tuple(expected)
     assert (article.extractor, article.signals["body_from"], article.signals["container"]) == (
-        "generic@6",
+        "generic@7",
         "trafilatura",
-        "div#warp",
+        "div#_article",
     )
 
 
@@ -432,6 +466,16 @@ def test_generic_passes_over_comment_and_sidebar_candidates() -> None:
     aside = f"<aside><article><p>{LONG} A teaser of another story.</p></article></aside>"
     story = f"<div class='story'><p>{LONG}</p><p>The story itself.</p></div>"
     article = extract_article(page(f"<h1>H</h1>{aside}{comment}{story}"), "https://example.org/a")
+    assert article.paragraphs == (LONG.strip(), "The story itself.")
+
+
+def test_generic_reads_camel_case_class_names_word_by_word() -> None:
+    """``commentsDiv`` names comments as ``comments-div`` does: the densest element there is no body."""
+    comments = "".join(f"<p>{LONG} Reader {n} wrote this.</p>" for n in range(3))
+    story = f"<div class='story'><p>{LONG}</p><p>The story itself.</p></div>"
+    article = extract_article(
+        page(f"<h1>H</h1>{story}<div id='jc_commentsDiv'>{comments}</div>"), "https://example.org/a"
+    )
     assert article.paragraphs == (LONG.strip(), "The story itself.")
 
 

@@ -1,5 +1,5 @@
 """Never lose a page to a redesign: a page on which the site's profile finds no body is archived with
-the generic profile (``generic@6 via tass@2019``) and alarms (``aggregator feeds``, the daemon's
+the generic profile (``generic@7 via tass@2019``) and alarms (``aggregator feeds``, the daemon's
 /metrics, the reading room's stored query, a WARNING line); ``reextract`` after the profile is
 fixed gives the profile's exact output. The TASS profile also reads the 2026 layout."""
 
@@ -90,7 +90,7 @@ def test_a_page_the_profile_finds_no_body_on_is_extracted_by_the_generic_profile
     for profile in (None, "tass"):
         article = extract_article(REDESIGNED, URL, profile=profile)
         assert (article.extractor, article.title, article.paragraphs, article.url) == (
-            "generic@6 via tass@2019",
+            "generic@7 via tass@2019",
             "Presidents of Russia and Azerbaijan discuss regional issues in phone call",
             FALLBACK_BODY,
             URL,
@@ -191,7 +191,7 @@ def test_a_redesigned_page_is_archived_alarms_and_reextract_restores_the_profile
         ("failed", "not_article"),  # the gallery is still refused, not archived through the fallback
     ]
     document, extractor = db.execute("SELECT document, extractor FROM articles").fetchone()
-    assert extractor == "generic@6 via tass@2019"
+    assert extractor == "generic@7 via tass@2019"
     assert document.split("\n\n")[3:-1] == list(FALLBACK_BODY)
     assert (tmp_path / "archive" / PATH).read_text(encoding="utf-8") == document
     drifts = [r for r in caplog.records if "profile_drift" in r.getMessage()]
@@ -199,15 +199,15 @@ def test_a_redesigned_page_is_archived_alarms_and_reextract_restores_the_profile
         (
             "WARNING",
             f"page feed=tass url={URL}: profile tass@2019 found no body (profile_drift): "
-            "extracted as generic@6 via tass@2019",
+            "extracted as generic@7 via tass@2019",
         )
     ]
     assert feeds_row(tmp_path) == "1 (tass@2019)"
-    assert drift_query(db) == [("tass", URL, "generic@6 via tass@2019", "tass@2019")]
+    assert drift_query(db) == [("tass", URL, "generic@7 via tass@2019", "tass@2019")]
     with serving(tmp_path / "feeds.yaml") as web:  # the same stored query, in the reading room
         listed = web.get("/archive/profile_drift.json", params={"_shape": "array"}).json()
     assert [(r["id"], r["feed_id"], r["url"], r["extractor"], r["profile"]) for r in listed] == [
-        (ARTICLE_ID, "tass", URL, "generic@6 via tass@2019", "tass@2019")
+        (ARTICLE_ID, "tass", URL, "generic@7 via tass@2019", "tass@2019")
     ]
 
     # the profile is still broken: reextract keeps the fallback's result
@@ -219,7 +219,7 @@ def test_a_redesigned_page_is_archived_alarms_and_reextract_restores_the_profile
     fixed = invoke("reextract", config=tmp_path / "feeds.yaml")
     assert fixed.returncode == 0, fixed.stderr
     assert fixed.stdout == (
-        f"{ARTICLE_ID} {URL}: body, document, extractor changed (generic@6 via tass@2019 -> tass@2027)\n"
+        f"{ARTICLE_ID} {URL}: body, document, extractor changed (generic@7 via tass@2019 -> tass@2027)\n"
         "checked 1, changed 1, failed 0, no page kept 0\n"
     )
     assert db.execute("SELECT document, extractor FROM articles").fetchone() == (GOLDEN.decode(), "tass@2027")
@@ -249,7 +249,7 @@ def test_the_daemon_counts_fallbacks_in_its_metrics_and_logs_each(tmp_path: Path
     fallbacks = [line for line in text.splitlines() if line.startswith("aggregator_profile_fallbacks_total")]
     assert fallbacks == ['aggregator_profile_fallbacks_total{feed="tass",profile="tass@2019"} 1.0']
     assert query(db, "SELECT url, extractor FROM articles ORDER BY url") == [
-        (URL, "generic@6 via tass@2019"),
+        (URL, "generic@7 via tass@2019"),
         ("https://tass.com/world/1189100", "tass@2019"),
     ]
     warnings = [line for line in stderr.splitlines() if "profile_drift" in line]

@@ -54,7 +54,7 @@ def test_names_and_ids() -> None:
     assert {"tass", "generic"} <= set(profile_names())
     assert get_profile("tass").id == "tass@2019"
     assert get_profile("tass@2019") is get_profile("tass")
-    assert get_profile("generic").id == "generic@6"
+    assert get_profile("generic").id == "generic@7"
 
 
 @pytest.mark.parametrize("name", ["nosuch", "tass@1999", "@2019", ""])

@@ -41,7 +41,7 @@ def test_a_paywalled_page_is_archived_as_its_teaser_flagged_and_exported(tmp_pat
     results, db = run(tmp_path, routes, (FEED,))
     assert [(r.archived, r.failed) for r in results] == [(1, 0)]
     assert db.execute("SELECT url, body, teaser, extractor FROM articles").fetchall() == [
-        (PAGE_URL, BODY, 1, "generic@6")
+        (PAGE_URL, BODY, 1, "generic@7")
     ]
     db.close()
     jsonl, table = io.StringIO(), io.StringIO()

@@ -26,7 +26,7 @@ page kept from before a redesign still extracts. When none finds a body (``no_bo
 profile's ``not_article`` verdict, nor a blocked page, nor a body too short) and the page does not
 declare itself a website (the generic ``not_article`` rule, believed here whatever the page holds),
 the site was redesigned: the page is extracted with the generic profile, through its gates, and
-its extractor says so (``generic@6 via tass@2019``) until the profile is fixed and ``reextract``
+its extractor says so (``generic@7 via tass@2019``) until the profile is fixed and ``reextract``
 run. A profile asked for exactly (``tass@2019``, a feed's inline selectors) has no fallback.
 """
 

@@ -4,7 +4,8 @@ What is never body (the profile's ``lead`` and ``remove`` selectors) is taken ou
 first; each innermost block (a ``<p>`` in a ``<blockquote>`` is its own line) becomes a paragraph
 with its whitespace collapsed, unless it is boilerplate (too much of it in links, or a short block
 matching the profile's pattern) or repeats the headline. The fallback profile reads more of the
-page's shape (``block_texts``, ``paragraphs``): a block's own text around the blocks it holds, a
+page's shape (``block_texts``, ``paragraphs``): a block's own text around the blocks it holds (the
+container's too: prose written straight into it, between <br>s, beside its paragraphs), a
 list item judged by its list's links, a teaser card of another story, a heading judged by its
 section; a site profile's output stays what its version gave. The first paragraph loses its agency
 dateline. The signals (paragraphs, body characters, link density, dropped blocks, and the caller's
@@ -46,7 +47,8 @@ SENTENCE_CHARS = 80
 
 
 def body_blocks(parts: list[Element], profile: Profile) -> tuple[list[Element], int]:
-    """The body blocks of the container's parts, in page order (a block holding others among them),
+    """The body blocks of the container's parts, in page order (a block holding others among them;
+    for the fallback profile each scope holding blocks too, first, for its own text between them),
     after removing what is never body (mutates the tree), and how much text the body scopes hold
     (for the ``coverage`` signal)."""
     never_body = ", ".join((*profile.lead, *profile.remove))
@@ -62,7 +64,10 @@ def body_blocks(parts: list[Element], profile: Profile) -> tuple[list[Element], 
             for br in scope.iter("br"):
                 dom.set_tail(br, "\n" + (br.tail or ""))
             scope_chars += len(clean_text(dom.text(scope)))
-            blocks.extend(dom.select(scope, profile.blocks))
+            inner = dom.select(scope, profile.blocks)
+            if profile.is_fallback and inner:  # the scope holds blocks: its own text between them is body too
+                blocks.append(scope)
+            blocks.extend(inner)
     return blocks, scope_chars
 
 
@@ -87,7 +92,8 @@ def block_texts(blocks: list[Element], profile: Profile) -> list[Line]:
     if not profile.is_fallback:
         return [Line(*block_text(block)) for block in _innermost(blocks)]
     lines = _Lines(blocks, profile.max_link_density)
-    return [line for block in lines.outermost() for line in lines.of(block)]
+    # the outermost blocks are the scopes (body_blocks): their own text runs are read as a scope's
+    return [line for scope in lines.outermost() for line in lines.of(scope, in_scope=True)]
 
 
 class _Lines:
@@ -120,20 +126,25 @@ class _Lines:
             found.append(block)
         return found
 
-    def of(self, block: Element) -> list[Line]:
+    def of(self, block: Element, *, in_scope: bool = False) -> list[Line]:
         if block not in self.holding:
             text, links = block_text(block)
             return [Line(text, self._judged_links(block, text, links), _HEADINGS.get(block.tag, 0))]
-        return list(self._runs(block))
+        return list(self._runs(block, in_scope=in_scope))
 
-    def _runs(self, element: Element) -> Iterator[Line]:
-        """The inner blocks' lines of ``element``, and its own text between them, in order."""
+    def _runs(self, element: Element, *, in_scope: bool = False) -> Iterator[Line]:
+        """The inner blocks' lines of ``element``, and its own text between them, in order. In a scope
+        only text and inline elements make a run: any other element holding no block (a byline's
+        <div>, a table) ends the run and is left out, as it was before scopes had runs."""
         run, links = [element.text or ""], 0
         for child in element:
             if child in self.members or child in self.holding:
                 yield from _line("".join(run), links)
                 run, links = [], 0
-                yield from self.of(child) if child in self.members else self._runs(child)
+                yield from self.of(child) if child in self.members else self._runs(child, in_scope=in_scope)
+            elif in_scope and isinstance(child.tag, str) and child.tag not in dom.INLINE_TAGS:
+                yield from _line("".join(run), links)
+                run, links = [], 0
             elif isinstance(child.tag, str):  # not a comment
                 run.append(dom.text(child))
                 links += text_length(child.iter("a"))

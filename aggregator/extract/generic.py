@@ -7,9 +7,11 @@ the README gives the figures):
   header, nor one whose own class/id matches the profile's ``unlikely`` pattern (a reader's
   comment, a "related" box). Applied to the selector candidates and to the fallback alike.
 * The "densest element" container fallback, used when none of the profile's container
-  selectors holds enough text. Each ``<p>`` adds its length not in links to its parent, and half
-  of it to its grandparent (so that paragraphs wrapped one by one in ``<div>`` still count for
-  their container); the first likely element by score wins.
+  selectors holds enough text. Each ``<p>`` adds its length not in links (nor in a script or a
+  style sheet) to its parent, and half of it to its grandparent (so that paragraphs wrapped one
+  by one in ``<div>`` still count for their container); prose written straight into an element
+  (between ``<br>``s, beside its blocks) is a paragraph of its own. The first likely element by
+  score wins.
 * A second opinion (``second_opinion: trafilatura``): trafilatura's main text, with
   ``favor_precision``, asked only when our body looks weak (none, too short, a paywall-sized
   teaser, or less than ``MIN_COVERAGE`` of its container's text: a table, text in ``<div>``s and
@@ -25,6 +27,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from aggregator.html import dom
 from aggregator.html.dom import Element
@@ -33,6 +36,8 @@ from aggregator.text import collapse
 #: Elements whose content is never the article body (not <form>: ASP.NET pages wrap the whole page in one).
 _OUTSIDE_TAGS = frozenset({"nav", "aside", "footer", "header"})
 _ROOTS = frozenset({"body", "html"})
+#: Elements whose text no reader sees.
+_INVISIBLE_TAGS = ("script", "style", "noscript", "template")
 #: trafilatura's output elements that are one paragraph each (innermost wins)
 _LIBRARY_BLOCKS = frozenset({"p", "head", "item", "row", "quote"})
 #: our paragraphs must cover at least this share of the library's word 4-grams to be kept
@@ -40,6 +45,8 @@ MIN_AGREEMENT = 0.5
 #: a body holding less than this share of its container's text asks for the second opinion
 MIN_COVERAGE = 0.6
 _WORD = re.compile(r"\w+")
+#: where a camelCase name starts a new word: a capital after a small letter
+_CAMEL_HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])")
 #: a block of trafilatura's output of one word (an e-mail address, a site's name) is not body, unless
 #: it is in a script written without spaces
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -52,6 +59,10 @@ _BLOCK_TAGS = frozenset(
 )
 
 
+#: Elements that may hold prose written straight into them (the others hold it in a paragraph).
+_HOLDERS = ("div", "article", "section", "main", "td", "center", "body")
+
+
 def _paragraphs(root: Element) -> Iterator[Element]:
     """Every <p>, and every <div> that holds no block (text written in <div>s, one per line, as
     some sites do: readability counts those as paragraphs too)."""
@@ -62,17 +73,44 @@ def _paragraphs(root: Element) -> Iterator[Element]:
 
 def densest_container(root: Element, unlikely: re.Pattern[str] | None) -> Element | None:
     scores: defaultdict[Element, float] = defaultdict(float)
-    for paragraph in _paragraphs(root):
-        weight = len(dom.text(paragraph)) - sum(len(dom.text(a)) for a in paragraph.iterdescendants("a"))
-        if weight <= 0:
-            continue
-        for share, element in zip((1.0, 0.5), paragraph.iterancestors(), strict=False):
-            # <body> counts its own paragraphs only (a page written straight into it), never half
-            # of every paragraph of its children, or it would hold the comments and asides beside them
-            if element.tag not in _ROOTS or (element.tag == "body" and share == 1.0):
-                scores[element] += weight * share
+    paragraphs = list(_paragraphs(root))  # in page order: the first of equal scores wins
+    for paragraph in paragraphs:
+        _add(scores, _prose_chars(paragraph), paragraph.iterancestors())
+    counted = set(paragraphs)
+    for holder in root.iter(*_HOLDERS):
+        if holder not in counted:  # a <div> holding no block is a paragraph, its text counted above
+            _add(scores, _loose_chars(holder), chain([holder], holder.iterancestors()))
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     return next((element for element in ranked if likely_container(element, unlikely)), None)
+
+
+def _add(scores: defaultdict[Element, float], weight: float, holders: Iterator[Element]) -> None:
+    """A paragraph's weight to the element holding it, and half of it to that one's parent."""
+    if weight <= 0:
+        return
+    for share, element in zip((1.0, 0.5), holders, strict=False):
+        # <body> counts its own paragraphs only (a page written straight into it), never half
+        # of every paragraph of its children, or it would hold the comments and asides beside them
+        if element.tag not in _ROOTS or (element.tag == "body" and share == 1.0):
+            scores[element] += weight * share
+
+
+def _loose_chars(element: Element) -> int:
+    """The characters of prose written straight into ``element`` (between <br>s, beside its blocks):
+    its own text and its inline elements', not in links, as one paragraph of it."""
+    pieces = [element.text or ""]
+    for child in element:
+        if child.tag in dom.INLINE_TAGS and child.tag != "a":
+            pieces.append(dom.text(child))
+        pieces.append(child.tail or "")
+    return len(collapse("".join(pieces)))
+
+
+def _prose_chars(paragraph: Element) -> int:
+    """A paragraph's characters a reader sees outside links: not its links', nor a script's or a
+    style sheet's (an ad's code in a <div> is no paragraph, however long)."""
+    unread = paragraph.iterdescendants("a", *_INVISIBLE_TAGS)
+    return len(dom.text(paragraph)) - sum(len(dom.text(element)) for element in unread)
 
 
 def likely_container(element: Element, unlikely: re.Pattern[str] | None) -> bool:
@@ -83,7 +121,10 @@ def likely_container(element: Element, unlikely: re.Pattern[str] | None) -> bool
 
 
 def _class_and_id(element: Element) -> str:
-    return " ".join([*(element.get("class") or "").split(), element.get("id") or ""])
+    """The element's class and id words, a camelCase word split into its parts ("commentsDiv" is
+    "comments Div"), as the ``unlikely`` pattern reads them."""
+    words = " ".join([*(element.get("class") or "").split(), element.get("id") or ""])
+    return _CAMEL_HUMP.sub(" ", words)
 
 
 # --- the second opinion -------------------------------------------------------------------------

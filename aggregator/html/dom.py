@@ -40,6 +40,12 @@ class _Translator(HTMLTranslator):
         return super().xpath_attrib_includes(xpath, name, value)
 
 
+#: Elements inside a line of text (a run of text goes on across them), not blocks of their own.
+INLINE_TAGS = frozenset(
+    {"a", "abbr", "acronym", "b", "bdi", "bdo", "big", "br", "cite", "code", "del", "dfn", "em", "font", "i"}
+    | {"img", "ins", "kbd", "mark", "nobr", "q", "s", "samp", "small", "span", "strike", "strong", "sub"}
+    | {"sup", "tt", "u", "var", "wbr"}
+)
 _TRANSLATOR = _Translator()
 #: A selector group on a scope of more elements than this is matched one selector at a time and the
 #: results merged here: libxml2 merges the node-sets of an XPath union in time quadratic in their sizes.

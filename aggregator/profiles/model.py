@@ -17,7 +17,7 @@ TIME_FORMATS = frozenset({"unix", "iso", "json-ld"})
 TIME_SCOPES = frozenset({"document", "container"})
 CONTAINER_FALLBACKS = frozenset({"densest"})
 SECOND_OPINIONS = frozenset({"trafilatura"})
-#: joins the fallback's id to the site profile's in Article.extractor: "generic@6 via tass@2019"
+#: joins the fallback's id to the site profile's in Article.extractor: "generic@7 via tass@2019"
 VIA = " via "
 
 
@@ -76,7 +76,7 @@ class Profile:
 
 
 def fallback_from(extractor: str) -> str | None:
-    """The site profile that found no body when ``extractor`` is the fallback's ("generic@6 via tass@2019"
+    """The site profile that found no body when ``extractor`` is the fallback's ("generic@7 via tass@2019"
     gives "tass@2019"), else None: what the profile-drift alarms count."""
     _, via, site = extractor.partition(VIA)
     return site if via else None

@@ -29,7 +29,7 @@ class ReadSide(Connection):
     _last_count: tuple[str, ArticleFilter, int, int, bool] | None = None
 
     def profile_drift(self) -> dict[str, dict[str, int]]:
-        """Articles archived through the fallback (extractor ``generic@6 via tass@2019``), by feed and
+        """Articles archived through the fallback (extractor ``generic@7 via tass@2019``), by feed and
         by the site profile that found no body: the alarm that a profile needs fixing."""
         # The distinct extractors are found by hopping along their index (a few dozen seeks, not
         # a scan of every article), then only the fallback's articles are counted, on that index.
