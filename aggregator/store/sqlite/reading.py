@@ -24,9 +24,9 @@ _EXTRACTORS = (
 class ReadSide(Connection):
     #: the last search's FTS5 expression: (query, whether its filter narrows, data_version, match)
     _last_match: tuple[str, bool, int, str] | None = None
-    #: the last search's count: (match, filter, data_version, count, whether exact); not exact, it
-    #: is RANK_WINDOW + 1: more match than the window, as far as a count ``at_most`` it can say
-    _last_count: tuple[str, ArticleFilter, int, int, bool] | None = None
+    #: the last search's count: (match, filter, data_version, count); a count above RANK_WINDOW
+    #: (RANK_WINDOW + 1) only says that more match than the window
+    _last_count: tuple[str, ArticleFilter, int, int] | None = None
 
     def profile_drift(self) -> dict[str, dict[str, int]]:
         """Articles archived through the fallback (extractor ``generic@7 via tass@2019``), by feed and
@@ -94,11 +94,7 @@ class ReadSide(Connection):
         matched = [row.pop("matched") for row in rows][:1]
         # a search counts its matches as it ranks them (every one, or "more than the window"):
         # its count is not searched again
-        if matched and matched[0] is not None:
-            count = int(matched[0])
-            self._last_count = (match, where, version, count, count <= RANK_WINDOW)
-        else:
-            self._last_count = None
+        self._last_count = (match, where, version, int(matched[0])) if matched and matched[0] is not None else None
         return rows
 
     def count_matches(
@@ -114,8 +110,8 @@ class ReadSide(Connection):
         match, version = self._match(query, where)
         last = self._last_count
         if last is not None and last[:3] == (match, where, version):
-            count, exact = last[3], last[4]
-            if exact:
+            count = last[3]
+            if count <= RANK_WINDOW:  # every match counted
                 return count if at_most is None else min(count, at_most + 1)
             if at_most is not None and at_most <= RANK_WINDOW:  # more than the window: more than at_most
                 return at_most + 1

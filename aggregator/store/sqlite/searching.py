@@ -225,7 +225,7 @@ def _hits(
     # not offered to FTS5 (the "+"), which would look up each rowid of the set in the index
     keep = "" if not more else f" AND {{r}} IN (SELECT a.rowid FROM articles a WHERE {condition})"
     limit = "" if window is None else " LIMIT ?"
-    side_window = None if window is None else window + counted
+    side_window = None if window is None else window + 1 if counted else window
     rank, version_rank = ("articles_fts.rank", "article_versions_fts.rank") if ranked else ("0", "0")
     sides = [
         f"SELECT articles_fts.rowid AS r, {rank} AS rank, 0 AS v FROM articles_fts "
